@@ -1,0 +1,204 @@
+"""The AttnLens contract, Python half: validate a contract (JSON Schema + semantic rules) and check it against
+an ONNX graph; read/write it in metadata_props. The TypeScript half (src/contract) implements the same rules
+with the same error codes; both are tested against contract/examples (docs/contract.md is the spec).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = ROOT / "contract" / "attnlens-contract.schema.json"
+METADATA_KEY = "attnlens.contract"
+FIX = "Re-export with the AttnLens export kit (ml/attnlens_ml/export_kit.py), or correct the sidecar contract."
+
+
+@dataclass(frozen=True)
+class ContractError:
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+_validator = None
+
+
+def _schema_validator():
+    global _validator
+    if _validator is None:
+        _validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    return _validator
+
+
+def _label(i: int, out: dict) -> str:
+    return f"outputs[{i}] '{out.get('name', '?')}'"
+
+
+def validate_contract(contract: dict) -> list[ContractError]:
+    """All problems with a contract document; an empty list means valid."""
+    errors = [ContractError("schema", f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}")
+              for e in sorted(_schema_validator().iter_errors(contract), key=lambda e: list(e.absolute_path))]
+    if errors:
+        return errors
+    return semantic_errors(contract)
+
+
+def semantic_errors(c: dict) -> list[ContractError]:
+    errs: list[ContractError] = []
+    add = lambda code, msg: errs.append(ContractError(code, msg))  # noqa: E731
+    _, _, in_h, in_w = _input_hw(c["input"])
+    class_ids = [k["id"] for k in c["classes"]]
+    if sorted(class_ids) != list(range(len(class_ids))):
+        add("class-ids", f"class ids must be 0..{len(class_ids) - 1} without gaps or repeats, got {class_ids}")
+    names = [o["name"] for o in c["outputs"]]
+    for n in sorted({n for n in names if names.count(n) > 1}):
+        add("duplicate-output", f"output name '{n}' is declared more than once")
+
+    sites: dict[str, dict[str, tuple[int, dict]]] = {}
+    for i, o in enumerate(c["outputs"]):
+        role, shape = o["role"], o["shape"]
+        if role == "segmentation_logits":
+            if shape[1] != len(class_ids):
+                add("class-count", f"{_label(i, o)} has {shape[1]} channels but the contract lists {len(class_ids)} classes")
+            if shape[2:] != [in_h, in_w]:
+                add("logits-size", f"{_label(i, o)} is {shape[2]}x{shape[3]} but the input is {in_h}x{in_w}; export logits at input size")
+        elif role in ("class_logits", "multilabel_logits"):
+            if shape[1] != len(o["labels"]):
+                add("label-count", f"{_label(i, o)} has {shape[1]} logits but lists {len(o['labels'])} labels")
+            missing = [k for k in o["labels"] if k not in class_ids]
+            if missing:
+                add("unknown-class", f"{_label(i, o)} names class ids {missing} that are not in classes")
+        elif role.startswith("cbam_") or role == "attnfd_projected":
+            kind = role.removeprefix("cbam_").removesuffix("_gate")
+            site = sites.setdefault(o["site"], {})
+            if kind in site:
+                add("duplicate-site-output", f"site '{o['site']}' declares two {role} outputs")
+            site[kind] = (i, o)
+            if len(shape) == 4 and o["stride"] * shape[2] != in_h or len(shape) == 4 and o["stride"] * shape[3] != in_w:
+                add("stride", f"{_label(i, o)} is {shape[2]}x{shape[3]} at stride {o['stride']}, which does not cover the {in_h}x{in_w} input")
+        elif role in ("cls_attention", "cls_key_cosine"):
+            gh, gw = o["grid"]
+            expect = gh * gw + (1 if o["keys"] == "all_tokens" else 0)
+            if shape[-1] != expect:
+                add("token-count", f"{_label(i, o)} has {shape[-1]} keys but grid {gh}x{gw} with keys='{o['keys']}' means {expect}")
+            if gh * o["patch"] != in_h or gw * o["patch"] != in_w:
+                add("grid", f"{_label(i, o)}: grid {gh}x{gw} of {o['patch']}-px patches does not tile the {in_h}x{in_w} input")
+            if role == "cls_attention" and len(o["layers"]) != shape[1]:
+                add("layer-count", f"{_label(i, o)} lists {len(o['layers'])} layers but its shape has {shape[1]}")
+
+    blocks: dict[str, dict[str, tuple[int, dict]]] = {}
+    for i, o in enumerate(c["outputs"]):
+        role, shape = o["role"], o["shape"]
+        if role in ("box_logits", "boxes", "cross_attention"):
+            blocks.setdefault(o["block"], {})[role] = (i, o)
+        if role == "box_logits":
+            if shape[2] != len(o["labels"]):
+                add("label-count", f"{_label(i, o)} has {shape[2]} class logits but lists {len(o['labels'])} labels")
+            missing = [k for k in o["labels"] if k not in class_ids]
+            if missing:
+                add("unknown-class", f"{_label(i, o)} names class ids {missing} that are not in classes")
+        elif role == "boxes" and shape[2] != 4:
+            add("box-shape", f"{_label(i, o)} must end in 4 box coordinates, has {shape[2]}")
+        elif role in ("cross_attention", "encoder_attention", "token_features"):
+            gh, gw = o["grid"]
+            n = shape[1] if role == "token_features" else shape[-1]
+            if n != gh * gw:
+                add("token-count", f"{_label(i, o)} has {n} keys but grid {gh}x{gw} means {gh * gw}")
+            if role == "encoder_attention" and shape[2] != shape[3]:
+                add("token-count", f"{_label(i, o)} must be square over tokens, is {shape[2]}x{shape[3]}")
+            cell = o["patch"] if role == "token_features" else o["stride"]
+            if gh * cell != in_h or gw * cell != in_w:
+                add("grid", f"{_label(i, o)}: grid {gh}x{gw} at {cell} px does not tile the {in_h}x{in_w} input")
+        elif role == "router_weights" and shape[1] != len(o["paths"]):
+            add("path-count", f"{_label(i, o)} has {shape[1]} weights but names {len(o['paths'])} paths")
+        elif role == "adapter_features" and (o["stride"] * shape[2] != in_h or o["stride"] * shape[3] != in_w):
+            add("stride", f"{_label(i, o)} is {shape[2]}x{shape[3]} at stride {o['stride']}, which does not cover the {in_h}x{in_w} input")
+    for name, parts in blocks.items():
+        if "box_logits" not in parts or "boxes" not in parts:
+            add("block-incomplete", f"query block '{name}' needs both box_logits and boxes outputs")
+            continue
+        q = parts["box_logits"][1]["shape"][1]
+        for role, (i, o) in parts.items():
+            if o["shape"][1] != q:
+                add("block-shape", f"{_label(i, o)} has {o['shape'][1]} queries but block '{name}' has {q}")
+
+    for name, parts in sites.items():
+        if "channel" not in parts or "spatial" not in parts:
+            add("site-incomplete", f"CBAM site '{name}' needs both a cbam_channel_gate and a cbam_spatial_gate output")
+            continue
+        _, ch = parts["channel"]
+        _, sp = parts["spatial"]
+        if sp["shape"][1] != 1:
+            add("spatial-shape", f"spatial gate of site '{name}' must have 1 channel, has {sp['shape'][1]}")
+        if "refined" in parts:
+            _, rf = parts["refined"]
+            if rf["shape"][1] != ch["shape"][1] or rf["shape"][2:] != sp["shape"][2:]:
+                add("site-shape", f"refined map of site '{name}' is {rf['shape']}, expected [1, {ch['shape'][1]}, "
+                                  f"{sp['shape'][2]}, {sp['shape'][3]}] from its gates")
+    methods = c["model"].get("methods", [])
+    if "attnfd" in methods and not sites:
+        add("method-needs", "methods lists 'attnfd' but no CBAM site is exported")
+    if "vit-pseudo-mask" in methods and not any(o["role"] == "cls_attention" for o in c["outputs"]):
+        add("method-needs", "methods lists 'vit-pseudo-mask' but no cls_attention output is exported")
+    roles = {o["role"] for o in c["outputs"]}
+    if "h-detr" in methods and "one_to_many" not in blocks:
+        add("method-needs", "methods lists 'h-detr' but no one_to_many query block is exported")
+    if "ks-detr" in methods and not roles & {"encoder_attention", "cross_attention"}:
+        add("method-needs", "methods lists 'ks-detr' but no encoder_attention or cross_attention output is exported")
+    if "sak" in methods and not roles & {"router_weights", "adapter_features"}:
+        add("method-needs", "methods lists 'sak' but no router_weights or adapter_features output is exported")
+    return errs
+
+
+def _input_hw(inp: dict) -> tuple[int, int, int, int]:
+    s = inp["shape"]
+    return (s[0], s[1], s[2], s[3]) if inp["layout"] == "NCHW" else (s[0], s[3], s[1], s[2])
+
+
+def check_against_graph(contract: dict, model) -> list[ContractError]:
+    """Declared input/outputs against an onnx.ModelProto: names present, static shapes equal."""
+    errs: list[ContractError] = []
+
+    def dims(value_info) -> list[int | str]:
+        return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
+                for d in value_info.type.tensor_type.shape.dim]
+
+    graph_inputs = {v.name: v for v in model.graph.input}
+    init = {t.name for t in model.graph.initializer}
+    real_inputs = [n for n in graph_inputs if n not in init]
+    inp = contract["input"]
+    if inp["name"] not in graph_inputs:
+        errs.append(ContractError("input-missing", f"input '{inp['name']}' is not an input of the graph (it has {real_inputs})"))
+    elif dims(graph_inputs[inp["name"]]) != inp["shape"]:
+        errs.append(ContractError("input-shape", f"input '{inp['name']}' is {dims(graph_inputs[inp['name']])} in the graph "
+                                                 f"but {inp['shape']} in the contract; export with a fixed input size"))
+    graph_outputs = {v.name: v for v in model.graph.output}
+    for i, o in enumerate(contract["outputs"]):
+        if o["name"] not in graph_outputs:
+            errs.append(ContractError("output-missing", f"{_label(i, o)} is not an output of the graph "
+                                                        f"(graph outputs: {sorted(graph_outputs)})"))
+        elif dims(graph_outputs[o["name"]]) != o["shape"]:
+            errs.append(ContractError("output-shape", f"{_label(i, o)} is {dims(graph_outputs[o['name']])} in the graph "
+                                                      f"but {o['shape']} in the contract"))
+    return errs
+
+
+def read_contract(model) -> dict | None:
+    for p in model.metadata_props:
+        if p.key == METADATA_KEY:
+            return json.loads(p.value)
+    return None
+
+
+def write_contract(model, contract: dict) -> None:
+    for p in list(model.metadata_props):
+        if p.key == METADATA_KEY:
+            model.metadata_props.remove(p)
+    entry = model.metadata_props.add()
+    entry.key = METADATA_KEY
+    entry.value = json.dumps(contract, separators=(",", ":"))

@@ -1,0 +1,172 @@
+"""AttnLens export kit: turn your own PyTorch model into an ONNX file that AttnLens can read.
+
+    from attnlens_ml.export_kit import Tap, export_with_contract, cbam_site_outputs, make_contract
+    taps = {"b.channel": Tap(model.cbam.channel_gate), "b.spatial": Tap(model.cbam.spatial_gate)}
+    contract = make_contract(model_id="my-seg", ..., outputs=[{...}, *cbam_site_outputs(...)])
+    export_with_contract(model, torch.zeros(1, 3, 160, 160), contract, "my-seg.onnx",
+                         outputs=lambda out, taps: {"seg_logits": out, **taps}, taps=taps)
+
+What it does: forward hooks copy the tensors you name (gates, attention weights...) out of the module tree
+while the exporter traces, so they become named graph outputs without editing the model; the contract is
+validated (schema, semantic rules, and against the exported graph) and stored in metadata_props under
+'attnlens.contract'. Export fails loudly with the contract's error list rather than write a file the app
+would reject. See docs/contract.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import onnx
+import torch
+from torch import nn
+
+from .contract import ContractError, check_against_graph, validate_contract, write_contract
+
+OPSET = 17
+
+
+@dataclass
+class Tap:
+    """Capture a module's output (or first input) during forward; `transform` reshapes it (e.g. CLS row)."""
+
+    module: nn.Module
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None
+    use_input: bool = False
+
+
+class ContractViolation(RuntimeError):
+    def __init__(self, errors: list[ContractError]):
+        super().__init__("contract check failed:\n" + "\n".join(f"  {e}" for e in errors))
+        self.errors = errors
+
+
+class TapWrapper(nn.Module):
+    """Runs `model`, collects taps through forward hooks, returns outputs in the contract's order."""
+
+    def __init__(self, model: nn.Module, names: list[str], taps: dict[str, Tap],
+                 outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]]):
+        super().__init__()
+        self.model = model
+        self.names = names
+        self.taps = taps
+        self.outputs = outputs
+
+    def forward(self, x):
+        captured: dict[str, torch.Tensor] = {}
+        handles = []
+        for name, tap in self.taps.items():
+            def hook(_m, inputs, output, name=name, tap=tap):
+                t = inputs[0] if tap.use_input else output
+                # A module called more than once (a shared gate) keeps its first call: deterministic.
+                # Returns None: a forward hook that returns a value would replace the module's output.
+                if name not in captured:
+                    captured[name] = tap.transform(t) if tap.transform else t
+            handles.append(tap.module.register_forward_hook(hook))
+        try:
+            out = self.model(x)
+        finally:
+            for h in handles:
+                h.remove()
+        missing = [n for n in self.taps if n not in captured]
+        if missing:
+            raise RuntimeError(f"taps never fired (module not called in forward): {missing}")
+        named = self.outputs(out, captured)
+        absent = [n for n in self.names if n not in named]
+        if absent:
+            raise KeyError(f"outputs() did not produce contract outputs {absent}; it produced {sorted(named)}")
+        return tuple(named[n] for n in self.names)
+
+
+def torch_outputs(model: nn.Module, x: torch.Tensor, contract: dict,
+                  outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+                  taps: dict[str, Tap] | None = None) -> dict[str, torch.Tensor]:
+    """What the exported graph should return for `x`, computed in PyTorch (for parity checks)."""
+    names = [o["name"] for o in contract["outputs"]]
+    with torch.no_grad():
+        return dict(zip(names, TapWrapper(model.eval(), names, taps or {}, outputs)(x)))
+
+
+def export_with_contract(model: nn.Module, example: torch.Tensor, contract: dict, path: str | Path,
+                         outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+                         taps: dict[str, Tap] | None = None, opset: int = OPSET) -> onnx.ModelProto:
+    """Export `model` at the fixed size of `example`, with every contract output named; validate; embed."""
+    errors = validate_contract(contract)
+    if errors:
+        raise ContractViolation(errors)
+    names = [o["name"] for o in contract["outputs"]]
+    wrapper = TapWrapper(model.eval(), names, taps or {}, outputs).eval()
+    path = Path(path)
+    with torch.no_grad():
+        torch.onnx.export(wrapper, (example,), str(path), input_names=[contract["input"]["name"]],
+                          output_names=names, opset_version=opset, do_constant_folding=True)
+    proto = onnx.load(str(path))
+    errors = check_against_graph(contract, proto)
+    if errors:
+        raise ContractViolation(errors)
+    write_contract(proto, contract)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    return proto
+
+
+# ---- contract builders: the common pieces, so hand-written contracts do not drift from the spec ----
+
+def make_contract(*, model_id: str, name: str, task: str, role: str, family: str, input_name: str,
+                  input_hw: tuple[int, int], mean, std, class_names: list[str], class_colors: list[str],
+                  outputs: list[dict], methods: list[str] | None = None, teachers: list[str] | None = None,
+                  description: str = "", scale: float = 255.0, resize: str = "stretch") -> dict:
+    model = {"id": model_id, "name": name, "task": task, "role": role, "family": family}
+    if methods:
+        model["methods"] = methods
+    if teachers:
+        model["teachers"] = teachers
+    if description:
+        model["description"] = description
+    return {
+        "format": "attnlens-contract",
+        "version": "1.0",
+        "model": model,
+        "input": {"name": input_name, "shape": [1, 3, input_hw[0], input_hw[1]], "layout": "NCHW",
+                  "dtype": "float32", "color": "RGB", "scale": scale, "mean": list(mean), "std": list(std),
+                  "resize": resize},
+        "classes": [{"id": i, "name": n, "color": c} for i, (n, c) in enumerate(zip(class_names, class_colors))],
+        "outputs": outputs,
+    }
+
+
+def cbam_site_outputs(site: str, channels: int, hw: tuple[int, int], stride: int, prefix: str = "cbam",
+                      refined: bool = True) -> list[dict]:
+    h, w = hw
+    outs = [
+        {"name": f"{prefix}.{site}.channel", "role": "cbam_channel_gate", "site": site, "shape": [1, channels],
+         "description": "sigmoid channel gate (avg+max pooled MLP)"},
+        {"name": f"{prefix}.{site}.spatial", "role": "cbam_spatial_gate", "site": site, "shape": [1, 1, h, w],
+         "stride": stride, "upsample": "bilinear_align_corners", "description": "sigmoid spatial gate (7x7 conv)"},
+    ]
+    if refined:
+        outs.append({"name": f"{prefix}.{site}.refined", "role": "cbam_refined", "site": site,
+                     "shape": [1, channels, h, w], "stride": stride, "upsample": "bilinear_align_corners",
+                     "description": "features after both gates (what AttnFD's loss compares)"})
+    return outs
+
+
+def explicit_timm_attention(model: nn.Module) -> list[nn.Module]:
+    """Make timm ViT blocks compute softmax(qkᵀ/√d) explicitly (fused SDPA never materialises weights).
+
+    Returns each block's `attn_drop` module, whose *input* is the [B, heads, N, N] attention matrix: tap it.
+    """
+    found = []
+    for m in model.modules():
+        if hasattr(m, "fused_attn") and hasattr(m, "attn_drop"):
+            m.fused_attn = False
+            found.append(m.attn_drop)
+    if not found:
+        raise ValueError("no timm Attention modules (with fused_attn and attn_drop) found in this model")
+    return found
+
+
+def cls_row(attn: torch.Tensor, prefix_tokens: int = 1) -> torch.Tensor:
+    """[B, H, N, N] → the CLS query's row over patch keys [B, H, N − prefix_tokens]."""
+    return attn[:, :, 0, prefix_tokens:]

@@ -1,0 +1,238 @@
+"""One command rebuilds the zoo: data → train (resumable) → export → evaluate → index.json + model cards.
+
+    ml/.venv/bin/python -m attnlens_ml.pipeline          # CPU: about an hour on 2 cores; CUDA when present
+
+Each training run checkpoints to ml/runs/<name>/ and writes done.json when finished, so an interrupted
+pipeline resumes where it stopped and a finished stage is skipped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+import shutil
+import time
+
+import numpy as np
+import torch
+
+from . import zoo
+from .dataset import IMAGE_SIZE, load_split
+from .data import SPLITS
+from .models.cbam_seg import STUDENT, TEACHER
+from .train_seg import load_connectors, load_segmenter, train_segmenter
+from .train_vit import VIT, load_vit, train_vit
+from .models.detr import STUDENT_DETR, TEACHER_DETR
+from .train_detr import load_detr, train_detr
+from .train_sak import load_sak, train_sak
+
+# Same budget for every student: same data order (seed), batch and optimizer steps.
+SEG_STEPS = 1600
+TEACHER_RUN = dict(name="seg-teacher", cfg=TEACHER, steps=SEG_STEPS, lr=2e-3)
+STUDENT_RUNS = [
+    dict(name="seg-student-plain", beta=0.0),
+    dict(name="seg-student-attnfd-b0.3", beta=0.3),
+    dict(name="seg-student-attnfd-b1", beta=1.0),
+]
+VIT_RUN = dict(name="vit", cfg=VIT, steps=1800, lr=1e-3, batch=16)
+# Detectors: all students share data order, batch and steps; the one-to-one student is the baseline both
+# for hybrid matching (same architecture without the one-to-many block) and for KS-DETR (same
+# architecture without the knowledge-sharing stream).
+DETR_STEPS = 900
+DETR_RUNS = [
+    dict(name="detr-teacher", cfg=TEACHER_DETR, steps=DETR_STEPS),
+    dict(name="detr-student-hybrid", cfg=STUDENT_DETR, steps=DETR_STEPS),
+    dict(name="detr-student-o2o", cfg=replace(STUDENT_DETR, num_o2m=0), steps=DETR_STEPS),
+    dict(name="detr-student-ks", cfg=replace(STUDENT_DETR, num_o2m=0, ks=True), steps=DETR_STEPS),
+]
+SAK_STEPS = 800
+
+
+def train_all() -> None:
+    for split in SPLITS:
+        load_split(split)
+    train_segmenter(**TEACHER_RUN)
+    teacher = load_segmenter("seg-teacher", TEACHER)
+    for run in STUDENT_RUNS:
+        train_segmenter(run["name"], STUDENT, SEG_STEPS, lr=3e-3,
+                        teacher=teacher if run["beta"] > 0 else None, beta=run["beta"])
+    train_vit(**VIT_RUN)
+    train_part2()
+
+
+def train_part2() -> None:
+    for run in DETR_RUNS:
+        train_detr(**run)
+    train_sak("sak-student", load_segmenter("seg-teacher", TEACHER), load_vit("vit"), SAK_STEPS)
+
+
+def build_zoo() -> dict:
+    test = load_split("test")
+    zoo.MODELS.mkdir(parents=True, exist_ok=True)
+    gallery = zoo.write_gallery()
+    slice_images, slice_sem = test["images"][:zoo.GALLERY], test["semantic"][:zoo.GALLERY]
+
+    # Every student configuration is exported and measured the same way; the best AttnFD one (on val,
+    # during training) is shipped next to the plain student, and the table lists all of them.
+    experiments = []
+    attnfd_runs = [r for r in STUDENT_RUNS if r["beta"] > 0]
+    best = max(attnfd_runs, key=lambda r: zoo.run_name(r["name"])["val"]["miou"])
+    entries = []  # (model_id, onnx path, torch module, training run info)
+    teacher = load_segmenter("seg-teacher", TEACHER)
+    p = zoo.export_segmenter(teacher, "seg-teacher", "CBAM segmenter · teacher", "teacher",
+                             "DeepLabv3+-style CBAM CNN (3 residual stages, ASPP), CBAM at backbone, context, decoder.")
+    entries.append(("seg-teacher", p, teacher, zoo.run_name("seg-teacher")))
+    test_metrics: dict[str, dict] = {}
+    for run in STUDENT_RUNS:
+        info = zoo.run_name(run["name"])
+        model = load_segmenter(run["name"], STUDENT)
+        shipped = run["beta"] == 0 or run is best
+        model_id = "seg-student-plain" if run["beta"] == 0 else "seg-student-attnfd"
+        conn = load_connectors(run["name"], STUDENT, TEACHER) if run["beta"] > 0 else None
+        desc = ("Quarter-width CBAM student trained alone (cross-entropy only)." if run["beta"] == 0 else
+                f"Quarter-width CBAM student trained with AttnFD from seg-teacher (beta={run['beta']}).")
+        name = "CBAM segmenter · student" + (" + AttnFD" if run["beta"] else " (plain)")
+        export_id = model_id if shipped else f"experiment-{run['name']}"
+        p = zoo.export_segmenter(model, export_id, name, "student", desc, conn, "seg-teacher")
+        metrics = zoo.seg_metrics_onnx(p, test["images"], test["semantic"])
+        experiments.append({"run": run["name"], "beta": run["beta"], "shipped_as": model_id if shipped else None,
+                            "val_miou": info["val"]["miou"], "test": metrics})
+        if shipped:
+            entries.append((model_id, p, model, info))
+            test_metrics[model_id] = metrics
+        else:
+            p.unlink()
+            (zoo.FIXTURES / f"parity-{export_id}.npz").unlink(missing_ok=True)
+    vit = load_vit("vit")
+    p = zoo.export_vit(vit, "vit-attn", "Patch-8 ViT trained from image-level part/defect labels only; its last "
+                                        "block is an attention-MIL pool, so CLS attention has to find the parts.")
+    entries.append(("vit-attn", p, vit, zoo.run_name("vit")))
+
+    part2_entries, part2_experiments = [], {}
+    if all(zoo.run_name(r["name"]) for r in DETR_RUNS) and zoo.run_name("sak-student"):
+        part2_entries, part2_experiments = build_part2(test)
+    else:
+        print("[pipeline] detectors / SAK not trained yet: exporting part 1 only")
+    entries += part2_entries
+    exported = {e[0] for e in entries}
+
+    latency = zoo.node_latency([e[1] for e in entries])
+    models = []
+    for model_id, path, module, run in entries:
+        task = "segmentation"
+        if model_id == "vit-attn":
+            task = "classification"
+            test_m = zoo.vit_metrics_onnx(path, test["images"], test["semantic"], VIT.patch, VIT.grid)
+            slice_m = zoo.vit_metrics_onnx(path, slice_images, slice_sem, VIT.patch, VIT.grid)
+        elif model_id.startswith("detr-"):
+            task = "detection"
+            test_m = part2_experiments["detectors"][model_id]["test"]
+            slice_m = zoo.detr_metrics_onnx(path, slice_images, "test")
+        else:
+            test_m = test_metrics.get(model_id) or zoo.seg_metrics_onnx(path, test["images"], test["semantic"])
+            slice_m = zoo.seg_metrics_onnx(path, slice_images, slice_sem)
+        models.append({
+            "id": model_id, "file": f"models/{path.name}",
+            "task": task,
+            "role": "student" if "student" in model_id else "teacher",
+            **zoo.file_facts(path, module),
+            "metrics": {"test": test_m, "check_slice": slice_m},
+            "latency_ms": {"onnxruntime_node": latency.get(path.name)},
+            "training": run,
+        })
+    index = {
+        "format": "attnlens-zoo", "version": 1,
+        "generated_by": "ml/attnlens_ml/pipeline.py", "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "dataset": {"generator": "ml/attnlens_ml/data.py", "image_size": IMAGE_SIZE,
+                    "splits": {k: {"first_seed": v[0], "count": v[1]} for k, v in SPLITS.items()},
+                    "gallery": {"dir": "samples", "images": len(gallery), "coco": "samples/coco.json",
+                                "note": "the first test scenes; check_slice metrics are measured on them"}},
+        "models": models,
+        "pairs": [
+            {"teacher": "seg-teacher", "student": "seg-student-attnfd", "label": "AttnFD student vs teacher"},
+            {"teacher": "seg-teacher", "student": "seg-student-plain", "label": "plain student vs teacher"},
+        ] + [p for p in [
+            {"teacher": "detr-teacher", "student": "detr-student-hybrid", "label": "H-DETR student vs teacher"},
+            {"teacher": "detr-teacher", "student": "detr-student-o2o", "label": "one-to-one student vs teacher"},
+            {"teacher": "detr-teacher", "student": "detr-student-ks", "label": "KS-DETR student vs teacher"},
+            {"teacher": "seg-teacher", "student": "sak-student", "label": "SAK student vs CNN teacher"},
+            {"teacher": "vit-attn", "student": "sak-student", "label": "SAK student vs ViT teacher"},
+        ] if p["student"] in exported],
+        "experiments": {**part2_experiments, "attnfd_students": experiments,
+                        "budget": {"steps": SEG_STEPS, "batch": 16, "same_data_order": True}},
+    }
+    (zoo.MODELS / "index.json").write_text(json.dumps(index, indent=1))
+    from .cards import write_cards
+    write_cards(index)
+    return index
+
+
+def build_part2(test: dict) -> tuple[list, dict]:
+    """Export and measure the detectors and the SAK student; return (index entries, experiment tables)."""
+    from .train_sak import label_metrics
+    entries, detectors = [], {}
+    # Every detector exports its encoder attention, so the KS-DETR foreground view applies to all of them.
+    methods = {"detr-teacher": ["h-detr", "ks-detr"], "detr-student-hybrid": ["h-detr", "ks-detr"],
+               "detr-student-o2o": ["ks-detr"], "detr-student-ks": ["ks-detr"]}
+    names = {"detr-teacher": "DETR teacher (hybrid matching)", "detr-student-hybrid": "DETR student (hybrid matching)",
+             "detr-student-o2o": "DETR student (one-to-one only)", "detr-student-ks": "DETR student + KS-DETR"}
+    for run in DETR_RUNS:
+        model = load_detr(run["name"], run["cfg"])
+        role = "teacher" if run["name"] == "detr-teacher" else "student"
+        desc = (f"{sum(p.numel() for p in model.parameters()):,} params; {run['cfg'].num_o2o} one-to-one queries"
+                + (f" + {run['cfg'].num_o2m} one-to-many (K={run['cfg'].k})" if run["cfg"].num_o2m else "")
+                + ("; knowledge-sharing triple attention in the last encoder layer (training only)" if run["cfg"].ks else ""))
+        path = zoo.export_detr(model, run["name"], names[run["name"]], role, desc, methods[run["name"]],
+                               None if role == "teacher" else "detr-teacher")
+        info = zoo.run_name(run["name"])
+        result = {"test": zoo.detr_metrics_onnx(path, test["images"], "test"), "val": info["val"],
+                  "steps": info["steps"], "batch": info["batch"]}
+        if run["cfg"].num_o2m:
+            result["test_one_to_many_block"] = zoo.detr_metrics_onnx(path, test["images"], "test", "o2m")
+        detectors[run["name"]] = result
+        entries.append((run["name"], path, model, info))
+
+    sak = load_sak("sak-student")
+    path = zoo.export_sak(sak, "sak-student", "Small CNN stem + one adapter path per teacher (seg-teacher, "
+                                              "vit-attn) + a per-image router; segmentation and image labels.")
+    entries.append(("sak-student", path, sak, zoo.run_name("sak-student")))
+    sess = zoo.ort_session(path)
+    vit_sess = zoo.ort_session(zoo.MODELS / "vit-attn.onnx")
+    router, sak_labels, vit_labels = [], [], []
+    for i in range(len(test["images"])):
+        x = zoo.preprocess(test["images"][i:i + 1])
+        w, lab = sess.run(["router_weights", "label_logits"], {"image": x})
+        router.append(w[0])
+        sak_labels.append(lab[0])
+        vit_labels.append(vit_sess.run(["label_logits"], {"image": x})[0][0])
+    router = np.array(router)
+    from .data import CLASS_NAMES
+    per_class = {CLASS_NAMES[c]: np.round(router[test["present"][:, c - 1] > 0].mean(0), 4).tolist() for c in range(1, 7)}
+    sak_summary = {
+        "paths": ["stem", "seg-teacher", "vit-attn"],
+        "router_mean_per_image_class": per_class,
+        "router_mean": np.round(router.mean(0), 4).tolist(),
+        "labels": {"sak-student": label_metrics(np.array(sak_labels), test["present"]),
+                   "vit-attn": label_metrics(np.array(vit_labels), test["present"])},
+    }
+    return entries, {"detectors": detectors, "sak": sak_summary}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--export-only", action="store_true", help="skip training (runs must be finished)")
+    ap.add_argument("--fresh", action="store_true", help="delete ml/runs and ml/data first")
+    args = ap.parse_args()
+    if args.fresh:
+        shutil.rmtree(zoo.ROOT / "ml" / "runs", ignore_errors=True)
+        shutil.rmtree(zoo.ROOT / "ml" / "data", ignore_errors=True)
+    print(f"[pipeline] torch {torch.__version__}, device {'cuda' if torch.cuda.is_available() else 'cpu'}")
+    if not args.export_only:
+        train_all()
+    index = build_zoo()
+    print(json.dumps({m["id"]: m["metrics"]["test"].get("miou", m["metrics"]["test"].get("dino_iou_last_layer"))
+                      for m in index["models"]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

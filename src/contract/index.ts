@@ -1,0 +1,52 @@
+/** Contract entry point: find a model's contract (embedded or sidecar), parse and validate it. */
+import { readOnnxHeader } from './onnxMetadata';
+import type { Contract, ContractError } from './types';
+import { EXPORT_KIT_HINT, METADATA_KEY, validateContract } from './validate';
+
+export * from './types';
+export { checkAgainstGraph, inputSize, validateContract, EXPORT_KIT_HINT, METADATA_KEY } from './validate';
+export { NotOnnxError, readOnnxHeader } from './onnxMetadata';
+
+export type ContractResult =
+  | { ok: true; contract: Contract; source: 'embedded' | 'sidecar' }
+  | { ok: false; problem: string; errors: ContractError[] };
+
+/**
+ * The contract of an ONNX file: a sidecar (if given) wins over the embedded one, so users can annotate
+ * models they cannot re-export. Throws NotOnnxError when the bytes are not an ONNX model at all.
+ */
+export function loadContract(modelBytes: Uint8Array, sidecarJson?: string): ContractResult {
+  const header = readOnnxHeader(modelBytes);
+  let text = sidecarJson;
+  let source: 'embedded' | 'sidecar' = 'sidecar';
+  if (text === undefined) {
+    text = header.metadata[METADATA_KEY];
+    source = 'embedded';
+  }
+  if (text === undefined) {
+    return {
+      ok: false,
+      problem: `the model has no AttnLens contract (no '${METADATA_KEY}' metadata and no sidecar). ${EXPORT_KIT_HINT}`,
+      errors: [{ code: 'no-contract', message: 'no contract' }],
+    };
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return {
+      ok: false,
+      problem: `the ${source} contract is not valid JSON (${(e as Error).message}). ${EXPORT_KIT_HINT}`,
+      errors: [{ code: 'json', message: (e as Error).message }],
+    };
+  }
+  const errors = validateContract(doc);
+  if (errors.length) {
+    return {
+      ok: false,
+      problem: `the ${source} contract is invalid: ${errors.map((e) => e.message).join('; ')}. ${EXPORT_KIT_HINT}`,
+      errors,
+    };
+  }
+  return { ok: true, contract: doc as Contract, source };
+}

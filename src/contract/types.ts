@@ -1,0 +1,94 @@
+/** TypeScript view of contract/attnlens-contract.schema.json (spec: docs/contract.md). */
+
+export type OutputRole =
+  | 'segmentation_logits'
+  | 'class_logits'
+  | 'multilabel_logits'
+  | 'cbam_channel_gate'
+  | 'cbam_spatial_gate'
+  | 'cbam_refined'
+  | 'attnfd_projected'
+  | 'cls_attention'
+  | 'cls_key_cosine'
+  | 'box_logits'
+  | 'boxes'
+  | 'cross_attention'
+  | 'encoder_attention'
+  | 'router_weights'
+  | 'adapter_features'
+  | 'token_features';
+
+export type Upsample = 'nearest' | 'bilinear' | 'bilinear_align_corners';
+
+export interface ContractOutput {
+  name: string;
+  role: OutputRole;
+  shape: number[];
+  description?: string;
+  site?: string;
+  stride?: number;
+  upsample?: Upsample;
+  teacher?: string;
+  layout?: string;
+  layers?: number[];
+  layer?: number;
+  grid?: [number, number];
+  patch?: number;
+  cls_token?: 'leads' | 'none';
+  keys?: 'patches' | 'all_tokens';
+  labels?: number[];
+  block?: 'one_to_one' | 'one_to_many';
+  k?: number;
+  activation?: 'sigmoid' | 'softmax';
+  box_format?: 'cxcywh_normalized' | 'xyxy_normalized' | 'xyxy_pixels';
+  paths?: string[];
+  teacher_output?: string;
+}
+
+export interface ContractInput {
+  name: string;
+  shape: [number, number, number, number];
+  layout: 'NCHW' | 'NHWC';
+  dtype: 'float32' | 'float16';
+  color: 'RGB' | 'BGR';
+  scale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+  resize: 'stretch' | 'letterbox';
+  letterbox_fill?: [number, number, number];
+}
+
+export interface ContractClass {
+  id: number;
+  name: string;
+  color: string;
+}
+
+export interface Contract {
+  format: 'attnlens-contract';
+  version: string;
+  model: {
+    id: string;
+    name: string;
+    task: 'segmentation' | 'detection' | 'classification' | 'features';
+    role: 'teacher' | 'student';
+    family: string;
+    methods?: string[];
+    teachers?: string[];
+    description?: string;
+  };
+  input: ContractInput;
+  classes: ContractClass[];
+  outputs: ContractOutput[];
+}
+
+export interface ContractError {
+  code: string;
+  message: string;
+}
+
+/** What a runtime session says about its graph: names and static shapes (null where symbolic). */
+export interface GraphSignature {
+  inputs: { name: string; shape: (number | string)[] | null }[];
+  outputs: { name: string; shape: (number | string)[] | null }[];
+}

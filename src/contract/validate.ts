@@ -1,0 +1,196 @@
+/**
+ * The AttnLens contract, TypeScript half: JSON Schema + the same semantic rules, with the same error codes,
+ * as ml/attnlens_ml/contract.py. Both halves are tested against contract/examples.
+ */
+import Ajv2020 from 'ajv/dist/2020.js';
+import schema from '../../contract/attnlens-contract.schema.json';
+import type { Contract, ContractError, ContractOutput, GraphSignature } from './types';
+
+export const METADATA_KEY = 'attnlens.contract';
+export const EXPORT_KIT_HINT =
+  'Re-export the model with the AttnLens export kit (ml/attnlens_ml/export_kit.py) or fix its sidecar <model>.contract.json.';
+
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+const schemaCheck = ajv.compile(schema);
+
+const label = (i: number, o: { name?: string }) => `outputs[${i}] '${o.name ?? '?'}'`;
+const sameDims = (a: readonly unknown[], b: readonly unknown[]) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Every problem with a parsed contract document; empty means valid. */
+export function validateContract(doc: unknown): ContractError[] {
+  if (!schemaCheck(doc)) {
+    return (schemaCheck.errors ?? []).map((e) => ({
+      code: 'schema',
+      message: `${e.instancePath.replace(/^\//, '') || '(root)'}: ${e.message ?? 'invalid'}`,
+    }));
+  }
+  return semanticErrors(doc as unknown as Contract);
+}
+
+export function inputSize(c: Contract): { height: number; width: number } {
+  const s = c.input.shape;
+  return c.input.layout === 'NCHW' ? { height: s[2], width: s[3] } : { height: s[1], width: s[2] };
+}
+
+function semanticErrors(c: Contract): ContractError[] {
+  const errs: ContractError[] = [];
+  const add = (code: string, message: string) => errs.push({ code, message });
+  const { height: inH, width: inW } = inputSize(c);
+  const classIds = c.classes.map((k) => k.id);
+  if (![...classIds].sort((a, b) => a - b).every((v, i) => v === i)) {
+    add('class-ids', `class ids must be 0..${classIds.length - 1} without gaps or repeats, got [${classIds.join(', ')}]`);
+  }
+  const names = c.outputs.map((o) => o.name);
+  for (const n of [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].sort()) {
+    add('duplicate-output', `output name '${n}' is declared more than once`);
+  }
+
+  const sites = new Map<string, Map<string, ContractOutput>>();
+  c.outputs.forEach((o, i) => {
+    const s = o.shape;
+    switch (o.role) {
+      case 'segmentation_logits':
+        if (s[1] !== classIds.length)
+          add('class-count', `${label(i, o)} has ${s[1]} channels but the contract lists ${classIds.length} classes`);
+        if (s[2] !== inH || s[3] !== inW)
+          add('logits-size', `${label(i, o)} is ${s[2]}x${s[3]} but the input is ${inH}x${inW}; export logits at input size`);
+        break;
+      case 'class_logits':
+      case 'multilabel_logits': {
+        const labels = o.labels ?? [];
+        if (s[1] !== labels.length) add('label-count', `${label(i, o)} has ${s[1]} logits but lists ${labels.length} labels`);
+        const missing = labels.filter((k) => !classIds.includes(k));
+        if (missing.length) add('unknown-class', `${label(i, o)} names class ids [${missing.join(', ')}] that are not in classes`);
+        break;
+      }
+      case 'cbam_channel_gate':
+      case 'cbam_spatial_gate':
+      case 'cbam_refined':
+      case 'attnfd_projected': {
+        const kind = o.role.replace(/^cbam_/, '').replace(/_gate$/, '');
+        const site = sites.get(o.site!) ?? new Map<string, ContractOutput>();
+        sites.set(o.site!, site);
+        if (site.has(kind)) add('duplicate-site-output', `site '${o.site}' declares two ${o.role} outputs`);
+        site.set(kind, o);
+        if (s.length === 4 && (o.stride! * s[2] !== inH || o.stride! * s[3] !== inW))
+          add('stride', `${label(i, o)} is ${s[2]}x${s[3]} at stride ${o.stride}, which does not cover the ${inH}x${inW} input`);
+        break;
+      }
+      case 'cls_attention':
+      case 'cls_key_cosine': {
+        const [gh, gw] = o.grid!;
+        const expect = gh * gw + (o.keys === 'all_tokens' ? 1 : 0);
+        if (s[s.length - 1] !== expect)
+          add('token-count', `${label(i, o)} has ${s[s.length - 1]} keys but grid ${gh}x${gw} with keys='${o.keys}' means ${expect}`);
+        if (gh * o.patch! !== inH || gw * o.patch! !== inW)
+          add('grid', `${label(i, o)}: grid ${gh}x${gw} of ${o.patch}-px patches does not tile the ${inH}x${inW} input`);
+        if (o.role === 'cls_attention' && o.layers!.length !== s[1])
+          add('layer-count', `${label(i, o)} lists ${o.layers!.length} layers but its shape has ${s[1]}`);
+        break;
+      }
+    }
+  });
+
+  const blocks = new Map<string, Map<string, [number, ContractOutput]>>();
+  c.outputs.forEach((o, i) => {
+    const s = o.shape;
+    if (o.role === 'box_logits' || o.role === 'boxes' || o.role === 'cross_attention') {
+      const block = blocks.get(o.block!) ?? new Map<string, [number, ContractOutput]>();
+      blocks.set(o.block!, block);
+      block.set(o.role, [i, o]);
+    }
+    if (o.role === 'box_logits') {
+      const labels = o.labels ?? [];
+      if (s[2] !== labels.length) add('label-count', `${label(i, o)} has ${s[2]} class logits but lists ${labels.length} labels`);
+      const missing = labels.filter((k) => !classIds.includes(k));
+      if (missing.length) add('unknown-class', `${label(i, o)} names class ids [${missing.join(', ')}] that are not in classes`);
+    } else if (o.role === 'boxes' && s[2] !== 4) {
+      add('box-shape', `${label(i, o)} must end in 4 box coordinates, has ${s[2]}`);
+    } else if (o.role === 'cross_attention' || o.role === 'encoder_attention' || o.role === 'token_features') {
+      const [gh, gw] = o.grid!;
+      const n = o.role === 'token_features' ? s[1] : s[s.length - 1];
+      if (n !== gh * gw) add('token-count', `${label(i, o)} has ${n} keys but grid ${gh}x${gw} means ${gh * gw}`);
+      if (o.role === 'encoder_attention' && s[2] !== s[3])
+        add('token-count', `${label(i, o)} must be square over tokens, is ${s[2]}x${s[3]}`);
+      const cell = o.role === 'token_features' ? o.patch! : o.stride!;
+      if (gh * cell !== inH || gw * cell !== inW)
+        add('grid', `${label(i, o)}: grid ${gh}x${gw} at ${cell} px does not tile the ${inH}x${inW} input`);
+    } else if (o.role === 'router_weights' && s[1] !== o.paths!.length) {
+      add('path-count', `${label(i, o)} has ${s[1]} weights but names ${o.paths!.length} paths`);
+    } else if (o.role === 'adapter_features' && (o.stride! * s[2] !== inH || o.stride! * s[3] !== inW)) {
+      add('stride', `${label(i, o)} is ${s[2]}x${s[3]} at stride ${o.stride}, which does not cover the ${inH}x${inW} input`);
+    }
+  });
+  for (const [name, parts] of blocks) {
+    const logits = parts.get('box_logits');
+    if (!logits || !parts.has('boxes')) {
+      add('block-incomplete', `query block '${name}' needs both box_logits and boxes outputs`);
+      continue;
+    }
+    const q = logits[1].shape[1];
+    for (const [i, o] of parts.values()) {
+      if (o.shape[1] !== q) add('block-shape', `${label(i, o)} has ${o.shape[1]} queries but block '${name}' has ${q}`);
+    }
+  }
+
+  for (const [name, parts] of sites) {
+    const ch = parts.get('channel');
+    const sp = parts.get('spatial');
+    if (!ch || !sp) {
+      add('site-incomplete', `CBAM site '${name}' needs both a cbam_channel_gate and a cbam_spatial_gate output`);
+      continue;
+    }
+    if (sp.shape[1] !== 1) add('spatial-shape', `spatial gate of site '${name}' must have 1 channel, has ${sp.shape[1]}`);
+    const rf = parts.get('refined');
+    if (rf && (rf.shape[1] !== ch.shape[1] || !sameDims(rf.shape.slice(2), sp.shape.slice(2)))) {
+      add('site-shape', `refined map of site '${name}' is [${rf.shape.join(', ')}], expected [1, ${ch.shape[1]}, ${sp.shape[2]}, ${sp.shape[3]}] from its gates`);
+    }
+  }
+  const methods = c.model.methods ?? [];
+  if (methods.includes('attnfd') && sites.size === 0)
+    add('method-needs', "methods lists 'attnfd' but no CBAM site is exported");
+  if (methods.includes('vit-pseudo-mask') && !c.outputs.some((o) => o.role === 'cls_attention'))
+    add('method-needs', "methods lists 'vit-pseudo-mask' but no cls_attention output is exported");
+  const roles = new Set(c.outputs.map((o) => o.role));
+  if (methods.includes('h-detr') && !blocks.has('one_to_many'))
+    add('method-needs', "methods lists 'h-detr' but no one_to_many query block is exported");
+  if (methods.includes('ks-detr') && !roles.has('encoder_attention') && !roles.has('cross_attention'))
+    add('method-needs', "methods lists 'ks-detr' but no encoder_attention or cross_attention output is exported");
+  if (methods.includes('sak') && !roles.has('router_weights') && !roles.has('adapter_features'))
+    add('method-needs', "methods lists 'sak' but no router_weights or adapter_features output is exported");
+  return errs;
+}
+
+/** Declared input/outputs against what the runtime reports for the graph. */
+export function checkAgainstGraph(c: Contract, graph: GraphSignature): ContractError[] {
+  const errs: ContractError[] = [];
+  const input = graph.inputs.find((g) => g.name === c.input.name);
+  if (!input) {
+    errs.push({
+      code: 'input-missing',
+      message: `input '${c.input.name}' is not an input of the graph (it has [${graph.inputs.map((g) => g.name).join(', ')}])`,
+    });
+  } else if (input.shape && !sameDims(input.shape, c.input.shape)) {
+    errs.push({
+      code: 'input-shape',
+      message: `input '${c.input.name}' is [${input.shape.join(', ')}] in the graph but [${c.input.shape.join(', ')}] in the contract; export with a fixed input size`,
+    });
+  }
+  const outputs = new Map(graph.outputs.map((g) => [g.name, g]));
+  c.outputs.forEach((o, i) => {
+    const g = outputs.get(o.name);
+    if (!g) {
+      errs.push({
+        code: 'output-missing',
+        message: `${label(i, o)} is not an output of the graph (graph outputs: [${[...outputs.keys()].sort().join(', ')}])`,
+      });
+    } else if (g.shape && !sameDims(g.shape, o.shape)) {
+      errs.push({
+        code: 'output-shape',
+        message: `${label(i, o)} is [${g.shape.join(', ')}] in the graph but [${o.shape.join(', ')}] in the contract`,
+      });
+    }
+  });
+  return errs;
+}
