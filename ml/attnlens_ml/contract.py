@@ -202,3 +202,34 @@ def write_contract(model, contract: dict) -> None:
     entry = model.metadata_props.add()
     entry.key = METADATA_KEY
     entry.value = json.dumps(contract, separators=(",", ":"))
+
+
+def load_model_contract(model_path: str | Path, sidecar: str | Path | None = None) -> tuple[dict | None, list[ContractError]]:
+    """The contract of an ONNX file (a sidecar wins over the embedded one) and every problem with it."""
+    import onnx
+
+    proto = onnx.load(str(model_path), load_external_data=False)
+    sidecar = Path(sidecar) if sidecar else Path(str(model_path).removesuffix(".onnx") + ".contract.json")
+    contract = json.loads(sidecar.read_text()) if sidecar.exists() else read_contract(proto)
+    if contract is None:
+        return None, [ContractError("no-contract", f"{model_path} has no '{METADATA_KEY}' metadata and no sidecar "
+                                                   f"{sidecar.name}. {FIX}")]
+    errors = validate_contract(contract)
+    return contract, errors or check_against_graph(contract, proto)
+
+
+def write_sidecar(model_path: str | Path, contract: dict) -> Path:
+    """<model>.contract.json next to a model that cannot be re-exported."""
+    path = Path(str(model_path).removesuffix(".onnx") + ".contract.json")
+    path.write_text(json.dumps(contract, indent=1))
+    return path
+
+
+if __name__ == "__main__":  # python -m attnlens_ml.contract model.onnx [sidecar.json]
+    import sys
+
+    _, errs = load_model_contract(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
+    for e in errs:
+        print(e)
+    print("contract OK" if not errs else f"{len(errs)} problem(s)")
+    sys.exit(1 if errs else 0)

@@ -70,6 +70,7 @@ def build_zoo() -> dict:
     test = load_split("test")
     zoo.MODELS.mkdir(parents=True, exist_ok=True)
     gallery = zoo.write_gallery()
+    zoo.write_test_coco()
     slice_images, slice_sem = test["images"][:zoo.GALLERY], test["semantic"][:zoo.GALLERY]
 
     # Every student configuration is exported and measured the same way; the best AttnFD one (on val,

@@ -203,6 +203,15 @@ def write_gallery() -> list[str]:
     return names
 
 
+def write_test_coco() -> Path:
+    """The whole test split as COCO JSON (boxes + RLE masks) next to the cached data."""
+    from .dataset import DATA_DIR, render_scenes
+    scenes = render_scenes("test", len(load_split("test")["images"]))
+    path = DATA_DIR / f"test-{IMAGE_SIZE}-coco.json"
+    write_coco(path, coco_document(scenes, [f"test-{i:04d}.png" for i in range(len(scenes))]))
+    return path
+
+
 def file_facts(path: Path, module: torch.nn.Module) -> dict:
     return {"bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             "params": int(sum(p.numel() for p in module.parameters()))}

@@ -22,3 +22,20 @@ def test_shared_example(name):
 def test_semantic_message_matches_typescript_half():
     (err,) = validate_contract(json.loads((EXAMPLES / "invalid-class-count.json").read_text()))
     assert err.message == "outputs[0] 'seg_logits' has 7 channels but the contract lists 6 classes"
+
+
+def test_sidecar_wins_and_is_checked_against_the_graph(tmp_path):
+    import shutil
+
+    from attnlens_ml.contract import load_model_contract, write_sidecar
+
+    src = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "foreign-relu.onnx"
+    model = tmp_path / "foreign.onnx"
+    shutil.copy(src, model)
+    contract, errors = load_model_contract(model)
+    assert contract is None and errors[0].code == "no-contract" and "export kit" in errors[0].message
+    doc = json.loads((EXAMPLES / "valid-segmenter.json").read_text())
+    write_sidecar(model, doc)
+    contract, errors = load_model_contract(model)
+    assert contract == doc
+    assert {e.code for e in errors} == {"output-missing"}  # the Relu graph has none of the declared outputs
