@@ -1,5 +1,5 @@
 // Installs what the app, the tests or the zoo pipeline need, idempotently:
-//   node scripts/setup.mjs            npm packages (npm ci)
+//   node scripts/setup.mjs            npm packages
 //   node scripts/setup.mjs --python   + Debian's PyTorch stack and ml/.venv (PyPI extras)
 //   node scripts/setup.mjs --browser  + Debian's chromium for the end-to-end tests
 // Needs root for apt-get; without it, prints the exact command to run and exits 1.
@@ -40,8 +40,10 @@ export function setupNode() {
   const stamp = join(root, 'node_modules/.package-lock.json');
   const lock = join(root, 'package-lock.json');
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= statSync(lock).mtimeMs) return;
-  console.log('[setup] npm ci');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional packages (tailwind's
+  // oxide binaries) out of the lock file, which `npm ci` then rejects as out of sync.
+  console.log('[setup] npm install');
+  run('npm', ['install', '--no-audit', '--no-fund']);
 }
 
 export function setupPython() {
