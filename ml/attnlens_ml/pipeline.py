@@ -32,7 +32,6 @@ TEACHER_RUN = dict(name="seg-teacher", cfg=TEACHER, steps=SEG_STEPS, lr=2e-3)
 STUDENT_RUNS = [
     dict(name="seg-student-plain", beta=0.0),
     dict(name="seg-student-attnfd-b0.3", beta=0.3),
-    dict(name="seg-student-attnfd-b1", beta=1.0),
 ]
 VIT_RUN = dict(name="vit", cfg=VIT, steps=1800, lr=1e-3, batch=16)
 # Detectors: all students share data order, batch and steps; the one-to-one student is the baseline both

@@ -60,13 +60,14 @@ def pseudo_mask_report(model: PatchViT, images: np.ndarray, semantic: np.ndarray
     }
 
 
-def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32, seed: int = 0) -> dict:
+def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32, seed: int = 0,
+              split: str = "train") -> dict:
     ck = Checkpointer(name)
     if ck.done:
         return ck.done
     dev = device()
     torch.manual_seed(seed)
-    train = load_split("train")
+    train = load_split(split)
     val = load_split("val", 100)
     model = PatchViT(cfg).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
@@ -94,7 +95,7 @@ def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32,
     report = pseudo_mask_report(model, val["images"], val["semantic"], dev)
     ck.log(f"final val {report}")
     return ck.finish(model, {"name": name, "steps": steps, "batch": batch, "lr": lr, "seed": seed,
-                             "config": cfg.__dict__, "val": report})
+                             "train_split": split, "config": cfg.__dict__, "val": report})
 
 
 def load_vit(name: str, cfg: ViTConfig = VIT) -> PatchViT:
