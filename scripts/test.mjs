@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, setupNode, setupPython, venvPython } from './setup.mjs';
+import { root, setupBrowser, setupNode, setupPython, venvPython } from './setup.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const results = [];
@@ -35,6 +35,7 @@ suite('python', () => {
 
 suite('node', () => {
   setupNode();
+  setupBrowser();
   const out = join(mkdtempSync(join(tmpdir(), 'attnlens-')), 'vitest.json');
   const r = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${out}`],
     { cwd: root, stdio: 'inherit' });
