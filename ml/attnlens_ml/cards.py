@@ -60,7 +60,14 @@ def write_cards(index: dict) -> Path:
                   "", "DINO-rule IoU per layer (head mean): " +
                   ", ".join(f"L{i}: {_f(v)}" for i, v in enumerate(t["dino_iou_per_layer"])),
                   "", f"Share of ceiling reached by the DINO-rule mask: "
-                      f"{100 * t['dino_iou_last_layer'] / t['ceiling_patch_iou']:.0f} %."]
+                      f"{100 * t['dino_iou_last_layer'] / t['ceiling_patch_iou']:.0f} %.",
+                  "", "ViT configurations tried (same budget; validation split, 100 images; the better one ships):", "",
+                  "| run | train split | steps | val DINO IoU (last layer) | val CST IoU | shipped |",
+                  "|---|---|---:|---:|---:|---|"]
+        for e in exp.get("vit", []):
+            lines.append(f"| {e['run']} | {e['train_split']} | {e['steps']} | "
+                         f"{_f(e['val']['dino_iou_last_layer_head_mean'])} | {_f(e['val']['cst_iou_bilinear'])} | "
+                         f"{e['shipped_as'] or '–'} |")
     det = exp.get("detectors")
     if det:
         lines += ["", "## Detectors: COCO box AP on the test split (pycocotools, IoU 0.50:0.95)", "",

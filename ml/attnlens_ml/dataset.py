@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import CLASS_NAMES, SPLITS, Scene, render_scene, split_seed
+from .data import CLASS_NAMES, SPLITS, Scene, render_split_scene
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 IMAGE_SIZE = 160
@@ -15,7 +15,7 @@ IMAGE_SIZE = 160
 
 def _render(args):
     split, i = args
-    return render_scene(split_seed(split, i), IMAGE_SIZE)
+    return render_split_scene(split, i, IMAGE_SIZE)
 
 
 def load_split(split: str, count: int | None = None, workers: int = 2) -> dict[str, np.ndarray]:
@@ -85,7 +85,7 @@ MAX_OBJECTS = 40
 
 def _render_boxes(args):
     split, i = args
-    scene = render_scene(split_seed(split, i), IMAGE_SIZE)
+    scene = render_split_scene(split, i, IMAGE_SIZE)
     classes = np.full(MAX_OBJECTS, -1, np.int64)
     boxes = np.zeros((MAX_OBJECTS, 4), np.float32)
     for j, inst in enumerate(scene.instances[:MAX_OBJECTS]):
