@@ -19,6 +19,16 @@ export interface PseudoMaskMetrics {
   ceiling_patch_iou: number;
 }
 
+export interface DetMetrics {
+  ap: number;
+  ap50: number;
+  ap75: number;
+  ap_small: number;
+  images: number;
+}
+
+export type Metrics = SegMetrics | PseudoMaskMetrics | DetMetrics;
+
 export interface ZooModel {
   id: string;
   file: string;
@@ -27,7 +37,7 @@ export interface ZooModel {
   bytes: number;
   params: number;
   sha256: string;
-  metrics: { test: SegMetrics | PseudoMaskMetrics; check_slice: SegMetrics | PseudoMaskMetrics };
+  metrics: { test: Metrics; check_slice: Metrics };
   latency_ms: { onnxruntime_node: number | null };
 }
 
@@ -39,10 +49,5 @@ export interface ZooIndex {
   pairs: { teacher: string; student: string; label: string }[];
 }
 
-export const isSegMetrics = (m: SegMetrics | PseudoMaskMetrics): m is SegMetrics => 'miou' in m;
-
-export async function fetchZoo(base = import.meta.env.BASE_URL): Promise<ZooIndex> {
-  const res = await fetch(`${base}models/index.json`);
-  if (!res.ok) throw new Error(`the zoo index models/index.json did not load (HTTP ${res.status}); run the zoo pipeline (npm run zoo)`);
-  return res.json() as Promise<ZooIndex>;
-}
+export const isSegMetrics = (m: Metrics): m is SegMetrics => 'miou' in m;
+export const isDetMetrics = (m: Metrics): m is DetMetrics => 'ap' in m;

@@ -1,32 +1,53 @@
-import { useEffect, useState } from 'react';
-import { fetchZoo, isSegMetrics, type ZooIndex, type ZooModel } from '../zoo';
+import { useEffect } from 'react';
+import { addUserFiles, loadGallery } from '../app/controller';
+import { useStore } from '../state/store';
+import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
+import { Compare } from './Compare';
+import { Controls } from './Controls';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}`;
 
 function Headline({ model }: { model: ZooModel }) {
   const t = model.metrics.test;
   if (isSegMetrics(t)) return <span>mIoU {pct(t.miou)}</span>;
-  return (
-    <span>
-      pseudo-mask IoU {pct(t.dino_iou_last_layer)} (DINO) · {pct(t.cst_iou)} (CST) · ceiling {pct(t.ceiling_patch_iou)}
-    </span>
-  );
+  if (isDetMetrics(t)) return <span>AP {pct(t.ap)} · AP50 {pct(t.ap50)}</span>;
+  return <span>pseudo-mask IoU {pct(t.dino_iou_last_layer)} (DINO) · {pct(t.cst_iou)} (CST) · ceiling {pct(t.ceiling_patch_iou)}</span>;
 }
 
-/** The zoo overview: what is bundled and how each model measured on the test split. */
 export function App() {
-  const [zoo, setZoo] = useState<ZooIndex | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const zoo = useStore((s) => s.zoo);
+  const notices = useStore((s) => s.notices);
+  const dismiss = useStore((s) => s.dismiss);
   useEffect(() => {
-    fetchZoo().then(setZoo, (e: Error) => setError(e.message));
+    void loadGallery();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+      const { current, setCurrent } = useStore.getState();
+      if (e.key === 'ArrowRight') setCurrent(current + 1);
+      if (e.key === 'ArrowLeft') setCurrent(current - 1);
+    };
+    const onPaste = (e: ClipboardEvent) => void addUserFiles([...(e.clipboardData?.files ?? [])]);
+    window.addEventListener('keydown', onKey);
+    window.addEventListener('paste', onPaste);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      window.removeEventListener('paste', onPaste);
+    };
   }, []);
   return (
-    <main className="mx-auto max-w-5xl p-6">
+    <main className="mx-auto max-w-6xl p-6" onDragOver={(e) => e.preventDefault()}
+      onDrop={(e) => { e.preventDefault(); void addUserFiles([...e.dataTransfer.files]); }}>
       <h1 className="text-2xl font-semibold">AttnLens</h1>
-      <p className="text-slate-400">Why does the student differ from its teacher? Bundled model zoo:</p>
-      {error && <p role="alert" className="mt-4 rounded bg-red-900/60 p-3">{error}</p>}
+      <p className="text-slate-400">Why does the student differ from its teacher? Drop factory images anywhere; they stay in this browser.</p>
+      {notices.map((n, i) => (
+        <p key={i} role="alert" className="mt-2 flex justify-between rounded bg-red-900/60 p-2 text-sm">
+          {n} <button onClick={() => dismiss(i)} aria-label="dismiss">×</button>
+        </p>
+      ))}
+      <Controls />
+      <Compare />
       {zoo && (
-        <table className="mt-4 w-full text-sm" data-testid="zoo-table">
+        <table className="mt-8 w-full text-sm" data-testid="zoo-table">
           <thead className="text-left text-slate-400">
             <tr><th>model</th><th>role</th><th>params</th><th>size</th><th>latency (node)</th><th>test split</th></tr>
           </thead>

@@ -1,0 +1,76 @@
+/** Glue between the store and inference: load what the view names, run it on the current image. */
+import { fetchModelBytes, loadModel, ModelError, runModel } from '../inference/models';
+import { taskOutputs, taskView } from '../inference/task';
+import { useStore, type ImageEntry } from '../state/store';
+
+const base = import.meta.env.BASE_URL;
+const inflight = new Map<string, Promise<void>>();
+
+export async function loadGallery(): Promise<void> {
+  const { setZoo, addImages, notify, view } = useStore.getState();
+  try {
+    const zooRes = await fetch(`${base}models/index.json`);
+    if (!zooRes.ok) throw new Error(`models/index.json answered HTTP ${zooRes.status}`);
+    setZoo(await zooRes.json());
+    const gallery = (await (await fetch(`${base}samples/index.json`)).json()) as { images: string[] };
+    const names = view.sample && gallery.images.includes(view.sample)
+      ? [view.sample, ...gallery.images.filter((n) => n !== view.sample)] : gallery.images;
+    const entries = await Promise.all(names.map(async (name): Promise<ImageEntry> => {
+      const blob = await (await fetch(`${base}samples/${name}`)).blob();
+      return { name, bitmap: await createImageBitmap(blob), fromGallery: true };
+    }));
+    addImages(entries);
+    useStore.getState().setCurrent(0);
+  } catch (e) {
+    notify(`The bundled zoo or gallery did not load (${(e as Error).message}). Run the app with npm start from the repository.`);
+  }
+}
+
+export async function addUserFiles(files: File[]): Promise<void> {
+  const { addImages, notify } = useStore.getState();
+  const entries: ImageEntry[] = [];
+  for (const file of files) {
+    if (file.size === 0) {
+      notify(`${file.name} is empty (0 bytes): pick an image file.`);
+      continue;
+    }
+    try {
+      entries.push({ name: file.name, bitmap: await createImageBitmap(file, { imageOrientation: 'from-image' }), fromGallery: false });
+    } catch {
+      notify(`${file.name} is not an image this browser can decode: use PNG, JPEG or WebP.`);
+    }
+  }
+  if (entries.length) addImages(entries);
+}
+
+async function ensureModel(id: string): Promise<void> {
+  const { zoo, slots, setSlot, view } = useStore.getState();
+  if (slots[id]) return;
+  const entry = zoo?.models.find((m) => m.id === id);
+  if (!entry) {
+    setSlot(id, { status: 'error', error: `the zoo has no model '${id}'; pick one from the menu` });
+    return;
+  }
+  setSlot(id, { status: 'loading', progress: 0 });
+  try {
+    const bytes = await fetchModelBytes(`${base}${entry.file}`, (p) => setSlot(id, { status: 'loading', progress: p }));
+    setSlot(id, { status: 'ready', model: await loadModel(id, bytes, view.backend) });
+  } catch (e) {
+    setSlot(id, { status: 'error', error: e instanceof ModelError ? e.message : `${id}: ${(e as Error).message}` });
+  }
+}
+
+export function analyse(id: string, image: ImageEntry): Promise<void> {
+  const key = `${id}@${image.name}`;
+  if (useStore.getState().results[key] || inflight.has(key)) return inflight.get(key) ?? Promise.resolve();
+  const job = (async () => {
+    await ensureModel(id);
+    const slot = useStore.getState().slots[id];
+    if (slot?.status !== 'ready' || !slot.model) return;
+    const { outputs, milliseconds } = await runModel(slot.model, image.bitmap, taskOutputs(taskView(slot.model.contract)));
+    useStore.getState().setResult(key, { outputs, milliseconds });
+  })().catch((e: Error) => useStore.getState().notify(`${id} could not run on ${image.name}: ${e.message}`))
+    .finally(() => inflight.delete(key));
+  inflight.set(key, job);
+  return job;
+}
