@@ -6,7 +6,11 @@ import { useStore, type ImageEntry } from '../state/store';
 const base = import.meta.env.BASE_URL;
 const inflight = new Map<string, Promise<void>>();
 
+let galleryLoaded = false;
+
 export async function loadGallery(): Promise<void> {
+  if (galleryLoaded) return;
+  galleryLoaded = true;
   const { setZoo, addImages, notify, view } = useStore.getState();
   try {
     const zooRes = await fetch(`${base}models/index.json`);

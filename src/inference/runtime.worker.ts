@@ -11,13 +11,21 @@ ort.env.wasm.numThreads = 1; // measured: 2 WASM threads were slower than 1 on a
 const sessions = new Map<string, ort.InferenceSession>();
 const post = (msg: WorkerResponse, transfer: Transferable[] = []) => (self as DedicatedWorkerGlobalScope).postMessage(msg, transfer);
 
-async function hasWebGpu(): Promise<boolean> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) return false;
+type Adapter = { info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string }; isFallbackAdapter?: boolean };
+
+/** Why WebGPU should not be used automatically, or null when a hardware adapter is there. */
+async function webGpuUnsuitable(): Promise<string | null> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu;
+  if (!gpu) return 'this browser has no WebGPU';
   try {
-    return (await gpu.requestAdapter()) !== null;
-  } catch {
-    return false;
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return 'this browser has no WebGPU adapter';
+    // A software adapter (SwiftShader) is correct but 50-200x slower than WASM (measured): not worth it.
+    if (adapter.info?.isFallbackAdapter || adapter.isFallbackAdapter || /swiftshader/i.test(adapter.info?.architecture ?? ''))
+      return 'the only WebGPU adapter is a software one (slower than WASM)';
+    return null;
+  } catch (e) {
+    return `WebGPU failed to start (${(e as Error).message})`;
   }
 }
 
@@ -27,9 +35,12 @@ const io = (meta: readonly ort.InferenceSession.ValueMetadata[]): GraphIO[] =>
 async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
   let backend: Backend = req.backend === 'wasm' ? 'wasm' : 'webgpu';
   let fallback: string | undefined;
-  if (backend === 'webgpu' && !(await hasWebGpu())) {
-    backend = 'wasm';
-    fallback = 'this browser has no WebGPU adapter';
+  if (req.backend === 'auto') {
+    const why = await webGpuUnsuitable();
+    if (why) {
+      backend = 'wasm';
+      fallback = why;
+    }
   }
   let session: ort.InferenceSession;
   try {

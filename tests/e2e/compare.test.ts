@@ -1,0 +1,87 @@
+/**
+ * The product's spine in a real browser: open a zoo pair on a gallery sample, both panes draw, the mask
+ * is where the model put it (checked against onnxruntime-node on the same pixels), bad input keeps the view.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decode } from 'fast-png';
+import * as ort from 'onnxruntime-node';
+import type { Browser, Page } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { argmaxClasses } from '../../src/analysis/segmentation';
+import { loadContract, type Contract } from '../../src/contract';
+import { toTensor } from '../../src/inference/preprocess';
+import { launchChromium, root, startApp } from './browser';
+
+let server: PreviewServer;
+let url: string;
+let browser: Browser;
+beforeAll(async () => {
+  ({ server, url } = await startApp());
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Non-background pixels the model predicts for a gallery image, computed natively in Node. */
+async function expectedForeground(modelId: string, sample: string): Promise<number> {
+  const bytes = new Uint8Array(readFileSync(join(root, 'public/models', `${modelId}.onnx`)));
+  const contract = (loadContract(bytes) as { contract: Contract }).contract;
+  const png = decode(readFileSync(join(root, 'public/samples', sample)));
+  const rgba = new Uint8ClampedArray(png.width * png.height * 4);
+  for (let i = 0; i < png.width * png.height; i++) {
+    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = png.data[i * png.channels + c];
+    rgba[i * 4 + 3] = 255;
+  }
+  const session = await ort.InferenceSession.create(bytes);
+  const out = await session.run({ image: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape) });
+  const logits = out.seg_logits;
+  const map = argmaxClasses(logits.data as Float32Array, logits.dims[1], logits.dims[2], logits.dims[3]);
+  return map.reduce((n, k) => n + (k > 0 ? 1 : 0), 0);
+}
+
+async function paintedPixels(page: Page, modelId: string): Promise<number> {
+  return page.getByTestId(`pane-${modelId}`).getByTestId('mask').evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+}
+
+describe('teacher | student compare', () => {
+  const models = ['seg-teacher', 'seg-student-attnfd'];
+  const sample = 'factory-test-000.png';
+  let page: Page;
+
+  it('draws both masks where the models put them, with the agreement number', async () => {
+    page = await browser.newPage();
+    await page.goto(`${url}#m=${models.join(',')}&s=${sample}&b=wasm`);
+    for (const id of models) {
+      await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+      const painted = await paintedPixels(page, id);
+      const expected = await expectedForeground(id, sample);
+      expect(painted).toBeGreaterThan(200);
+      expect(Math.abs(painted - expected)).toBeLessThanOrEqual(10); // WASM vs native float ties
+    }
+    await expect.poll(() => page.getByTestId('agreement').innerText()).toMatch(/mask mIoU of seg-student-attnfd against seg-teacher: \d+\.\d %/);
+    expect(await page.getByTestId(`pane-${models[0]}`).getByTestId('pane-status').innerText()).toMatch(/^wasm · \d+ ms · mask$/);
+  });
+
+  it('a non-image file gets a named message and the view stays', async () => {
+    await page.getByTestId('file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await expect.poll(() => page.getByRole('alert').first().innerText()).toMatch(/notes\.txt is not an image this browser can decode/);
+    expect(await page.getByTestId(`pane-${models[1]}`).getAttribute('data-state')).toBe('drawn');
+  });
+
+  it('the URL fragment mirrors the view and restores it on reload', async () => {
+    await page.getByRole('slider').first().fill('0.3');
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain('t=0.30');
+    await page.reload();
+    expect(await page.getByRole('slider').first().inputValue()).toBe('0.3');
+    await page.close();
+  });
+});
