@@ -85,3 +85,17 @@ describe('teacher | student compare', () => {
     await page.close();
   });
 });
+
+describe('WebGPU (software adapter here) against WASM', () => {
+  it('chosen explicitly, WebGPU draws the same mask as the native runtime', async () => {
+    const page = await browser.newPage();
+    const id = 'seg-student-plain';
+    await page.goto(`${url}#m=${id}&s=factory-test-002.png&b=webgpu`);
+    await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 120_000 }).toBe('drawn');
+    expect(await page.getByTestId(`pane-${id}`).getByTestId('pane-status').innerText()).toMatch(/^webgpu · /);
+    const painted = await paintedPixels(page, id);
+    expect(Math.abs(painted - (await expectedForeground(id, 'factory-test-002.png')))).toBeLessThanOrEqual(10);
+    await page.close();
+  });
+});
+
