@@ -71,7 +71,12 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
     await ensureModel(id);
     const slot = useStore.getState().slots[id];
     if (slot?.status !== 'ready' || !slot.model) return;
-    const { outputs, milliseconds } = await runModel(slot.model, image.bitmap, taskOutputs(taskView(slot.model.contract)));
+    const view = taskView(slot.model.contract);
+    if (view.kind === 'none') {
+      useStore.getState().setResult(key, { outputs: {}, milliseconds: 0 }); // nothing to run for this view
+      return;
+    }
+    const { outputs, milliseconds } = await runModel(slot.model, image.bitmap, taskOutputs(view));
     useStore.getState().setResult(key, { outputs, milliseconds });
   })().catch((e: Error) => useStore.getState().notify(`${id} could not run on ${image.name}: ${e.message}`))
     .finally(() => inflight.delete(key));

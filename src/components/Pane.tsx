@@ -40,7 +40,10 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     }
   }, [result, slot, opacity, image]);
 
-  const drawn = result?.kind === 'segmentation' ? 'mask' : result?.kind === 'detection' ? `${result.detections.length} boxes` : '';
+  const contract = slot?.model?.contract;
+  const noView = contract ? taskView(contract) : null;
+  const drawn = result?.kind === 'segmentation' ? 'mask' : result?.kind === 'detection' ? `${result.detections.length} boxes`
+    : noView?.kind === 'none' ? `nothing to overlay: ${noView.reason}` : '';
   return (
     <figure className="flex-1 min-w-0" data-testid={`pane-${modelId}`} data-state={result ? 'drawn' : slot?.status ?? 'idle'}>
       <figcaption className="mb-1 flex justify-between text-sm">

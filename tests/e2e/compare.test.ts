@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeQueries } from '../../src/analysis/boxes';
 import { argmaxClasses } from '../../src/analysis/segmentation';
 import { loadContract, type Contract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
@@ -26,8 +27,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Non-background pixels the model predicts for a gallery image, computed natively in Node. */
-async function expectedForeground(modelId: string, sample: string): Promise<number> {
+/** Run a zoo model natively on a gallery PNG, pre-processed as its contract says. */
+async function runNative(modelId: string, sample: string) {
   const bytes = new Uint8Array(readFileSync(join(root, 'public/models', `${modelId}.onnx`)));
   const contract = (loadContract(bytes) as { contract: Contract }).contract;
   const png = decode(readFileSync(join(root, 'public/samples', sample)));
@@ -38,6 +39,12 @@ async function expectedForeground(modelId: string, sample: string): Promise<numb
   }
   const session = await ort.InferenceSession.create(bytes);
   const out = await session.run({ image: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape) });
+  return { out, contract, width: png.width, height: png.height };
+}
+
+/** Non-background pixels the model predicts for a gallery image, computed natively in Node. */
+async function expectedForeground(modelId: string, sample: string): Promise<number> {
+  const { out } = await runNative(modelId, sample);
   const logits = out.seg_logits;
   const map = argmaxClasses(logits.data as Float32Array, logits.dims[1], logits.dims[2], logits.dims[3]);
   return map.reduce((n, k) => n + (k > 0 ? 1 : 0), 0);
@@ -95,6 +102,26 @@ describe('WebGPU (software adapter here) against WASM', () => {
     expect(await page.getByTestId(`pane-${id}`).getByTestId('pane-status').innerText()).toMatch(/^webgpu · /);
     const painted = await paintedPixels(page, id);
     expect(Math.abs(painted - (await expectedForeground(id, 'factory-test-002.png')))).toBeLessThanOrEqual(10);
+    await page.close();
+  });
+});
+
+describe('detectors', () => {
+  it('draw the boxes the model predicts above the threshold, with box agreement F1', async () => {
+    const models = ['detr-teacher', 'detr-student-hybrid'];
+    const sample = 'factory-test-001.png';
+    const page = await browser.newPage();
+    await page.goto(`${url}#m=${models.join(',')}&s=${sample}&b=wasm&t=0.30`);
+    for (const id of models) {
+      await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+      const { out, contract, width, height } = await runNative(id, sample);
+      const labels = contract.outputs.find((o) => o.name === 'o2o.logits')!.labels!;
+      const want = decodeQueries(out['o2o.logits'].data as Float32Array, out['o2o.boxes'].data as Float32Array,
+        out['o2o.logits'].dims[1], labels, width, height, 0.3);
+      const drawn = await page.getByTestId(`pane-${id}`).locator('g.det').count();
+      expect(drawn).toBe(want.length);
+    }
+    await expect.poll(() => page.getByTestId('agreement').innerText()).toMatch(/box agreement F1 @ IoU 0\.5 of detr-student-hybrid against detr-teacher: \d+\.\d %/);
     await page.close();
   });
 });
