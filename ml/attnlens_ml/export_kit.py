@@ -25,6 +25,7 @@ from torch import nn
 from .contract import ContractError, check_against_graph, validate_contract, write_contract
 
 OPSET = 17
+CONTRACT_VERSION = "1.1"  # 1.1 added the detection, encoder-attention and SAK roles (docs/contract.md)
 
 
 @dataclass
@@ -126,7 +127,7 @@ def make_contract(*, model_id: str, name: str, task: str, role: str, family: str
         model["description"] = description
     return {
         "format": "attnlens-contract",
-        "version": "1.0",
+        "version": CONTRACT_VERSION,
         "model": model,
         "input": {"name": input_name, "shape": [1, 3, input_hw[0], input_hw[1]], "layout": "NCHW",
                   "dtype": "float32", "color": "RGB", "scale": scale, "mean": list(mean), "std": list(std),
