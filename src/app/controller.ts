@@ -30,10 +30,50 @@ export async function loadGallery(): Promise<void> {
   }
 }
 
+/** Models the user dropped or named by URL: kept in this tab only, so a link cannot reopen them. */
+export const LOCAL_PREFIX = 'local-';
+
+const localId = (name: string) => LOCAL_PREFIX + name.toLowerCase().replace(/\.onnx$/, '').replace(/[^a-z0-9._-]+/g, '-');
+
+/** Load a model from bytes the user supplied and show it next to the models already open. */
+async function addLocalModel(id: string, bytes: Promise<ArrayBuffer>, sidecar?: string): Promise<void> {
+  const { setSlot, setView } = useStore.getState();
+  setSlot(id, { status: 'loading', progress: 0 });
+  try {
+    const model = await loadModel(id, await bytes, useStore.getState().view.backend, sidecar);
+    setSlot(id, { status: 'ready', model });
+    const models = useStore.getState().view.models.filter((m) => m !== id);
+    setView({ models: [...models, id] });
+  } catch (e) {
+    // The models and images already open stay as they were; the message names the problem and the fix.
+    setSlot(id, { status: 'error', error: e instanceof ModelError ? e.message : `${id}: ${(e as Error).message}` });
+    useStore.getState().notify(e instanceof Error ? e.message : String(e));
+  }
+}
+
+export async function addModelUrl(url: string): Promise<void> {
+  let id: string;
+  try {
+    id = localId(new URL(url, location.href).pathname.split('/').pop() || 'model');
+  } catch {
+    useStore.getState().notify(`"${url}" is not a URL: give the full address of an .onnx file`);
+    return;
+  }
+  await addLocalModel(id, fetchModelBytes(url, (p) => useStore.getState().setSlot(id, { status: 'loading', progress: p })));
+}
+
 export async function addUserFiles(files: File[]): Promise<void> {
   const { addImages, notify } = useStore.getState();
   const entries: ImageEntry[] = [];
+  const sidecars = new Map<string, File>();
+  for (const f of files) if (f.name.endsWith('.contract.json')) sidecars.set(f.name.replace(/\.contract\.json$/, ''), f);
   for (const file of files) {
+    if (file.name.endsWith('.contract.json')) continue;
+    if (file.name.toLowerCase().endsWith('.onnx')) {
+      const sidecar = sidecars.get(file.name.replace(/\.onnx$/i, ''));
+      await addLocalModel(localId(file.name), file.arrayBuffer(), sidecar ? await sidecar.text() : undefined);
+      continue;
+    }
     if (file.size === 0) {
       notify(`${file.name} is empty (0 bytes): pick an image file.`);
       continue;
@@ -52,7 +92,12 @@ async function ensureModel(id: string): Promise<void> {
   if (slots[id]) return;
   const entry = zoo?.models.find((m) => m.id === id);
   if (!entry) {
-    setSlot(id, { status: 'error', error: `the zoo has no model '${id}'; pick one from the menu` });
+    setSlot(id, {
+      status: 'error',
+      error: id.startsWith(LOCAL_PREFIX)
+        ? `'${id}' was a model file opened in another tab or before a reload; links cannot carry local files — drop it again`
+        : `the zoo has no model '${id}'; pick a pair from the menu`,
+    });
     return;
   }
   setSlot(id, { status: 'loading', progress: 0 });

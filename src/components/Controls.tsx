@@ -1,5 +1,5 @@
 import { useStore } from '../state/store';
-import { addUserFiles } from '../app/controller';
+import { addModelUrl, addUserFiles } from '../app/controller';
 
 /** Pair picker, sliders, backend, and the image strip (gallery + the user's own images). */
 export function Controls() {
@@ -30,10 +30,18 @@ export function Controls() {
             <option value="auto">auto (WebGPU if available)</option><option value="webgpu">WebGPU</option><option value="wasm">WASM</option>
           </select>
         </label>
-        <label className="cursor-pointer rounded bg-slate-800 px-2 py-1">add images…
-          <input data-testid="file-input" type="file" accept="image/*" multiple className="hidden"
+        <label className="cursor-pointer rounded bg-slate-800 px-2 py-1">add images or .onnx…
+          <input data-testid="file-input" type="file" accept="image/*,.onnx,.json" multiple className="hidden"
             onChange={(e) => void addUserFiles([...(e.target.files ?? [])])} />
         </label>
+        <form className="flex gap-1" onSubmit={(e) => {
+          e.preventDefault();
+          const input = e.currentTarget.elements.namedItem('url') as HTMLInputElement;
+          if (input.value) void addModelUrl(input.value);
+        }}>
+          <input name="url" data-testid="model-url" placeholder="model URL (.onnx)" className="w-56 bg-slate-800 p-1" />
+          <button className="rounded bg-slate-800 px-2">open</button>
+        </form>
       </div>
       <div className="flex gap-1 overflow-x-auto" data-testid="strip">
         {images.map((img, i) => (

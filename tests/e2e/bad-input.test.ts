@@ -1,0 +1,67 @@
+/** Bad input in the real browser: each gets a message naming the problem and the fix; the view stays. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadContract, type Contract } from '../../src/contract';
+import { launchChromium, root, startApp } from './browser';
+
+let server: PreviewServer;
+let browser: Browser;
+let page: Page;
+const zooBytes = readFileSync(join(root, 'public/models/seg-student-plain.onnx'));
+const pane = 'pane-seg-teacher';
+
+beforeAll(async () => {
+  const app = await startApp();
+  server = app.server;
+  browser = await launchChromium();
+  page = await browser.newPage();
+  await page.goto(`${app.url}#m=seg-teacher,seg-student-plain&b=wasm`);
+  await page.locator(`[data-testid=${pane}][data-state=drawn]`).waitFor({ timeout: 60_000 });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function drop(files: { name: string; mimeType: string; buffer: Buffer }[], expected: RegExp) {
+  await page.getByTestId('file-input').setInputFiles(files);
+  await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'), { timeout: 30_000 }).toMatch(expected);
+  expect(await page.getByTestId(pane).getAttribute('data-state')).toBe('drawn'); // what the user had stays
+}
+
+describe('bad input keeps the view and names the problem', () => {
+  it('a truncated ONNX file', async () => {
+    await drop([{ name: 'cut.onnx', mimeType: 'application/octet-stream', buffer: zooBytes.subarray(0, 4000) }],
+      /cut: .*(truncated|not a complete ONNX).*Pick an \.onnx model file/);
+  });
+  it('a 0-byte model file', async () => {
+    await drop([{ name: 'empty.onnx', mimeType: 'application/octet-stream', buffer: Buffer.alloc(0) }], /empty \(0 bytes\)/);
+  });
+  it('an ONNX file without a contract points at the export kit', async () => {
+    await drop([{ name: 'foreign.onnx', mimeType: 'application/octet-stream', buffer: readFileSync(join(root, 'tests/fixtures/foreign-relu.onnx')) }],
+      /no AttnLens contract.*export kit/);
+  });
+  it('a sidecar contract that lies about an output', async () => {
+    const contract = (loadContract(new Uint8Array(zooBytes)) as { contract: Contract }).contract;
+    const lying = structuredClone(contract); // valid on its own, but says the backbone site is 48 wide
+    for (const o of lying.outputs) if (o.site === 'backbone' && o.role !== 'cbam_spatial_gate') o.shape[1] = 48;
+    await drop([
+      { name: 'liar.onnx', mimeType: 'application/octet-stream', buffer: zooBytes },
+      { name: 'liar.contract.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(lying)) },
+    ], /contract does not match the model graph: outputs\[1\] 'cbam\.backbone\.channel' is \[1, 32\] in the graph but \[1, 48\] in the contract/);
+  });
+  it('a model URL that does not answer', async () => {
+    await page.getByTestId('model-url').fill('http://127.0.0.1:9/missing.onnx');
+    await page.getByTestId('model-url').press('Enter');
+    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'), { timeout: 30_000 })
+      .toMatch(/the model URL http:\/\/127\.0\.0\.1:9\/missing\.onnx did not answer/);
+    expect(await page.getByTestId(pane).getAttribute('data-state')).toBe('drawn');
+  });
+  it('a good dropped model opens next to the others', async () => {
+    await page.getByTestId('file-input').setInputFiles([{ name: 'Mine.onnx', mimeType: 'application/octet-stream', buffer: zooBytes }]);
+    await expect.poll(() => page.getByTestId('pane-local-mine').getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+  });
+});
