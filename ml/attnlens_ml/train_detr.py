@@ -73,6 +73,8 @@ def set_loss(logits, boxes, gt_classes, gt_boxes, repeat: int) -> torch.Tensor:
 def detr_loss(model: SmallDETR, out, gt_classes, gt_boxes, lam: float = 1.0) -> torch.Tensor:
     cfg = model.cfg
     total = 0.0
+    if out.get("proposals") is not None:  # two-stage: encoder tokens learn to propose objects (one-to-one)
+        total = total + set_loss(*out["proposals"], gt_classes, gt_boxes, 1)
     for stream in out["streams"]:
         for logits, boxes in stream:
             total = total + set_loss(logits[:, :cfg.num_o2o], boxes[:, :cfg.num_o2o], gt_classes, gt_boxes, 1)

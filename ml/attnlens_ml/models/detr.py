@@ -35,6 +35,7 @@ class DetrConfig:
     num_o2m: int = 150
     k: int = 3
     ks: bool = False
+    two_stage: bool = True  # decoder anchors = boxes of the top-scoring encoder tokens (Deformable DETR's two-stage)
     num_classes: int = 6  # bolt, nut, washer, gear, bracket, defect (class ids 1..6)
     image: int = 160
 
@@ -173,6 +174,17 @@ class SmallDETR(nn.Module):
         nn.init.constant_(self.cls.bias, prior)
         nn.init.zeros_(self.box.layers[-1].weight)
         nn.init.zeros_(self.box.layers[-1].bias)
+        # Two-stage proposals: every encoder token predicts a class and a box around its own cell.
+        self.enc_cls = nn.Linear(cfg.dim, cfg.num_classes)
+        self.enc_box = MLP(cfg.dim, cfg.dim, 4, 3)
+        nn.init.constant_(self.enc_cls.bias, prior)
+        nn.init.zeros_(self.enc_box.layers[-1].weight)
+        nn.init.zeros_(self.enc_box.layers[-1].bias)
+        g = cfg.grid
+        ys, xs = torch.meshgrid(torch.arange(g, dtype=torch.float32), torch.arange(g, dtype=torch.float32), indexing="ij")
+        cells = torch.stack([(xs.flatten() + 0.5) / g, (ys.flatten() + 0.5) / g, torch.full((g * g,), 0.06),
+                             torch.full((g * g,), 0.06)], -1)
+        self.register_buffer("cell_anchors", inverse_sigmoid(cells), persistent=False)
         mask = torch.zeros(nq, nq, dtype=torch.bool)
         mask[:cfg.num_o2o, cfg.num_o2o:] = True
         mask[cfg.num_o2o:, :cfg.num_o2o] = True
@@ -193,11 +205,24 @@ class SmallDETR(nn.Module):
             memories = mem
         nq = self.cfg.num_o2o + (self.cfg.num_o2m if with_o2m else 0)
         self_mask = self.block_mask[:nq, :nq]
+        proposals = None
+        if self.cfg.two_stage:
+            enc_logits = self.enc_cls(memories[0])
+            enc_boxes = (self.cell_anchors + self.enc_box(memories[0])).sigmoid()
+            proposals = (enc_logits, enc_boxes)
+            score = enc_logits.max(-1).values
+            refs = []
+            for n in [self.cfg.num_o2o] + ([self.cfg.num_o2m] if nq > self.cfg.num_o2o else []):
+                idx = score.topk(n, dim=1).indices  # each block selects its own proposals
+                refs.append(torch.gather(enc_boxes, 1, idx[..., None].expand(-1, -1, 4)))
+            ref0 = torch.cat(refs, 1).detach()
+        else:
+            ref0 = self.anchors.weight[:nq][None].expand(b, -1, -1).sigmoid()
         streams = []
         cross = None
         for si, memory in enumerate(memories):
             tgt = self.content.weight[:nq][None].expand(b, -1, -1)
-            ref = self.anchors.weight[:nq][None].expand(b, -1, -1).sigmoid()
+            ref = ref0
             layers = []
             for layer in self.decoder:
                 qpos = self.query_pos(_sine(ref, self.cfg.dim // 2).flatten(-2))  # anchor → position query
@@ -208,7 +233,7 @@ class SmallDETR(nn.Module):
                 if si == 0:
                     cross = w.mean(1)
             streams.append(layers)
-        return {"streams": streams, "cross_attention": cross, "encoder_attention": enc_attn}
+        return {"streams": streams, "cross_attention": cross, "encoder_attention": enc_attn, "proposals": proposals}
 
 
 TEACHER_DETR = DetrConfig(widths=(24, 48, 96), blocks=(1, 2), dim=96, heads=4, enc_layers=2, ffn=192,
