@@ -19,7 +19,8 @@ MODELS = {m["id"]: m for m in INDEX["models"]}
 
 
 def test_zoo_lists_every_model_and_pairs():
-    assert {"seg-teacher", "seg-student-plain", "seg-student-attnfd", "vit-attn"} <= set(MODELS)
+    assert {"seg-teacher", "seg-student-plain", "seg-student-attnfd", "vit-attn", "detr-teacher",
+            "detr-student-hybrid", "detr-student-o2o", "detr-student-ks", "sak-student"} <= set(MODELS)
     for pair in INDEX["pairs"]:
         assert MODELS[pair["teacher"]]["role"] == "teacher" and MODELS[pair["student"]]["role"] == "student"
 

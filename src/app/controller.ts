@@ -79,12 +79,45 @@ export async function addUserFiles(files: File[]): Promise<void> {
       continue;
     }
     try {
-      entries.push({ name: file.name, bitmap: await createImageBitmap(file, { imageOrientation: 'from-image' }), fromGallery: false });
+      let bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+      const scale = displayScale(bitmap.width, bitmap.height);
+      if (scale < 1) {
+        // Models see a few hundred pixels; a 50-megapixel canvas would only stall the tab.
+        const full = bitmap;
+        bitmap = await createImageBitmap(full, { resizeWidth: Math.round(full.width * scale), resizeHeight: Math.round(full.height * scale), resizeQuality: 'high' });
+        notify(`${file.name} is ${((full.width * full.height) / 1e6).toFixed(0)} megapixels: shown and analysed at ${bitmap.width}×${bitmap.height}.`);
+        full.close();
+      }
+      entries.push({ name: file.name, bitmap, fromGallery: false });
     } catch {
       notify(`${file.name} is not an image this browser can decode: use PNG, JPEG or WebP.`);
     }
   }
   if (entries.length) addImages(entries);
+}
+
+/** Largest side kept for display and analysis. */
+export const MAX_SIDE = 4096;
+export const displayScale = (w: number, h: number) => Math.min(1, MAX_SIDE / Math.max(w, h));
+
+/** Files from a drop: plain files, and every file inside dropped folders (recursively). */
+export async function droppedFiles(items: DataTransferItemList): Promise<File[]> {
+  const entries = [...items].map((i) => i.webkitGetAsEntry?.()).filter((e): e is FileSystemEntry => !!e);
+  const out: File[] = [];
+  const walk = async (entry: FileSystemEntry): Promise<void> => {
+    if (entry.isFile) {
+      out.push(await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej)));
+    } else if (entry.isDirectory) {
+      const reader = (entry as FileSystemDirectoryEntry).createReader();
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+        if (!batch.length) break;
+        for (const e of batch) await walk(e);
+      }
+    }
+  };
+  for (const e of entries) await walk(e);
+  return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 async function ensureModel(id: string): Promise<void> {

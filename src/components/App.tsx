@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { addUserFiles, loadGallery } from '../app/controller';
+import { addUserFiles, droppedFiles, loadGallery } from '../app/controller';
 import { useStore } from '../state/store';
 import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
 import { Compare } from './Compare';
@@ -36,7 +36,11 @@ export function App() {
   }, []);
   return (
     <main className="mx-auto max-w-6xl p-6" onDragOver={(e) => e.preventDefault()}
-      onDrop={(e) => { e.preventDefault(); void addUserFiles([...e.dataTransfer.files]); }}>
+      onDrop={(e) => {
+        e.preventDefault();
+        const plain = [...e.dataTransfer.files];
+        void droppedFiles(e.dataTransfer.items).then((files) => addUserFiles(files.length ? files : plain));
+      }}>
       <h1 className="text-2xl font-semibold">AttnLens</h1>
       <p className="text-slate-400">Why does the student differ from its teacher? Drop factory images anywhere; they stay in this browser.</p>
       {notices.map((n, i) => (

@@ -64,4 +64,23 @@ describe('bad input keeps the view and names the problem', () => {
     await page.getByTestId('file-input').setInputFiles([{ name: 'Mine.onnx', mimeType: 'application/octet-stream', buffer: zooBytes }]);
     await expect.poll(() => page.getByTestId('pane-local-mine').getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
   });
+  it('a 50-megapixel image is downscaled for display and analysis, with a note', async () => {
+    await page.evaluate(async () => {
+      const canvas = new OffscreenCanvas(7100, 7100); // 50.4 MP
+      const ctx = canvas.getContext('2d')!;
+      ctx.fillStyle = '#444';
+      ctx.fillRect(0, 0, 7100, 7100);
+      ctx.fillStyle = '#ddd';
+      ctx.fillRect(3000, 3000, 900, 900);
+      const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'huge.jpg', { type: 'image/jpeg' }));
+      const input = document.querySelector<HTMLInputElement>('[data-testid=file-input]')!;
+      input.files = dt.files;
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'), { timeout: 60_000 })
+      .toMatch(/huge\.jpg is 50 megapixels: shown and analysed at 4096×4096/);
+    await expect.poll(() => page.getByTestId(pane).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+  });
 });
