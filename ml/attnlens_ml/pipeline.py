@@ -245,7 +245,7 @@ def main() -> None:
     if not args.export_only:
         train_all()
     index = build_zoo()
-    print(json.dumps({m["id"]: m["metrics"]["test"].get("miou", m["metrics"]["test"].get("dino_iou_last_layer"))
+    print(json.dumps({m["id"]: {k: m["metrics"]["test"][k] for k in ("miou", "ap", "dino_iou_last_layer") if k in m["metrics"]["test"]}
                       for m in index["models"]}, indent=1))
 
 
