@@ -36,11 +36,16 @@ export const LOCAL_PREFIX = 'local-';
 const localId = (name: string) => LOCAL_PREFIX + name.toLowerCase().replace(/\.onnx$/, '').replace(/[^a-z0-9._-]+/g, '-');
 
 /** Load a model from bytes the user supplied and show it next to the models already open. */
+/** Bytes of models the user supplied, kept so a backend switch can reload them. */
+const localModels = new Map<string, { bytes: ArrayBuffer; sidecar?: string }>();
+
 async function addLocalModel(id: string, bytes: Promise<ArrayBuffer>, sidecar?: string): Promise<void> {
   const { setSlot, setView } = useStore.getState();
   setSlot(id, { status: 'loading', progress: 0 });
   try {
-    const model = await loadModel(id, await bytes, useStore.getState().view.backend, sidecar);
+    const data = await bytes;
+    const model = await loadModel(id, data, useStore.getState().view.backend, sidecar);
+    localModels.set(id, { bytes: data, sidecar });
     setSlot(id, { status: 'ready', model });
     const models = useStore.getState().view.models.filter((m) => m !== id);
     setView({ models: [...models, id] });
@@ -123,6 +128,16 @@ export async function droppedFiles(items: DataTransferItemList): Promise<File[]>
 async function ensureModel(id: string): Promise<void> {
   const { zoo, slots, setSlot, view } = useStore.getState();
   if (slots[id]) return;
+  const local = localModels.get(id);
+  if (local) {
+    setSlot(id, { status: 'loading', progress: 1 });
+    try {
+      setSlot(id, { status: 'ready', model: await loadModel(id, local.bytes, view.backend, local.sidecar) });
+    } catch (e) {
+      setSlot(id, { status: 'error', error: (e as Error).message });
+    }
+    return;
+  }
   const entry = zoo?.models.find((m) => m.id === id);
   if (!entry) {
     setSlot(id, {

@@ -1,27 +1,37 @@
+import { select } from 'd3-selection';
+import { zoom as d3zoom, zoomIdentity } from 'd3-zoom';
 import { useEffect, useMemo, useRef } from 'react';
-import { interpret, taskView, type TaskResult } from '../inference/task';
+import { classAt, interpret, taskView, type TaskResult } from '../inference/task';
 import { useStore, type ImageEntry } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
 
-/** One model's view of the current image: the image, its overlay, and how it was computed. */
+/** One model's interpreted result on the current image, with the current threshold. */
 export function usePaneResult(modelId: string, image: ImageEntry | undefined): TaskResult | null {
   const slot = useStore((s) => s.slots[modelId]);
   const run = useStore((s) => (image ? s.results[`${modelId}@${image.name}`] : undefined));
   const threshold = useStore((s) => s.view.threshold);
   return useMemo(() => {
     if (!run || !slot?.model || !image) return null;
-    return interpret(taskView(slot.model.contract), run.outputs, image.bitmap.width, image.bitmap.height, threshold);
+    const contract = slot.model.contract;
+    return interpret(taskView(contract), contract, run.outputs, image.bitmap.width, image.bitmap.height, threshold);
   }, [run, slot, image, threshold]);
 }
 
+/** One model's view of the current image: overlay, shared pan/zoom and hover, and how it was computed. */
 export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | undefined }) {
   const slot = useStore((s) => s.slots[modelId]);
   const run = useStore((s) => (image ? s.results[`${modelId}@${image.name}`] : undefined));
   const opacity = useStore((s) => s.view.opacity);
+  const zoom = useStore((s) => s.zoom);
+  const hover = useStore((s) => s.hover);
   const result = usePaneResult(modelId, image);
+  const viewport = useRef<HTMLDivElement>(null);
   const photo = useRef<HTMLCanvasElement>(null);
   const mask = useRef<HTMLCanvasElement>(null);
   const boxes = useRef<SVGSVGElement>(null);
+  const contract = slot?.model?.contract;
+  const w = image?.bitmap.width ?? 1;
+  const h = image?.bitmap.height ?? 1;
 
   useEffect(() => {
     if (!image || !photo.current) return;
@@ -30,37 +40,84 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     photo.current.getContext('2d')!.drawImage(image.bitmap, 0, 0);
   }, [image]);
   useEffect(() => {
-    const contract = slot?.model?.contract;
     if (!contract || !result) return;
     if (result.kind === 'segmentation' && mask.current) {
       drawClassMap(mask.current, result.classMap, result.width, result.height, contract.classes, opacity);
     }
-    if (boxes.current && image) {
-      drawBoxes(boxes.current, result.kind === 'detection' ? result.detections : [], contract.classes, image.bitmap.width, image.bitmap.height);
-    }
-  }, [result, slot, opacity, image]);
+    if (boxes.current) drawBoxes(boxes.current, result.kind === 'detection' ? result.detections : [], contract.classes, w, h);
+  }, [result, contract, opacity, w, h]);
 
-  const contract = slot?.model?.contract;
+  // d3-zoom drives the shared transform; every pane mirrors it (setting d3's own state without an event).
+  useEffect(() => {
+    const el = viewport.current;
+    if (!el) return;
+    const behaviour = d3zoom<HTMLDivElement, unknown>().scaleExtent([1, 16])
+      .translateExtent([[0, 0], [el.clientWidth, el.clientHeight]])
+      .on('zoom', (e) => {
+        if (e.sourceEvent) useStore.getState().setZoom({ k: e.transform.k, x: e.transform.x, y: e.transform.y });
+      });
+    select(el).call(behaviour);
+    return () => void select(el).on('.zoom', null);
+  }, []);
+  useEffect(() => {
+    if (viewport.current) select(viewport.current).property('__zoom', zoomIdentity.translate(zoom.x, zoom.y).scale(zoom.k));
+  }, [zoom]);
+
+  const onMove = (e: React.MouseEvent<HTMLDivElement>) => {
+    const r = e.currentTarget.getBoundingClientRect();
+    const x = ((e.clientX - r.left - zoom.x) / zoom.k / r.width) * w;
+    const y = ((e.clientY - r.top - zoom.y) / zoom.k / r.height) * h;
+    useStore.getState().setHover(x >= 0 && y >= 0 && x < w && y < h ? { x, y } : null);
+  };
+
+  // Where the class map (model-input frame) lies over the image, in % of the image: exact for letterbox too.
+  const p = result?.kind === 'segmentation' ? result.placement : null;
+  const maskBox = p ? {
+    left: `${(-p.offsetX / p.scaleX / w) * 100}%`, top: `${(-p.offsetY / p.scaleY / h) * 100}%`,
+    width: `${(p.inputWidth / p.scaleX / w) * 100}%`, height: `${(p.inputHeight / p.scaleY / h) * 100}%`,
+  } : { left: 0, top: 0, width: '100%', height: '100%' };
+
+  let readout = '';
+  if (hover && result && contract) {
+    if (result.kind === 'segmentation') {
+      const k = classAt(result, hover.x, hover.y);
+      readout = k === null ? 'outside the model input' : contract.classes[k]?.name ?? `class ${k}`;
+    } else if (result.kind === 'detection') {
+      const hit = result.detections.find((d) => hover.x >= d.x0 && hover.x <= d.x1 && hover.y >= d.y0 && hover.y <= d.y1);
+      readout = hit ? `${contract.classes[hit.classId]?.name ?? hit.classId} ${(hit.score * 100).toFixed(0)} % (query ${hit.query})` : 'no box';
+    }
+  }
   const noView = contract ? taskView(contract) : null;
   const drawn = result?.kind === 'segmentation' ? 'mask' : result?.kind === 'detection' ? `${result.detections.length} boxes`
     : noView?.kind === 'none' ? `nothing to overlay: ${noView.reason}` : '';
   return (
-    <figure className="flex-1 min-w-0" data-testid={`pane-${modelId}`} data-state={result ? 'drawn' : slot?.status ?? 'idle'}>
-      <figcaption className="mb-1 flex justify-between text-sm">
+    <figure className="min-w-0 flex-1" data-testid={`pane-${modelId}`} data-state={result ? 'drawn' : slot?.status ?? 'idle'}>
+      <figcaption className="mb-1 flex justify-between gap-2 text-sm">
         <span className="font-mono">{modelId}</span>
-        <span className="text-slate-400" data-testid="pane-status">
+        <span className="truncate text-slate-400" data-testid="pane-status">
           {slot?.status === 'loading' && `loading ${Math.round(100 * (slot.progress ?? 0))} %`}
           {slot?.status === 'ready' && (run ? `${slot.model!.backend} · ${run.milliseconds.toFixed(0)} ms · ${drawn}` : `${slot.model!.backend} · running`)}
           {slot?.status === 'error' && 'error'}
         </span>
       </figcaption>
-      <div className="relative bg-slate-900" style={{ aspectRatio: image ? `${image.bitmap.width} / ${image.bitmap.height}` : '1' }}>
-        <canvas ref={photo} className="absolute inset-0 h-full w-full" style={{ imageRendering: 'pixelated' }} />
-        <canvas ref={mask} data-testid="mask" className="absolute inset-0 h-full w-full" style={{ imageRendering: 'pixelated' }} />
-        <svg ref={boxes} data-testid="boxes" className="absolute inset-0 h-full w-full" preserveAspectRatio="none" />
+      <div ref={viewport} data-testid="viewport" className="relative cursor-crosshair overflow-hidden bg-slate-900"
+        style={{ aspectRatio: `${w} / ${h}` }} onMouseMove={onMove} onMouseLeave={() => useStore.getState().setHover(null)}>
+        <div data-testid="layer" className="absolute inset-0 origin-top-left"
+          style={{ transform: `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.k})` }}>
+          <canvas ref={photo} className="absolute inset-0 h-full w-full" style={{ imageRendering: 'pixelated' }} />
+          <canvas ref={mask} data-testid="mask" className="absolute" style={{ ...maskBox, imageRendering: 'pixelated' }} />
+          <svg ref={boxes} data-testid="boxes" className="absolute inset-0 h-full w-full" preserveAspectRatio="none" />
+          {hover && (
+            <div className="pointer-events-none absolute border border-white/80" data-testid="crosshair"
+              style={{ left: `${(hover.x / w) * 100}%`, top: `${(hover.y / h) * 100}%`, width: 6, height: 6, marginLeft: -3, marginTop: -3 }} />
+          )}
+        </div>
       </div>
+      <p className="mt-1 h-5 text-xs text-slate-300" data-testid="readout">
+        {hover ? `(${hover.x.toFixed(0)}, ${hover.y.toFixed(0)}) ${readout}` : 'hover to compare; wheel to zoom, drag to pan (all panes)'}
+      </p>
       {slot?.status === 'error' && <p role="alert" className="mt-1 text-sm text-red-300">{slot.error}</p>}
-      {slot?.model?.fallback && <p className="mt-1 text-xs text-amber-300">WASM, because {slot.model.fallback}</p>}
+      {slot?.model?.fallback && <p className="mt-1 text-xs text-amber-300" data-testid="fallback">WASM, because {slot.model.fallback}</p>}
     </figure>
   );
 }

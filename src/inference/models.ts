@@ -5,7 +5,7 @@
 import { checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError, type Contract } from '../contract';
 import type { Backend } from './protocol';
 import { InferenceClient } from './client';
-import { toTensor } from './preprocess';
+import { placement, toTensor } from './preprocess';
 
 const CACHE = 'attnlens-models-v1';
 let client: InferenceClient | null = null;
@@ -70,13 +70,16 @@ export async function loadModel(key: string, bytes: ArrayBuffer, backend: Backen
   return { key, contract, backend: loaded.backend, fallback: loaded.fallback };
 }
 
-/** Resize the image to the model's input (stretch) off the main thread's layout path, then normalise. */
+/** Resize the image to the model's input as its contract says (stretch, or letterbox with fill), then normalise. */
 export function imageToInput(bitmap: ImageBitmap, contract: Contract): { data: Float32Array; dims: number[] } {
-  const [, , h, w] = contract.input.shape;
-  const canvas = new OffscreenCanvas(w, h);
+  const p = placement(bitmap.width, bitmap.height, contract.input);
+  const canvas = new OffscreenCanvas(p.inputWidth, p.inputHeight);
   const ctx = canvas.getContext('2d')!;
-  ctx.drawImage(bitmap, 0, 0, w, h);
-  return { data: toTensor(ctx.getImageData(0, 0, w, h).data, contract.input), dims: [...contract.input.shape] };
+  const [r, g, b] = contract.input.letterbox_fill ?? [114, 114, 114];
+  ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
+  ctx.fillRect(0, 0, p.inputWidth, p.inputHeight);
+  ctx.drawImage(bitmap, p.offsetX, p.offsetY, bitmap.width * p.scaleX, bitmap.height * p.scaleY);
+  return { data: toTensor(ctx.getImageData(0, 0, p.inputWidth, p.inputHeight).data, contract.input), dims: [...contract.input.shape] };
 }
 
 export async function runModel(model: LoadedModel, bitmap: ImageBitmap, outputs: string[]) {

@@ -36,3 +36,17 @@ describe('placement', () => {
     expect(toImage(p, 160, 120)).toEqual([640, 320]);
   });
 });
+
+describe('classAt through a letterbox placement', async () => {
+  const { classAt } = await import('./task');
+  it('reads the class under an image pixel, null in the padding', () => {
+    const big = { ...input, shape: [1, 3, 4, 4] as [number, number, number, number], resize: 'letterbox' as const };
+    const p = placement(8, 4, big); // scale 0.5, offsetY 1: rows 1..2 of the 4x4 map hold the image
+    const classMap = new Uint8Array([0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0]);
+    const r = { classMap, width: 4, height: 4, placement: p };
+    expect(classAt(r, 0, 0)).toBe(1);
+    expect(classAt(r, 7, 3)).toBe(8);
+    expect(classAt(r, 2.5, 1.9)).toBe(2);
+    expect(classAt(r, -1, 0)).toBeNull();
+  });
+});

@@ -25,8 +25,19 @@ export interface RunResult {
   milliseconds: number;
 }
 
+/** Pan/zoom shared by every pane (d3-zoom transform in pane pixels), and the hovered image point. */
+export interface ZoomState {
+  k: number;
+  x: number;
+  y: number;
+}
+
 interface Store {
   view: ViewState;
+  zoom: ZoomState;
+  hover: { x: number; y: number } | null;
+  setZoom: (z: ZoomState) => void;
+  setHover: (h: { x: number; y: number } | null) => void;
   zoo: ZooIndex | null;
   images: ImageEntry[];
   current: number;
@@ -47,16 +58,22 @@ const initial = decodeView(typeof location === 'undefined' ? '' : location.hash)
 
 export const useStore = create<Store>((set) => ({
   view: initial.view,
+  zoom: { k: 1, x: 0, y: 0 },
+  hover: null,
+  setZoom: (zoom) => set({ zoom }),
+  setHover: (hover) => set({ hover }),
   zoo: null,
   images: [],
   current: 0,
   slots: {},
   results: {},
   notices: initial.problems,
-  setView: (patch) => set((s) => ({ view: { ...s.view, ...patch } })),
+  // A backend switch drops loaded sessions and results: the models reload and rerun on the new backend.
+  setView: (patch) => set((s) => (patch.backend && patch.backend !== s.view.backend
+    ? { view: { ...s.view, ...patch }, slots: {}, results: {} } : { view: { ...s.view, ...patch } })),
   setZoo: (zoo) => set({ zoo }),
   addImages: (images) => set((s) => ({ images: [...s.images, ...images], current: s.images.length })),
-  setCurrent: (i) => set((s) => ({ current: Math.max(0, Math.min(i, s.images.length - 1)) })),
+  setCurrent: (i) => set((s) => ({ current: Math.max(0, Math.min(i, s.images.length - 1)), zoom: { k: 1, x: 0, y: 0 }, hover: null })),
   setSlot: (id, slot) => set((s) => ({ slots: { ...s.slots, [id]: slot } })),
   setResult: (key, r) => set((s) => ({ results: { ...s.results, [key]: r } })),
   notify: (message) => set((s) => ({ notices: [...s.notices, message] })),
