@@ -1,29 +1,20 @@
 /** Bad input in the real browser: each gets a message naming the problem and the fix; the view stays. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadContract, type Contract } from '../../src/contract';
-import { launchChromium, root, startApp } from './browser';
+import { root, useApp } from './browser';
 
-let server: PreviewServer;
-let browser: Browser;
+const app = useApp();
 let page: Page;
 const zooBytes = readFileSync(join(root, 'public/models/seg-student-plain.onnx'));
 const pane = 'pane-seg-teacher';
 
 beforeAll(async () => {
-  const app = await startApp();
-  server = app.server;
-  browser = await launchChromium();
-  page = await browser.newPage();
+  page = await app.browser.newPage();
   await page.goto(`${app.url}#m=seg-teacher,seg-student-plain&b=wasm`);
   await page.locator(`[data-testid=${pane}][data-state=drawn]`).waitFor({ timeout: 60_000 });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 async function drop(files: { name: string; mimeType: string; buffer: Buffer }[], expected: RegExp) {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll } from 'vitest';
 
 export const root = join(__dirname, '../..');
 export const CHROMIUM = '/usr/bin/chromium';
@@ -23,4 +24,21 @@ export async function launchChromium(): Promise<Browser> {
     args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run', '--disable-quic'],
   });
+}
+
+/** Register a built app and a browser for this test file; the returned object is filled in beforeAll. */
+export function useApp(): { url: string; browser: Browser } {
+  const ctx = { url: '', browser: undefined as unknown as Browser };
+  let server: PreviewServer | undefined;
+  beforeAll(async () => {
+    const app = await startApp();
+    server = app.server;
+    ctx.url = app.url;
+    ctx.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await ctx.browser?.close();
+    await server?.close();
+  });
+  return ctx;
 }

@@ -6,26 +6,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import * as ort from 'onnxruntime-node';
-import type { Browser, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { decodeQueries } from '../../src/analysis/boxes';
 import { argmaxClasses } from '../../src/analysis/segmentation';
 import { loadContract, type Contract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
-import { launchChromium, root, startApp } from './browser';
+import { root, useApp } from './browser';
 
-let server: PreviewServer;
-let url: string;
-let browser: Browser;
-beforeAll(async () => {
-  ({ server, url } = await startApp());
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = useApp();
 
 /** Run a zoo model natively on a gallery PNG, pre-processed as its contract says. */
 async function runNative(modelId: string, sample: string) {
@@ -65,8 +54,8 @@ describe('teacher | student compare', () => {
   let page: Page;
 
   it('draws both masks where the models put them, with the agreement number', async () => {
-    page = await browser.newPage();
-    await page.goto(`${url}#m=${models.join(',')}&s=${sample}&b=wasm`);
+    page = await app.browser.newPage();
+    await page.goto(`${app.url}#m=${models.join(',')}&s=${sample}&b=wasm`);
     for (const id of models) {
       await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
       const painted = await paintedPixels(page, id);
@@ -95,9 +84,9 @@ describe('teacher | student compare', () => {
 
 describe('WebGPU (software adapter here) against WASM', () => {
   it('chosen explicitly, WebGPU draws the same mask as the native runtime', async () => {
-    const page = await browser.newPage();
+    const page = await app.browser.newPage();
     const id = 'seg-student-plain';
-    await page.goto(`${url}#m=${id}&s=factory-test-002.png&b=webgpu`);
+    await page.goto(`${app.url}#m=${id}&s=factory-test-002.png&b=webgpu`);
     await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 120_000 }).toBe('drawn');
     expect(await page.getByTestId(`pane-${id}`).getByTestId('pane-status').innerText()).toMatch(/^webgpu · /);
     const painted = await paintedPixels(page, id);
@@ -110,8 +99,8 @@ describe('detectors', () => {
   it('draw the boxes the model predicts above the threshold, with box agreement F1', async () => {
     const models = ['detr-teacher', 'detr-student-hybrid'];
     const sample = 'factory-test-001.png';
-    const page = await browser.newPage();
-    await page.goto(`${url}#m=${models.join(',')}&s=${sample}&b=wasm&t=0.30`);
+    const page = await app.browser.newPage();
+    await page.goto(`${app.url}#m=${models.join(',')}&s=${sample}&b=wasm&t=0.30`);
     for (const id of models) {
       await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
       const { out, contract, width, height } = await runNative(id, sample);

@@ -1,25 +1,16 @@
 /** Shared pan/zoom and hover across panes, and switching the backend reloads and reruns the models. */
-import type { Browser, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, startApp } from './browser';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApp } from './browser';
 
-let server: PreviewServer;
-let browser: Browser;
+const app = useApp();
 let page: Page;
 const [a, b] = ['seg-teacher', 'seg-student-plain'];
 
 beforeAll(async () => {
-  const app = await startApp();
-  server = app.server;
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page = await app.browser.newPage({ viewport: { width: 1200, height: 900 } });
   await page.goto(`${app.url}#m=${a},${b}&s=factory-test-004.png&b=wasm`);
   for (const id of [a, b]) await page.locator(`[data-testid=pane-${id}][data-state=drawn]`).waitFor({ timeout: 60_000 });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 describe('panes move together', () => {
