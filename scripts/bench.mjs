@@ -3,7 +3,8 @@
 //   wasm(node)   onnxruntime-web WASM under Node (1 thread), median
 //   chromium     WASM in Debian's chromium as the app runs it (worker), median of warm runs
 //   overlay ms   open-to-overlay: page load → model fetched, compiled, run, mask/boxes drawn (first run)
-//   long task    the longest main-thread task (PerformanceObserver 'longtask') during that, page start-up included
+//   long task    the longest main-thread task (PerformanceObserver 'longtask'): during start-up to the first
+//                overlay, and while the models then run on 8 more gallery images (the "never blocks" target)
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +56,7 @@ async function inBrowser(id) {
   await pane.and(page.locator('[data-state=drawn]')).waitFor({ timeout: 120_000 });
   const overlay = Date.now() - t0;
   const longest = await page.evaluate(() => window.__longest);
+  await page.evaluate(() => { window.__longest = 0; }); // from here on: only while models run
   // warm runs: step through gallery images; each pane status reports the worker's run time
   const warm = [];
   for (let i = 1; i <= Math.min(8, RUNS); i++) {
@@ -66,19 +68,20 @@ async function inBrowser(id) {
     const text = await pane.getByTestId('pane-status').innerText();
     warm.push(Number(text.match(/· (\d+) ms/)[1]));
   }
+  const whileRunning = await page.evaluate(() => window.__longest);
   await page.close();
   // a model with nothing to overlay (no task view) is not run by the app: its run time reads 0
-  return { chromium: warm.some((v) => v > 0) ? String(median(warm)) : '–', overlay, longest };
+  return { chromium: warm.some((v) => v > 0) ? String(median(warm)) : '–', overlay, longest, whileRunning };
 }
 
-console.log(`model                     node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest main-thread task ms`);
+console.log(`model                     node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest task: start-up / while running (ms)`);
 for (const m of index.models) {
   const bytes = readFileSync(join(root, 'public', m.file));
   const a = await timeSession(await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 2 }), ortNode.Tensor);
   const b = await timeSession(await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] }), ortWeb.Tensor);
   const c = await inBrowser(m.id);
   console.log(`${m.id.padEnd(24)} ${a.toFixed(1).padStart(8)} ${b.toFixed(1).padStart(14)} ${(b / a).toFixed(1).padStart(6)}`
-    + ` ${c.chromium.padStart(17)} ${String(c.overlay).padStart(16)} ${c.longest.toFixed(0).padStart(28)}`);
+    + ` ${c.chromium.padStart(17)} ${String(c.overlay).padStart(16)} ${c.longest.toFixed(0).padStart(22)} / ${c.whileRunning.toFixed(0)}`);
 }
 await browser.close();
 await server.close();

@@ -67,6 +67,16 @@ describe('teacher | student compare', () => {
     expect(await page.getByTestId(`pane-${models[0]}`).getByTestId('pane-status').innerText()).toMatch(/^wasm · \d+ ms · mask$/);
   });
 
+  it('a dropped image joins the strip and both models analyse it', async () => {
+    const before = await page.getByTestId('strip').locator('button').count();
+    await page.getByTestId('file-input').setInputFiles(join(root, 'public/samples/factory-test-005.png'));
+    await expect.poll(() => page.getByTestId('strip').locator('button').count()).toBe(before + 1);
+    for (const id of models) {
+      await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+      expect(Math.abs((await paintedPixels(page, id)) - (await expectedForeground(id, 'factory-test-005.png')))).toBeLessThanOrEqual(10);
+    }
+  });
+
   it('a non-image file gets a named message and the view stays', async () => {
     await page.getByTestId('file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
     await expect.poll(() => page.getByRole('alert').first().innerText()).toMatch(/notes\.txt is not an image this browser can decode/);
