@@ -38,13 +38,14 @@ def write_cards(index: dict) -> Path:
     lines += ["", "## AttnFD at equal budget", "",
               f"Every student: same data order, batch {exp['budget']['batch']}, {exp['budget']['steps']} optimizer steps. "
               "beta weighs the AttnFD term (sum over the 3 sites of ‖t/‖t‖ − s'/‖s'‖‖², s' = connector(student)). "
-              "All configurations tried are listed; the AttnFD student with the best validation mIoU is shipped.", "",
-              "| run | beta | val mIoU | test mIoU | test defect IoU | shipped as |", "|---|---:|---:|---:|---:|---|"]
+              "Every configuration trained is listed and shipped.", "",
+              "| run | params | beta | val mIoU | test mIoU | test defect IoU | shipped as |",
+              "|---|---:|---:|---:|---:|---:|---|"]
     for e in exp["attnfd_students"]:
-        lines.append(f"| {e['run']} | {e['beta']} | {_f(e['val_miou'])} | {_f(e['test']['miou'])} | "
+        lines.append(f"| {e['run']} | {e['params']:,} | {e['beta']} | {_f(e['val_miou'])} | {_f(e['test']['miou'])} | "
                      f"{_f(e['test']['iou_per_class']['defect'])} | {e['shipped_as'] or '–'} |")
     if "seg-teacher" in models:
-        lines.append(f"| seg-teacher (reference) | – | {_f(models['seg-teacher']['training']['val']['miou'])} | "
+        lines.append(f"| seg-teacher (reference) | {models['seg-teacher']['params']:,} | – | {_f(models['seg-teacher']['training']['val']['miou'])} | "
                      f"{_f(models['seg-teacher']['metrics']['test']['miou'])} | "
                      f"{_f(models['seg-teacher']['metrics']['test']['iou_per_class']['defect'])} | seg-teacher |")
     vit = models.get("vit-attn")

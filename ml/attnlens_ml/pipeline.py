@@ -19,7 +19,7 @@ import torch
 from . import zoo
 from .dataset import IMAGE_SIZE, load_split
 from .data import SPLITS
-from .models.cbam_seg import STUDENT, TEACHER
+from .models.cbam_seg import STUDENT, STUDENT_WIDE, TEACHER
 from .train_seg import load_connectors, load_segmenter, train_segmenter
 from .train_vit import VIT, load_vit, train_vit
 from .models.detr import STUDENT_DETR, TEACHER_DETR
@@ -29,9 +29,12 @@ from .train_sak import load_sak, train_sak
 # Same budget for every student: same data order (seed), batch and optimizer steps.
 SEG_STEPS = 1600
 TEACHER_RUN = dict(name="seg-teacher", cfg=TEACHER, steps=SEG_STEPS, lr=2e-3)
+# Two student widths, each trained alone and with AttnFD; every run is shipped under `ship`.
 STUDENT_RUNS = [
-    dict(name="seg-student-plain", beta=0.0),
-    dict(name="seg-student-attnfd-b0.3", beta=0.3),
+    dict(name="seg-student-plain", cfg=STUDENT, beta=0.0, ship="seg-student-plain"),
+    dict(name="seg-student-attnfd-b0.3", cfg=STUDENT, beta=0.3, ship="seg-student-attnfd"),
+    dict(name="seg-student-wide-b0", cfg=STUDENT_WIDE, beta=0.0, ship="seg-student-wide-plain"),
+    dict(name="seg-student-wide-b0.3", cfg=STUDENT_WIDE, beta=0.3, ship="seg-student-wide-attnfd"),
 ]
 # Two ViT configurations, same budget: the standard train split, and its sparse twin (1-3 parts a scene).
 # The one with the better validation pseudo-mask IoU ships as vit-attn (and teaches the SAK student).
@@ -64,7 +67,7 @@ def train_all() -> None:
     train_segmenter(**TEACHER_RUN)
     teacher = load_segmenter("seg-teacher", TEACHER)
     for run in STUDENT_RUNS:
-        train_segmenter(run["name"], STUDENT, SEG_STEPS, lr=3e-3,
+        train_segmenter(run["name"], run["cfg"], SEG_STEPS, lr=3e-3,
                         teacher=teacher if run["beta"] > 0 else None, beta=run["beta"])
     for run in VIT_RUNS:
         train_vit(**run)
@@ -84,11 +87,8 @@ def build_zoo() -> dict:
     zoo.write_test_coco()
     slice_images, slice_sem = test["images"][:zoo.GALLERY], test["semantic"][:zoo.GALLERY]
 
-    # Every student configuration is exported and measured the same way; the best AttnFD one (on val,
-    # during training) is shipped next to the plain student, and the table lists all of them.
+    # Every student configuration is exported, measured the same way, shipped, and listed in the table.
     experiments = []
-    attnfd_runs = [r for r in STUDENT_RUNS if r["beta"] > 0]
-    best = max(attnfd_runs, key=lambda r: zoo.run_name(r["name"])["val"]["miou"])
     entries = []  # (model_id, onnx path, torch module, training run info)
     teacher = load_segmenter("seg-teacher", TEACHER)
     p = zoo.export_segmenter(teacher, "seg-teacher", "CBAM segmenter · teacher", "teacher",
@@ -97,24 +97,18 @@ def build_zoo() -> dict:
     test_metrics: dict[str, dict] = {}
     for run in STUDENT_RUNS:
         info = zoo.run_name(run["name"])
-        model = load_segmenter(run["name"], STUDENT)
-        shipped = run["beta"] == 0 or run is best
-        model_id = "seg-student-plain" if run["beta"] == 0 else "seg-student-attnfd"
-        conn = load_connectors(run["name"], STUDENT, TEACHER) if run["beta"] > 0 else None
-        desc = ("Quarter-width CBAM student trained alone (cross-entropy only)." if run["beta"] == 0 else
-                f"Quarter-width CBAM student trained with AttnFD from seg-teacher (beta={run['beta']}).")
-        name = "CBAM segmenter · student" + (" + AttnFD" if run["beta"] else " (plain)")
-        export_id = model_id if shipped else f"experiment-{run['name']}"
-        p = zoo.export_segmenter(model, export_id, name, "student", desc, conn, "seg-teacher")
+        model = load_segmenter(run["name"], run["cfg"])
+        params = sum(q.numel() for q in model.parameters())
+        conn = load_connectors(run["name"], run["cfg"], TEACHER) if run["beta"] > 0 else None
+        desc = (f"CBAM student ({params:,} params) trained alone (cross-entropy only)." if run["beta"] == 0 else
+                f"CBAM student ({params:,} params) trained with AttnFD from seg-teacher (beta={run['beta']}).")
+        name = f"CBAM student {params // 1000} k" + (" + AttnFD" if run["beta"] else " (plain)")
+        p = zoo.export_segmenter(model, run["ship"], name, "student", desc, conn, "seg-teacher")
         metrics = zoo.seg_metrics_onnx(p, test["images"], test["semantic"])
-        experiments.append({"run": run["name"], "beta": run["beta"], "shipped_as": model_id if shipped else None,
+        experiments.append({"run": run["name"], "params": params, "beta": run["beta"], "shipped_as": run["ship"],
                             "val_miou": info["val"]["miou"], "test": metrics})
-        if shipped:
-            entries.append((model_id, p, model, info))
-            test_metrics[model_id] = metrics
-        else:
-            p.unlink()
-            (zoo.FIXTURES / f"parity-{export_id}.npz").unlink(missing_ok=True)
+        entries.append((run["ship"], p, model, info))
+        test_metrics[run["ship"]] = metrics
     vit_name = best_vit_run()
     vit = load_vit(vit_name)
     p = zoo.export_vit(vit, "vit-attn", "Patch-8 ViT trained from image-level part/defect labels only; its last "
@@ -166,6 +160,8 @@ def build_zoo() -> dict:
         "pairs": [
             {"teacher": "seg-teacher", "student": "seg-student-attnfd", "label": "AttnFD student vs teacher"},
             {"teacher": "seg-teacher", "student": "seg-student-plain", "label": "plain student vs teacher"},
+            {"teacher": "seg-teacher", "student": "seg-student-wide-attnfd", "label": "wide AttnFD student vs teacher"},
+            {"teacher": "seg-teacher", "student": "seg-student-wide-plain", "label": "wide plain student vs teacher"},
         ] + [p for p in [
             {"teacher": "detr-teacher", "student": "detr-student-hybrid", "label": "H-DETR student vs teacher"},
             {"teacher": "detr-teacher", "student": "detr-student-o2o", "label": "one-to-one student vs teacher"},

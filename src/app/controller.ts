@@ -1,6 +1,7 @@
 /** Glue between the store and inference: load what the view names, run it on the current image. */
 import { fetchModelBytes, loadModel, ModelError, runModel } from '../inference/models';
 import { taskOutputs, taskView } from '../inference/task';
+import { viewOutputs } from '../inference/views';
 import { useStore, type ImageEntry } from '../state/store';
 
 const base = import.meta.env.BASE_URL;
@@ -165,11 +166,12 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
     const slot = useStore.getState().slots[id];
     if (slot?.status !== 'ready' || !slot.model) return;
     const view = taskView(slot.model.contract);
-    if (view.kind === 'none') {
+    if (view.kind === 'none' && viewOutputs(slot.model.contract).length === 0) {
       useStore.getState().setResult(key, { outputs: {}, milliseconds: 0 }); // nothing to run for this view
       return;
     }
-    const { outputs, milliseconds } = await runModel(slot.model, image.bitmap, taskOutputs(view));
+    const wanted = [...new Set([...taskOutputs(view), ...viewOutputs(slot.model.contract)])];
+    const { outputs, milliseconds } = await runModel(slot.model, image.bitmap, wanted);
     useStore.getState().setResult(key, { outputs, milliseconds });
   })().catch((e: Error) => useStore.getState().notify(`${id} could not run on ${image.name}: ${e.message}`))
     .finally(() => inflight.delete(key));

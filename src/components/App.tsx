@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { addUserFiles, droppedFiles, loadGallery } from '../app/controller';
 import { useStore } from '../state/store';
 import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
+import { CbamView } from './CbamView';
 import { Compare } from './Compare';
 import { Controls } from './Controls';
 
@@ -50,6 +51,7 @@ export function App() {
       ))}
       <Controls />
       <Compare />
+      <CbamView />
       {zoo && (
         <table className="mt-8 w-full text-sm" data-testid="zoo-table">
           <thead className="text-left text-slate-400">

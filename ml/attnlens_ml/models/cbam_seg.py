@@ -102,6 +102,7 @@ class SegConfig:
 
 TEACHER = SegConfig((32, 64, 128, 192), (2, 2, 2), 128, 48, 128)
 STUDENT = SegConfig((16, 16, 24, 32), (1, 1, 1), 32, 16, 32)
+STUDENT_WIDE = SegConfig((24, 32, 48, 64), (1, 1, 1), 64, 24, 64)  # 0.31 M: does AttnFD need capacity?
 
 
 class CBAMSegmenter(nn.Module):

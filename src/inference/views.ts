@@ -1,0 +1,29 @@
+/** Which method views a contract supports, and the outputs each needs — asked of the contract, never of names. */
+import type { Contract, ContractOutput } from '../contract';
+
+export interface CbamSite {
+  name: string;
+  channel: ContractOutput;
+  spatial: ContractOutput;
+  refined?: ContractOutput;
+  projected?: ContractOutput;
+}
+
+export function cbamSites(c: Contract): CbamSite[] {
+  const sites = new Map<string, Partial<CbamSite>>();
+  for (const o of c.outputs) {
+    if (!o.site) continue;
+    const s = sites.get(o.site) ?? { name: o.site };
+    if (o.role === 'cbam_channel_gate') s.channel = o;
+    if (o.role === 'cbam_spatial_gate') s.spatial = o;
+    if (o.role === 'cbam_refined') s.refined = o;
+    if (o.role === 'attnfd_projected') s.projected = o;
+    sites.set(o.site, s);
+  }
+  return [...sites.values()].filter((s): s is CbamSite => !!s.channel && !!s.spatial);
+}
+
+/** Outputs the method views need in addition to the task outputs. */
+export function viewOutputs(c: Contract): string[] {
+  return cbamSites(c).flatMap((s) => [s.channel, s.spatial, s.refined, s.projected].filter((o): o is ContractOutput => !!o).map((o) => o.name));
+}

@@ -1,0 +1,48 @@
+/** Drawing for the method views: heatmaps on canvas (viridis), bar charts in SVG with d3. */
+import { scaleBand, scaleLinear, scaleSequential } from 'd3-scale';
+import { interpolateViridis } from 'd3-scale-chromatic';
+import { select } from 'd3-selection';
+import { color } from 'd3-color';
+
+/** A [h, w] map into a canvas of w×h cells, coloured over [lo, hi] (the caller shows the range). */
+export function drawHeatmap(canvas: HTMLCanvasElement, values: Float32Array, w: number, h: number, lo: number, hi: number): void {
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext('2d')!;
+  const img = ctx.createImageData(w, h);
+  const scale = scaleSequential(interpolateViridis).domain([lo, hi === lo ? lo + 1e-6 : hi]);
+  for (let i = 0; i < w * h; i++) {
+    const c = color(scale(values[i]))!.rgb();
+    img.data.set([c.r, c.g, c.b, 255], i * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/** A horizontal colour bar for a heatmap's legend. */
+export function drawColorbar(canvas: HTMLCanvasElement): void {
+  canvas.width = 64;
+  canvas.height = 1;
+  const ctx = canvas.getContext('2d')!;
+  for (let x = 0; x < 64; x++) {
+    ctx.fillStyle = interpolateViridis(x / 63);
+    ctx.fillRect(x, 0, 1, 1);
+  }
+}
+
+/** Top-k channel gates as bars (value 0..1), labelled with channel index; <title> gives index and value on hover. */
+export function drawBars(svg: SVGSVGElement, items: { channel: number; value: number }[], width = 220, height = 90): void {
+  const x = scaleBand<number>().domain(items.map((_, i) => i)).range([0, width]).padding(0.15);
+  const y = scaleLinear().domain([0, 1]).range([height - 12, 0]);
+  const root = select(svg).attr('viewBox', `0 0 ${width} ${height}`);
+  const g = root.selectAll<SVGGElement, { channel: number; value: number }>('g.bar').data(items)
+    .join((enter) => {
+      const e = enter.append('g').attr('class', 'bar');
+      e.append('rect').attr('fill', '#38bdf8');
+      e.append('text').attr('font-size', 7).attr('fill', '#94a3b8').attr('text-anchor', 'middle');
+      e.append('title');
+      return e;
+    });
+  g.select('rect').attr('x', (_, i) => x(i)!).attr('width', x.bandwidth()).attr('y', (d) => y(d.value)).attr('height', (d) => y(0) - y(d.value));
+  g.select('text').attr('x', (_, i) => x(i)! + x.bandwidth() / 2).attr('y', height - 2).text((d) => d.channel);
+  g.select('title').text((d) => `channel ${d.channel}: ${d.value.toFixed(3)}`);
+}
