@@ -24,3 +24,23 @@ describe('energyMap / topChannels / range', () => {
     expect(range(new Float32Array([3, -1, 2]))).toEqual([-1, 3]);
   });
 });
+
+describe('pseudo-mask rules (same cases as ml/tests/test_metrics.py)', async () => {
+  const { dinoMassMask, cstScoreMask, patchMaskIoU } = await import('./attention');
+  it('DINO keeps the smallest set holding the mass', () => {
+    const a = new Float32Array([0.5, 0.3, 0.1, 0.1]);
+    expect(Array.from(dinoMassMask(a, 0.6))).toEqual([1, 1, 0, 0]);
+    expect(Array.from(dinoMassMask(a, 0.4))).toEqual([1, 0, 0, 0]);
+    expect(Array.from(dinoMassMask(new Float32Array([0.1, 0.1, 0.3, 0.5]), 0.6))).toEqual([0, 0, 1, 1]);
+  });
+  it('CST maps head-mean cosine to (c+1)/2 and thresholds it', () => {
+    const cos = new Float32Array([1, -1, -0.3, 1, -1, -0.1]);
+    expect(Array.from(cstScoreMask(cos, 2, 0.39).mask)).toEqual([1, 0, 1]);
+    expect(Array.from(cstScoreMask(cos, 2, 0.41).mask)).toEqual([1, 0, 0]);
+  });
+  it('patch-mask IoU against pixels', () => {
+    const pixels = new Uint8Array(16);
+    [0, 1, 4, 5, 10].forEach((i) => (pixels[i] = 1)); // one full 2x2 patch + a quarter of another
+    expect(patchMaskIoU(new Uint8Array([1, 0, 0, 0]), 2, 2, pixels, 4)).toBeCloseTo(4 / 5);
+  });
+});

@@ -39,3 +39,53 @@ export function range(values: Float32Array): [number, number] {
   }
   return [lo, hi];
 }
+
+/** DINO's rule for one head's CLS row [N]: the smallest set of keys holding `mass` of the attention. */
+export function dinoMassMask(row: Float32Array, mass: number): Uint8Array {
+  let total = 0;
+  for (const v of row) total += v;
+  const order = Array.from(row.keys()).sort((a, b) => row[a] - row[b] || a - b);
+  const keep = new Uint8Array(row.length);
+  let cum = 0;
+  for (const i of order) {
+    cum += row[i] / total;
+    if (cum > 1 - mass) keep[i] = 1;
+  }
+  return keep;
+}
+
+/** CST's rule: head-mean cosine [heads, N] → (c + 1) / 2 per key, kept where above `score`. */
+export function cstScoreMask(cosine: Float32Array, heads: number, score: number): { scores: Float32Array; mask: Uint8Array } {
+  const n = cosine.length / heads;
+  const scores = new Float32Array(n);
+  for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) scores[i] += cosine[h * n + i] / heads;
+  const mask = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    scores[i] = (scores[i] + 1) / 2;
+    mask[i] = scores[i] > score ? 1 : 0;
+  }
+  return { scores, mask };
+}
+
+/** Mean over heads of rows [heads, N] → [N]. */
+export function headMean(rows: Float32Array, heads: number): Float32Array {
+  const n = rows.length / heads;
+  const out = new Float32Array(n);
+  for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) out[i] += rows[h * n + i] / heads;
+  return out;
+}
+
+/** IoU of a patch-grid mask (nearest-upsampled by `patch`) against a pixel mask of gh·patch × gw·patch. */
+export function patchMaskIoU(patchMask: Uint8Array, gw: number, patch: number, pixels: Uint8Array, width: number): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < pixels.length; i++) {
+    const x = i % width;
+    const y = (i - x) / width;
+    const a = patchMask[Math.floor(y / patch) * gw + Math.floor(x / patch)] > 0;
+    const b = pixels[i] > 0;
+    if (a && b) inter++;
+    if (a || b) union++;
+  }
+  return union ? inter / union : 1;
+}

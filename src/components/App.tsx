@@ -4,6 +4,7 @@ import { useStore } from '../state/store';
 import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
 import { CbamView } from './CbamView';
 import { Compare } from './Compare';
+import { VitView } from './VitView';
 import { Controls } from './Controls';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}`;
@@ -52,6 +53,7 @@ export function App() {
       <Controls />
       <Compare />
       <CbamView />
+      <VitView />
       {zoo && (
         <table className="mt-8 w-full text-sm" data-testid="zoo-table">
           <thead className="text-left text-slate-400">

@@ -23,7 +23,17 @@ export function cbamSites(c: Contract): CbamSite[] {
   return [...sites.values()].filter((s): s is CbamSite => !!s.channel && !!s.spatial);
 }
 
+/** The ViT view's inputs: CLS attention rows of every layer, and (optionally) CST's cosine. */
+export function vitAttention(c: Contract): { rows: ContractOutput; cosine?: ContractOutput } | null {
+  const rows = c.outputs.find((o) => o.role === 'cls_attention' && o.keys === 'patches');
+  return rows ? { rows, cosine: c.outputs.find((o) => o.role === 'cls_key_cosine' && o.keys === 'patches') } : null;
+}
+
 /** Outputs the method views need in addition to the task outputs. */
 export function viewOutputs(c: Contract): string[] {
-  return cbamSites(c).flatMap((s) => [s.channel, s.spatial, s.refined, s.projected].filter((o): o is ContractOutput => !!o).map((o) => o.name));
+  const vit = vitAttention(c);
+  return [
+    ...cbamSites(c).flatMap((s) => [s.channel, s.spatial, s.refined, s.projected]),
+    vit?.rows, vit?.cosine,
+  ].filter((o): o is ContractOutput => !!o).map((o) => o.name);
 }

@@ -3,7 +3,8 @@ import { DEFAULT_VIEW, decodeView, encodeView } from './viewState';
 
 describe('view state ⇄ URL fragment', () => {
   it('round-trips', () => {
-    const v = { models: ['detr-teacher', 'detr-student-ks'], sample: 'factory-test-003.png', threshold: 0.35, opacity: 0.8, backend: 'wasm' as const };
+    const v = { models: ['detr-teacher', 'detr-student-ks'], sample: 'factory-test-003.png', threshold: 0.35, opacity: 0.8,
+      backend: 'wasm' as const, layer: 2, mass: 0.45, score: 0.6 };
     expect(decodeView(encodeView(v))).toEqual({ view: v, problems: [] });
   });
   it('an empty fragment is the default view', () => {

@@ -14,6 +14,10 @@ export interface ViewState {
   /** Mask overlay opacity, 0..1. */
   opacity: number;
   backend: 'auto' | 'webgpu' | 'wasm';
+  /** ViT view: attention layer (-1 = last), DINO mass and CST score thresholds. */
+  layer: number;
+  mass: number;
+  score: number;
 }
 
 export const DEFAULT_VIEW: ViewState = {
@@ -22,6 +26,9 @@ export const DEFAULT_VIEW: ViewState = {
   threshold: 0.5,
   opacity: 0.55,
   backend: 'auto',
+  layer: -1,
+  mass: 0.6,
+  score: 0.4,
 };
 
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
@@ -33,6 +40,9 @@ export function encodeView(v: ViewState): string {
   p.set('t', v.threshold.toFixed(2));
   p.set('o', v.opacity.toFixed(2));
   if (v.backend !== 'auto') p.set('b', v.backend);
+  if (v.layer !== -1) p.set('l', String(v.layer));
+  if (v.mass !== DEFAULT_VIEW.mass) p.set('ma', v.mass.toFixed(2));
+  if (v.score !== DEFAULT_VIEW.score) p.set('sc', v.score.toFixed(2));
   return `#${p.toString()}`;
 }
 
@@ -58,12 +68,17 @@ export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): Decode
     if (/^[\w.-]+\.(png|jpe?g|webp)$/i.test(s)) view.sample = s;
     else problems.push(`the link's sample "${s}" is not a gallery image name`);
   }
-  for (const [key, field] of [['t', 'threshold'], ['o', 'opacity']] as const) {
+  for (const [key, field] of [['t', 'threshold'], ['o', 'opacity'], ['ma', 'mass'], ['sc', 'score']] as const) {
     const raw = p.get(key);
     if (raw === null) continue;
     const n = Number(raw);
     if (Number.isFinite(n) && n >= 0 && n <= 1) view[field] = n;
     else problems.push(`the link's ${field} "${raw}" is not a number between 0 and 1`);
+  }
+  const l = p.get('l');
+  if (l !== null) {
+    if (/^(-1|\d{1,2})$/.test(l)) view.layer = Number(l);
+    else problems.push(`the link's layer "${l}" is not a layer index`);
   }
   const b = p.get('b');
   if (b !== null) {

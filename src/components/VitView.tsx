@@ -1,0 +1,120 @@
+import { useEffect, useMemo, useRef } from 'react';
+import { cstScoreMask, dinoMassMask, headMean, patchMaskIoU, range } from '../analysis/attention';
+import { vitAttention } from '../inference/views';
+import { useStore } from '../state/store';
+import { drawHeatmap } from '../viz/attention';
+import { usePaneResult } from './Pane';
+
+function Heat({ values, grid, testId }: { values: Float32Array; grid: [number, number]; testId?: string }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const [lo, hi] = range(values);
+    if (ref.current) drawHeatmap(ref.current, values, grid[1], grid[0], lo, hi);
+  }, [values, grid]);
+  return <canvas ref={ref} data-testid={testId} className="h-24 w-24" style={{ imageRendering: 'pixelated' }} />;
+}
+
+/** A patch mask over the image: kept patches clear, the rest dimmed (nearest upsampling, DINO's convention). */
+function MaskOverlay({ mask, grid, testId }: { mask: Uint8Array; grid: [number, number]; testId: string }) {
+  const image = useStore((s) => s.images[s.current]);
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const c = ref.current;
+    if (!c || !image) return;
+    c.width = grid[1];
+    c.height = grid[0];
+    const ctx = c.getContext('2d')!;
+    const img = ctx.createImageData(grid[1], grid[0]);
+    mask.forEach((m, i) => img.data.set(m ? [56, 189, 248, 110] : [0, 0, 0, 170], i * 4));
+    ctx.putImageData(img, 0, 0);
+  }, [mask, grid, image]);
+  const photo = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    if (!photo.current || !image) return;
+    photo.current.width = image.bitmap.width;
+    photo.current.height = image.bitmap.height;
+    photo.current.getContext('2d')!.drawImage(image.bitmap, 0, 0);
+  }, [image]);
+  return (
+    <div className="relative h-40 w-40">
+      <canvas ref={photo} className="absolute inset-0 h-full w-full" />
+      <canvas ref={ref} data-testid={testId} className="absolute inset-0 h-full w-full" style={{ imageRendering: 'pixelated' }} />
+    </div>
+  );
+}
+
+/** ViT attention → pseudo-masks: per-head CLS maps, head mean, DINO and CST masks with thresholds, IoU. */
+export function VitView() {
+  const models = useStore((s) => s.view.models);
+  const view = useStore((s) => s.view);
+  const setView = useStore((s) => s.setView);
+  const image = useStore((s) => s.images[s.current]);
+  const slots = useStore((s) => s.slots);
+  const results = useStore((s) => s.results);
+  const id = models.find((m) => slots[m]?.model && vitAttention(slots[m]!.model!.contract));
+  const refId = models.find((m) => m !== id && slots[m]?.model?.contract.outputs.some((o) => o.role === 'segmentation_logits'));
+  const reference = usePaneResult(refId ?? '', image);
+  const contract = id ? slots[id]?.model?.contract : undefined;
+  const spec = contract ? vitAttention(contract) : null;
+  const run = id && image ? results[`${id}@${image.name}`] : undefined;
+  const data = useMemo(() => {
+    if (!spec || !run) return null;
+    const rows = run.outputs[spec.rows.name];
+    const [, layers, heads, n] = rows.dims;
+    const layer = view.layer < 0 || view.layer >= layers ? layers - 1 : view.layer;
+    const perHead = Array.from({ length: heads }, (_, h) => rows.data.slice((layer * heads + h) * n, (layer * heads + h + 1) * n));
+    const mean = headMean(rows.data.slice(layer * heads * n, (layer + 1) * heads * n), heads);
+    const dino = dinoMassMask(mean, view.mass);
+    const cos = spec.cosine ? run.outputs[spec.cosine.name] : undefined;
+    const cst = cos ? cstScoreMask(cos.data, cos.dims[1], view.score) : null;
+    return { layers, heads, layer, perHead, mean, dino, cst };
+  }, [spec, run, view.layer, view.mass, view.score]);
+  if (!spec || !data || !contract) return null;
+  const grid = spec.rows.grid!;
+  const patch = spec.rows.patch!;
+  let iou: { dino: number; cst?: number } | null = null;
+  if (reference?.kind === 'segmentation' && reference.width === grid[1] * patch && reference.height === grid[0] * patch) {
+    const fg = reference.classMap.map((k) => (k > 0 ? 1 : 0));
+    iou = { dino: patchMaskIoU(data.dino, grid[1], patch, fg, reference.width), cst: data.cst ? patchMaskIoU(data.cst.mask, grid[1], patch, fg, reference.width) : undefined };
+  }
+  const exportPng = () => {
+    const c = document.createElement('canvas');
+    c.width = grid[1] * patch;
+    c.height = grid[0] * patch;
+    const ctx = c.getContext('2d')!;
+    data.dino.forEach((m, i) => {
+      ctx.fillStyle = m ? '#fff' : '#000';
+      ctx.fillRect((i % grid[1]) * patch, Math.floor(i / grid[1]) * patch, patch, patch);
+    });
+    const a = document.createElement('a');
+    a.href = c.toDataURL('image/png');
+    a.download = `${image?.name ?? 'image'}.${id}.dino-mask.png`;
+    a.click();
+  };
+  return (
+    <section className="mt-6" data-testid="vit-view">
+      <h2 className="text-lg font-semibold">ViT attention → pseudo-masks <span className="font-mono text-sm">{id}</span></h2>
+      <div className="flex flex-wrap items-center gap-4 text-sm">
+        <label>layer <select data-testid="vit-layer" className="bg-slate-800 p-1" value={data.layer}
+          onChange={(e) => setView({ layer: Number(e.target.value) })}>
+          {Array.from({ length: data.layers }, (_, l) => <option key={l} value={l}>{l}{l === data.layers - 1 ? ' (last)' : ''}</option>)}
+        </select></label>
+        <label>DINO mass <input data-testid="vit-mass" type="range" min={0.05} max={0.95} step={0.05} value={view.mass}
+          onChange={(e) => setView({ mass: Number(e.target.value) })} /> {view.mass.toFixed(2)}</label>
+        {data.cst && <label>CST score <input type="range" min={0} max={1} step={0.01} value={view.score}
+          onChange={(e) => setView({ score: Number(e.target.value) })} /> {view.score.toFixed(2)}</label>}
+        <button className="rounded bg-slate-800 px-2 py-1" onClick={exportPng}>export DINO mask (PNG)</button>
+      </div>
+      <div className="mt-2 flex flex-wrap gap-2 text-xs">
+        {data.perHead.map((row, h) => <figure key={h}><Heat values={row} grid={grid} testId="vit-head" /><figcaption>head {h}</figcaption></figure>)}
+        <figure><Heat values={data.mean} grid={grid} /><figcaption>head mean</figcaption></figure>
+        <figure><MaskOverlay mask={data.dino} grid={grid} testId="vit-dino-mask" />
+          <figcaption data-testid="vit-dino-caption">DINO: {data.dino.reduce((a, b) => a + b, 0)} of {data.dino.length} patches hold {Math.round(view.mass * 100)} % of the head-mean mass{iou && ` · IoU ${(100 * iou.dino).toFixed(1)} % vs ${refId}'s foreground`}</figcaption></figure>
+        {data.cst && <figure><MaskOverlay mask={data.cst.mask} grid={grid} testId="vit-cst-mask" />
+          <figcaption>CST: (cos+1)/2 &gt; {view.score.toFixed(2)}, head mean{iou?.cst !== undefined && ` · IoU ${(100 * iou.cst).toFixed(1)} %`}</figcaption></figure>}
+      </div>
+      <p className="text-xs text-slate-400">CLS-query attention over {grid[0]}×{grid[1]} patches of {patch} px, upsampled nearest (DINO's convention).
+        {!refId && ' Add a segmentation model to the view for an IoU reference.'} Rollout needs full attention matrices, which this model does not export.</p>
+    </section>
+  );
+}
