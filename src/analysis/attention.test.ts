@@ -44,3 +44,16 @@ describe('pseudo-mask rules (same cases as ml/tests/test_metrics.py)', async () 
     expect(patchMaskIoU(new Uint8Array([1, 0, 0, 0]), 2, 2, pixels, 4)).toBeCloseTo(4 / 5);
   });
 });
+
+describe('KS-DETR foreground share', async () => {
+  const { keyAttentionPerHead, boxMaskOnGrid, maskedShare } = await import('./attention');
+  it('averages attention received per key over queries, per head', () => {
+    // 1 head, 2 tokens: query 0 looks at key 1, query 1 splits evenly
+    expect(Array.from(keyAttentionPerHead(new Float32Array([0, 1, 0.5, 0.5]), 1, 2)[0])).toEqual([0.25, 0.75]);
+  });
+  it('marks grid cells under boxes and measures the share on them', () => {
+    const m = boxMaskOnGrid([{ x0: 0, y0: 0, x1: 40, y1: 40 }], 160, 160, 4, 4);
+    expect(Array.from(m).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(maskedShare(new Float32Array([0.5, 0.25, 0.25]), new Uint8Array([1, 0, 0]))).toBe(0.5);
+  });
+});

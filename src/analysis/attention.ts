@@ -89,3 +89,38 @@ export function patchMaskIoU(patchMask: Uint8Array, gw: number, patch: number, p
   }
   return union ? inter / union : 1;
 }
+
+/** Mean attention each key receives from all queries, per head: [H, N, N] → [H][N] (rows sum to 1). */
+export function keyAttentionPerHead(attn: Float32Array, heads: number, n: number): Float32Array[] {
+  return Array.from({ length: heads }, (_, h) => {
+    const out = new Float32Array(n);
+    const base = h * n * n;
+    for (let q = 0; q < n; q++) for (let k = 0; k < n; k++) out[k] += attn[base + q * n + k] / n;
+    return out;
+  });
+}
+
+/** Cells of a gh×gw grid covered by any box (pixel corners in a width×height image): KS-DETR's fg mask. */
+export function boxMaskOnGrid(boxes: { x0: number; y0: number; x1: number; y1: number }[], width: number, height: number,
+  gh: number, gw: number): Uint8Array {
+  const m = new Uint8Array(gh * gw);
+  for (const b of boxes) {
+    const x0 = Math.max(0, Math.floor((b.x0 / width) * gw));
+    const x1 = Math.min(gw, Math.ceil((b.x1 / width) * gw));
+    const y0 = Math.max(0, Math.floor((b.y0 / height) * gh));
+    const y1 = Math.min(gh, Math.ceil((b.y1 / height) * gh));
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) m[y * gw + x] = 1;
+  }
+  return m;
+}
+
+/** Share of an attention distribution's mass on the masked cells. */
+export function maskedShare(attention: Float32Array, mask: Uint8Array): number {
+  let on = 0;
+  let all = 0;
+  for (let i = 0; i < attention.length; i++) {
+    all += attention[i];
+    if (mask[i]) on += attention[i];
+  }
+  return all > 0 ? on / all : 0;
+}

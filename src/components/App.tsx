@@ -4,6 +4,7 @@ import { useStore } from '../state/store';
 import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
 import { CbamView } from './CbamView';
 import { Compare } from './Compare';
+import { KsView } from './KsView';
 import { VitView } from './VitView';
 import { Controls } from './Controls';
 
@@ -54,6 +55,7 @@ export function App() {
       <Compare />
       <CbamView />
       <VitView />
+      <KsView />
       {zoo && (
         <table className="mt-8 w-full text-sm" data-testid="zoo-table">
           <thead className="text-left text-slate-400">

@@ -29,11 +29,13 @@ export function vitAttention(c: Contract): { rows: ContractOutput; cosine?: Cont
   return rows ? { rows, cosine: c.outputs.find((o) => o.role === 'cls_key_cosine' && o.keys === 'patches') } : null;
 }
 
+export const encoderAttention = (c: Contract) => c.outputs.find((o) => o.role === 'encoder_attention');
+
 /** Outputs the method views need in addition to the task outputs. */
 export function viewOutputs(c: Contract): string[] {
   const vit = vitAttention(c);
   return [
     ...cbamSites(c).flatMap((s) => [s.channel, s.spatial, s.refined, s.projected]),
-    vit?.rows, vit?.cosine,
+    vit?.rows, vit?.cosine, encoderAttention(c),
   ].filter((o): o is ContractOutput => !!o).map((o) => o.name);
 }
