@@ -57,3 +57,16 @@ describe('KS-DETR foreground share', async () => {
     expect(maskedShare(new Float32Array([0.5, 0.25, 0.25]), new Uint8Array([1, 0, 0]))).toBe(0.5);
   });
 });
+
+describe('SAK similarity maps', async () => {
+  const { perLocationCosine, tokensToChannels } = await import('./attention');
+  it('cosine per location over channels', () => {
+    // 2 channels, 2 locations: location 0 same direction, location 1 orthogonal
+    const a = new Float32Array([1, 1, 0, 0]);
+    const b = new Float32Array([2, 0, 0, 3]);
+    expect(Array.from(perLocationCosine(a, b, 2))).toEqual([1, 0]);
+  });
+  it('transposes token-major features', () => {
+    expect(Array.from(tokensToChannels(new Float32Array([1, 2, 3, 4, 5, 6]), 3, 2))).toEqual([1, 3, 5, 2, 4, 6]);
+  });
+});

@@ -124,3 +124,29 @@ export function maskedShare(attention: Float32Array, mask: Uint8Array): number {
   }
   return all > 0 ? on / all : 0;
 }
+
+/** Cosine per location between two channel-major maps [C, n] → [n] (SAK: student path vs teacher). */
+export function perLocationCosine(a: Float32Array, b: Float32Array, channels: number): Float32Array {
+  if (a.length !== b.length) throw new Error(`feature maps differ in size (${a.length} vs ${b.length})`);
+  const n = a.length / channels;
+  const dot = new Float64Array(n);
+  const na = new Float64Array(n);
+  const nb = new Float64Array(n);
+  for (let c = 0; c < channels; c++) {
+    for (let i = 0; i < n; i++) {
+      const x = a[c * n + i];
+      const y = b[c * n + i];
+      dot[i] += x * y;
+      na[i] += x * x;
+      nb[i] += y * y;
+    }
+  }
+  return Float32Array.from(dot, (d, i) => (na[i] > 0 && nb[i] > 0 ? d / Math.sqrt(na[i] * nb[i]) : 0));
+}
+
+/** Token-major features [N, D] → channel-major [D, N]. */
+export function tokensToChannels(tokens: Float32Array, n: number, d: number): Float32Array {
+  const out = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) out[c * n + i] = tokens[i * d + c];
+  return out;
+}

@@ -5,6 +5,7 @@ import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
 import { CbamView } from './CbamView';
 import { Compare } from './Compare';
 import { KsView } from './KsView';
+import { SakView } from './SakView';
 import { VitView } from './VitView';
 import { Controls } from './Controls';
 
@@ -56,6 +57,7 @@ export function App() {
       <CbamView />
       <VitView />
       <KsView />
+      <SakView />
       {zoo && (
         <table className="mt-8 w-full text-sm" data-testid="zoo-table">
           <thead className="text-left text-slate-400">

@@ -30,12 +30,15 @@ export function vitAttention(c: Contract): { rows: ContractOutput; cosine?: Cont
 }
 
 export const encoderAttention = (c: Contract) => c.outputs.find((o) => o.role === 'encoder_attention');
+export const adapterFeatures = (c: Contract) => c.outputs.filter((o) => o.role === 'adapter_features');
+export const routerWeights = (c: Contract) => c.outputs.find((o) => o.role === 'router_weights');
+const tokenFeatures = (c: Contract) => c.outputs.find((o) => o.role === 'token_features');
 
 /** Outputs the method views need in addition to the task outputs. */
 export function viewOutputs(c: Contract): string[] {
   const vit = vitAttention(c);
   return [
     ...cbamSites(c).flatMap((s) => [s.channel, s.spatial, s.refined, s.projected]),
-    vit?.rows, vit?.cosine, encoderAttention(c),
+    vit?.rows, vit?.cosine, encoderAttention(c), ...adapterFeatures(c), routerWeights(c), tokenFeatures(c),
   ].filter((o): o is ContractOutput => !!o).map((o) => o.name);
 }
