@@ -4,6 +4,7 @@ import { useStore } from '../state/store';
 import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
 import { CbamView } from './CbamView';
 import { Compare } from './Compare';
+import { HdetrView } from './HdetrView';
 import { KsView } from './KsView';
 import { SakView } from './SakView';
 import { VitView } from './VitView';
@@ -56,6 +57,7 @@ export function App() {
       <Compare />
       <CbamView />
       <VitView />
+      <HdetrView />
       <KsView />
       <SakView />
       {zoo && (

@@ -40,5 +40,6 @@ export function viewOutputs(c: Contract): string[] {
   return [
     ...cbamSites(c).flatMap((s) => [s.channel, s.spatial, s.refined, s.projected]),
     vit?.rows, vit?.cosine, encoderAttention(c), ...adapterFeatures(c), routerWeights(c), tokenFeatures(c),
+    ...c.outputs.filter((o) => o.block === 'one_to_many' && (o.role === 'box_logits' || o.role === 'boxes')),
   ].filter((o): o is ContractOutput => !!o).map((o) => o.name);
 }
