@@ -178,3 +178,20 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
   inflight.set(key, job);
   return job;
 }
+
+/** The gallery's COCO annotations (ground truth for the gallery samples), fetched once. */
+export type GalleryCoco = {
+  images: { id: number; file_name: string }[];
+  annotations: { image_id: number; bbox: number[]; category_id: number }[];
+};
+let cocoPromise: Promise<GalleryCoco | null> | null = null;
+export const loadGalleryCoco = () =>
+  (cocoPromise ??= fetch(`${base}samples/coco.json`).then((r) => (r.ok ? r.json() : null), () => null));
+
+/** Ground-truth objects of a gallery sample, boxes as pixel corners; null for the user's own images. */
+export function galleryObjects(coco: GalleryCoco | null, image: ImageEntry): { classId: number; x0: number; y0: number; x1: number; y1: number }[] | null {
+  const img = image.fromGallery ? coco?.images.find((i) => i.file_name === image.name) : undefined;
+  if (!img || !coco) return null;
+  return coco.annotations.filter((a) => a.image_id === img.id)
+    .map(({ bbox: [x, y, w, h], category_id }) => ({ classId: category_id, x0: x, y0: y, x1: x + w, y1: y + h }));
+}

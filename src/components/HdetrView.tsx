@@ -2,15 +2,13 @@ import { select } from 'd3-selection';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { DEFAULT_WEIGHTS, linearAssignment, matchingCost, matchRepeated, type MatchWeights } from '../analysis/matching';
 import { range } from '../analysis/attention';
+import { galleryObjects, loadGalleryCoco, type GalleryCoco } from '../app/controller';
 import type { Contract } from '../contract';
 import type { TensorPayload } from '../inference/protocol';
 import { useStore, type ImageEntry } from '../state/store';
 import { drawHeatmap } from '../viz/attention';
 import { usePaneResult } from './Pane';
 
-type Coco = { images: { id: number; file_name: string }[]; annotations: { image_id: number; bbox: number[]; category_id: number }[] };
-let cocoPromise: Promise<Coco | null> | null = null;
-const loadCoco = () => (cocoPromise ??= fetch(`${import.meta.env.BASE_URL}samples/coco.json`).then((r) => (r.ok ? r.json() : null), () => null));
 type Gt = { classId: number; box: [number, number, number, number] }; // cxcywh normalised
 
 function block(c: Contract, name: 'one_to_one' | 'one_to_many') {
@@ -25,28 +23,22 @@ export function HdetrView() {
   const image = useStore((s) => s.images[s.current]);
   const slots = useStore((s) => s.slots);
   const results = useStore((s) => s.results);
-  const [coco, setCoco] = useState<Coco | null>(null);
+  const [coco, setCoco] = useState<GalleryCoco | null>(null);
   const [weights, setWeights] = useState<MatchWeights>(DEFAULT_WEIGHTS);
   const [k, setK] = useState(3);
   const [mode, setMode] = useState<'o2o' | 'o2m'>('o2o');
-  useEffect(() => void loadCoco().then(setCoco), []);
+  useEffect(() => void loadGalleryCoco().then(setCoco), []);
   const detectors = models.filter((m) => slots[m]?.model && block(slots[m]!.model!.contract, 'one_to_one'));
   const pseudo = usePaneResult(detectors[0] ?? '', image);
   const gt: { objects: Gt[]; source: string } | null = useMemo(() => {
     if (!image) return null;
     const W = image.bitmap.width;
     const H = image.bitmap.height;
-    const img = image.fromGallery ? coco?.images.find((i) => i.file_name === image.name) : undefined;
-    if (img) {
-      return { source: 'ground truth (gallery COCO)', objects: coco!.annotations.filter((a) => a.image_id === img.id).map((a) => {
-        const [x, y, w, h] = a.bbox;
-        return { classId: a.category_id, box: [(x + w / 2) / W, (y + h / 2) / H, w / W, h / H] as Gt['box'] };
-      }) };
-    }
-    if (pseudo?.kind === 'detection') {
-      return { source: `${detectors[0]}'s detections as pseudo ground truth`, objects: pseudo.detections.map((d) => ({
-        classId: d.classId, box: [(d.x0 + d.x1) / 2 / W, (d.y0 + d.y1) / 2 / H, (d.x1 - d.x0) / W, (d.y1 - d.y0) / H] as Gt['box'] })) };
-    }
+    const toGt = (d: { classId: number; x0: number; y0: number; x1: number; y1: number }): Gt =>
+      ({ classId: d.classId, box: [(d.x0 + d.x1) / 2 / W, (d.y0 + d.y1) / 2 / H, (d.x1 - d.x0) / W, (d.y1 - d.y0) / H] });
+    const truth = galleryObjects(coco, image);
+    if (truth) return { source: 'ground truth (gallery COCO)', objects: truth.map(toGt) };
+    if (pseudo?.kind === 'detection') return { source: `${detectors[0]}'s detections as pseudo ground truth`, objects: pseudo.detections.map(toGt) };
     return null;
   }, [image, coco, pseudo, detectors]);
   if (!detectors.length || !image || !gt) return null;

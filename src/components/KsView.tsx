@@ -1,14 +1,12 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { boxMaskOnGrid, keyAttentionPerHead, maskedShare, range } from '../analysis/attention';
 import type { Box } from '../analysis/boxes';
+import { galleryObjects, loadGalleryCoco, type GalleryCoco } from '../app/controller';
 import { encoderAttention } from '../inference/views';
 import { useStore } from '../state/store';
 import { drawHeatmap } from '../viz/attention';
 import { usePaneResult } from './Pane';
 
-type Coco = { images: { id: number; file_name: string }[]; annotations: { image_id: number; bbox: number[] }[] };
-let cocoPromise: Promise<Coco | null> | null = null;
-const loadCoco = () => (cocoPromise ??= fetch(`${import.meta.env.BASE_URL}samples/coco.json`).then((r) => (r.ok ? r.json() : null), () => null));
 
 function Heat({ values, grid, mask }: { values: Float32Array; grid: [number, number]; mask: Uint8Array }) {
   const ref = useRef<HTMLCanvasElement>(null);
@@ -30,18 +28,13 @@ export function KsView() {
   const image = useStore((s) => s.images[s.current]);
   const slots = useStore((s) => s.slots);
   const results = useStore((s) => s.results);
-  const [coco, setCoco] = useState<Coco | null>(null);
-  useEffect(() => void loadCoco().then(setCoco), []);
+  const [coco, setCoco] = useState<GalleryCoco | null>(null);
+  useEffect(() => void loadGalleryCoco().then(setCoco), []);
   const detModel = models.find((m) => slots[m]?.model?.contract.model.task === 'detection');
   const detResult = usePaneResult(detModel ?? '', image);
   const withAttn = models.map((id) => ({ id, out: slots[id]?.model && encoderAttention(slots[id]!.model!.contract) }))
     .filter((m) => m.out);
-  const gt: Box[] | null = useMemo(() => {
-    if (!coco || !image?.fromGallery) return null;
-    const img = coco.images.find((i) => i.file_name === image.name);
-    return img ? coco.annotations.filter((a) => a.image_id === img.id)
-      .map(({ bbox: [x, y, w, h] }) => ({ x0: x, y0: y, x1: x + w, y1: y + h })) : null;
-  }, [coco, image]);
+  const gt: Box[] | null = useMemo(() => (image ? galleryObjects(coco, image) : null), [coco, image]);
   if (!withAttn.length || !image) return null;
   const boxes = gt ?? (detResult?.kind === 'detection' ? detResult.detections : []);
   const source = gt ? 'ground-truth boxes (gallery COCO)' : `${detModel}'s boxes above the threshold`;
