@@ -19,7 +19,7 @@ export function CbamView() {
   return (
     <section className="mt-6" data-testid="cbam-view">
       <h2 className="text-lg font-semibold">CBAM gates (AttnFD)</h2>
-      <p className="text-xs text-slate-400">Raw sigmoid gates with each map's own value range (a gate may light the parts or the belt).
+      <p className="text-xs text-slate-400">Spatial gates over the image at the mask opacity; raw sigmoid values with each map's own range (a gate may light the parts or the belt).
         Distance: AttnFD's per-site term ‖t/‖t‖ − s/‖s‖‖² (0 same, 2 orthogonal) and cosine, against {reference.id}.</p>
       {siteNames.map((name) => (
         <div key={name} className="mt-3" data-testid={`site-${name}`}>
@@ -45,7 +45,16 @@ function SiteCard({ modelId, site, outputs, reference }: {
   reference?: { site: CbamSite; outputs: Record<string, TensorPayload> };
 }) {
   const heat = useRef<HTMLCanvasElement>(null);
+  const photo = useRef<HTMLCanvasElement>(null);
   const bar = useRef<HTMLCanvasElement>(null);
+  const image = useStore((s) => s.images[s.current]);
+  const opacity = useStore((s) => s.view.opacity);
+  useEffect(() => {
+    if (!photo.current || !image) return;
+    photo.current.width = image.bitmap.width;
+    photo.current.height = image.bitmap.height;
+    photo.current.getContext('2d')!.drawImage(image.bitmap, 0, 0);
+  }, [image]);
   const bars = useRef<SVGSVGElement>(null);
   const spatial = outputs[site.spatial.name];
   const channel = outputs[site.channel.name];
@@ -72,7 +81,10 @@ function SiteCard({ modelId, site, outputs, reference }: {
   return (
     <div className="w-60 text-xs" data-testid={`site-card-${modelId}`}>
       <div className="font-mono">{modelId}</div>
-      <canvas ref={heat} className="h-40 w-40" data-testid="spatial" />
+      <div className="relative h-40 w-40">
+        <canvas ref={photo} className="absolute inset-0 h-full w-full" />
+        <canvas ref={heat} className="absolute inset-0 h-full w-full" data-testid="spatial" style={{ opacity }} />
+      </div>
       <div className="flex items-center gap-1 text-slate-400">
         {lo.toFixed(2)} <canvas ref={bar} className="h-2 w-16" /> {hi.toFixed(2)} · {site.spatial.upsample} (browser-smoothed)
       </div>
