@@ -33,6 +33,7 @@ TEACHER_RUN = dict(name="seg-teacher", cfg=TEACHER, steps=SEG_STEPS, lr=2e-3)
 STUDENT_RUNS = [
     dict(name="seg-student-plain", cfg=STUDENT, beta=0.0, ship="seg-student-plain"),
     dict(name="seg-student-attnfd-b0.3", cfg=STUDENT, beta=0.3, ship="seg-student-attnfd"),
+    dict(name="seg-student-attnfd-b0.1", cfg=STUDENT, beta=0.1, ship="seg-student-attnfd-b0.1"),
     dict(name="seg-student-wide-b0", cfg=STUDENT_WIDE, beta=0.0, ship="seg-student-wide-plain"),
     dict(name="seg-student-wide-b0.3", cfg=STUDENT_WIDE, beta=0.3, ship="seg-student-wide-attnfd"),
 ]
