@@ -4,6 +4,7 @@ import { cbamSites, type CbamSite } from '../inference/views';
 import type { TensorPayload } from '../inference/protocol';
 import { useStore } from '../state/store';
 import { drawBars, drawColorbar, drawHeatmap } from '../viz/attention';
+import { usePhoto } from './usePhoto';
 
 /** AttnFD / CBAM: per site, each model's spatial gate and top channels, and the teacher↔student distance. */
 export function CbamView() {
@@ -49,12 +50,7 @@ function SiteCard({ modelId, site, outputs, reference }: {
   const bar = useRef<HTMLCanvasElement>(null);
   const image = useStore((s) => s.images[s.current]);
   const opacity = useStore((s) => s.view.opacity);
-  useEffect(() => {
-    if (!photo.current || !image) return;
-    photo.current.width = image.bitmap.width;
-    photo.current.height = image.bitmap.height;
-    photo.current.getContext('2d')!.drawImage(image.bitmap, 0, 0);
-  }, [image]);
+  usePhoto(photo, image);
   const bars = useRef<SVGSVGElement>(null);
   const spatial = outputs[site.spatial.name];
   const channel = outputs[site.channel.name];

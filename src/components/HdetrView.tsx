@@ -8,6 +8,7 @@ import type { TensorPayload } from '../inference/protocol';
 import { useStore, type ImageEntry } from '../state/store';
 import { drawHeatmap } from '../viz/attention';
 import { usePaneResult } from './Pane';
+import { usePhoto } from './usePhoto';
 
 type Gt = { classId: number; box: [number, number, number, number] }; // cxcywh normalised
 
@@ -87,12 +88,7 @@ function AssignmentPanel({ id, contract, outputs, image, gt, weights, k, mode }:
   }, [logits, boxes, q, c, gt, labels, weights, mode, k]);
   const W = image.bitmap.width;
   const H = image.bitmap.height;
-  useEffect(() => {
-    if (!photo.current) return;
-    photo.current.width = W;
-    photo.current.height = H;
-    photo.current.getContext('2d')!.drawImage(image.bitmap, 0, 0);
-  }, [image, W, H]);
+  usePhoto(photo, image);
   useEffect(() => {
     if (!result || !svg.current || !heat.current) return;
     const root = select(svg.current).attr('viewBox', `0 0 ${W} ${H}`);

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useRef } from 'react';
 import { classAt, interpret, taskView, type TaskResult } from '../inference/task';
 import { useStore, type ImageEntry } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
+import { usePhoto } from './usePhoto';
 
 /** One model's interpreted result on the current image, with the current threshold. */
 export function usePaneResult(modelId: string, image: ImageEntry | undefined): TaskResult | null {
@@ -33,12 +34,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
   const w = image?.bitmap.width ?? 1;
   const h = image?.bitmap.height ?? 1;
 
-  useEffect(() => {
-    if (!image || !photo.current) return;
-    photo.current.width = image.bitmap.width;
-    photo.current.height = image.bitmap.height;
-    photo.current.getContext('2d')!.drawImage(image.bitmap, 0, 0);
-  }, [image]);
+  usePhoto(photo, image);
   useEffect(() => {
     if (!contract || !result) return;
     if (result.kind === 'segmentation' && mask.current) {

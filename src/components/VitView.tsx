@@ -4,6 +4,7 @@ import { vitAttention } from '../inference/views';
 import { useStore } from '../state/store';
 import { drawHeatmap } from '../viz/attention';
 import { usePaneResult } from './Pane';
+import { usePhoto } from './usePhoto';
 
 function Heat({ values, grid, testId }: { values: Float32Array; grid: [number, number]; testId?: string }) {
   const ref = useRef<HTMLCanvasElement>(null);
@@ -29,12 +30,7 @@ function MaskOverlay({ mask, grid, testId }: { mask: Uint8Array; grid: [number, 
     ctx.putImageData(img, 0, 0);
   }, [mask, grid, image]);
   const photo = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
-    if (!photo.current || !image) return;
-    photo.current.width = image.bitmap.width;
-    photo.current.height = image.bitmap.height;
-    photo.current.getContext('2d')!.drawImage(image.bitmap, 0, 0);
-  }, [image]);
+  usePhoto(photo, image);
   return (
     <div className="relative h-40 w-40">
       <canvas ref={photo} className="absolute inset-0 h-full w-full" />
