@@ -32,7 +32,10 @@ def evaluate(model: torch.nn.Module, images: np.ndarray, semantic: np.ndarray, d
 
 
 def train_segmenter(name: str, cfg: SegConfig, steps: int, lr: float, batch: int = 16, seed: int = 0,
-                    teacher: CBAMSegmenter | None = None, beta: float = 0.0) -> dict:
+                    teacher: CBAMSegmenter | None = None, beta: float = 0.0,
+                    beta_schedule: str = "constant") -> dict:
+    """beta_schedule "constant" keeps the AttnFD weight fixed; "anneal" decays it from beta to 0 on a cosine
+    so that the feature term guides early training and cross-entropy alone finishes it."""
     ck = Checkpointer(name)
     if ck.done:
         return ck.done
@@ -68,7 +71,8 @@ def train_segmenter(name: str, cfg: SegConfig, steps: int, lr: float, batch: int
             for s in SITES:
                 fd = fd + attnfd_distance(teacher.cbam[s].last["refined"],
                                           connectors[s](model.cbam[s].last["refined"])).mean()
-            loss = ce + beta * fd
+            weight = beta if beta_schedule == "constant" else cosine_lr(step, steps, beta, warmup=0)
+            loss = ce + weight * fd
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -81,6 +85,7 @@ def train_segmenter(name: str, cfg: SegConfig, steps: int, lr: float, batch: int
     if teacher is not None:
         torch.save(connectors.state_dict(), ck.dir / "connectors.pt")
     return ck.finish(model, {"name": name, "steps": steps, "batch": batch, "lr": lr, "beta": beta,
+                             "beta_schedule": beta_schedule,
                              "seed": seed, "distilled_from": "teacher" if teacher is not None else None,
                              "val": metrics})
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from .common import Checkpointer, augment, batch_indices, cosine_lr, device, to_input
-from .dataset import load_split
+from .dataset import load_boxes, load_split
 from .metrics import (best_patch_mask, cst_score_mask, dino_mass_mask, mask_iou, upsample_bilinear,
                       upsample_patch_mask)
 from .models.vit import PatchViT, ViTConfig
@@ -61,7 +61,10 @@ def pseudo_mask_report(model: PatchViT, images: np.ndarray, semantic: np.ndarray
 
 
 def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32, seed: int = 0,
-              split: str = "train") -> dict:
+              split: str = "train", count_weight: float = 0.0) -> dict:
+    """count_weight > 0 adds a training-only head that predicts how many parts of each kind are on the belt
+    (Poisson loss; image-level counts, still no pixel labels). Presence needs one instance per kind, so
+    attention-MIL can settle on the most telling part; a count needs every instance in the pool."""
     ck = Checkpointer(name)
     if ck.done:
         return ck.done
@@ -70,8 +73,13 @@ def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32,
     train = load_split(split)
     val = load_split("val", 100)
     model = PatchViT(cfg).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
-    state = {"model": model, "opt": opt}
+    count_head = torch.nn.Linear(cfg.dim, cfg.num_labels).to(dev)
+    counts = None
+    if count_weight > 0:
+        classes = load_boxes(split)["classes"]  # [N, MAX_OBJECTS], ids 1..6, −1 padding
+        counts = np.stack([(classes == c + 1).sum(1) for c in range(cfg.num_labels)], 1).astype(np.float32)
+    opt = torch.optim.AdamW(list(model.parameters()) + list(count_head.parameters()), lr=lr, weight_decay=0.05)
+    state = {"model": model, "count_head": count_head, "opt": opt}
     start = ck.resume(state)
     for step in range(start, steps):
         for g in opt.param_groups:
@@ -79,8 +87,10 @@ def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32,
         model.train()
         idx = batch_indices(len(train["images"]), batch, step, seed)
         imgs, _ = augment(train["images"][idx], None, step, seed)
-        logits, _, _ = model(to_input(imgs, dev).contiguous())
+        logits, _, _, pooled = model(to_input(imgs, dev).contiguous(), return_pooled=True)
         loss = F.binary_cross_entropy_with_logits(logits, torch.from_numpy(train["present"][idx]).to(dev))
+        if counts is not None:
+            loss = loss + count_weight * F.poisson_nll_loss(count_head(pooled), torch.from_numpy(counts[idx]).to(dev))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -95,7 +105,7 @@ def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32,
     report = pseudo_mask_report(model, val["images"], val["semantic"], dev)
     ck.log(f"final val {report}")
     return ck.finish(model, {"name": name, "steps": steps, "batch": batch, "lr": lr, "seed": seed,
-                             "train_split": split, "config": cfg.__dict__, "val": report})
+                             "train_split": split, "count_weight": count_weight, "config": cfg.__dict__, "val": report})
 
 
 def load_vit(name: str, cfg: ViTConfig = VIT) -> PatchViT:

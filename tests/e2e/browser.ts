@@ -1,6 +1,7 @@
 /** End-to-end plumbing: build the app, serve with `vite preview`, drive Debian's chromium with playwright-core. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
@@ -9,12 +10,14 @@ import { afterAll, beforeAll } from 'vitest';
 export const root = join(__dirname, '../..');
 export const CHROMIUM = '/usr/bin/chromium';
 
-export async function startApp(): Promise<{ server: PreviewServer; url: string }> {
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root, stdio: 'inherit' });
-  const server = await preview({ root, preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'error' });
+/** Builds into a fresh temporary folder (so concurrent test runs never overwrite each other's build). */
+export async function startApp(): Promise<{ server: PreviewServer; url: string; outDir: string }> {
+  const outDir = mkdtempSync(join(tmpdir(), 'attnlens-e2e-'));
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'error', '--outDir', outDir, '--emptyOutDir'], { cwd: root, stdio: 'inherit' });
+  const server = await preview({ root, build: { outDir }, preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'error' });
   const address = server.httpServer.address();
   if (!address || typeof address === 'string') throw new Error('preview server has no port');
-  return { server, url: `http://127.0.0.1:${address.port}/` };
+  return { server, url: `http://127.0.0.1:${address.port}/`, outDir };
 }
 
 export async function launchChromium(): Promise<Browser> {
@@ -30,15 +33,18 @@ export async function launchChromium(): Promise<Browser> {
 export function useApp(): { url: string; browser: Browser } {
   const ctx = { url: '', browser: undefined as unknown as Browser };
   let server: PreviewServer | undefined;
+  let outDir: string | undefined;
   beforeAll(async () => {
     const app = await startApp();
     server = app.server;
+    outDir = app.outDir;
     ctx.url = app.url;
     ctx.browser = await launchChromium();
   });
   afterAll(async () => {
     await ctx.browser?.close();
     await server?.close();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
   return ctx;
 }

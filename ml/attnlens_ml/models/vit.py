@@ -93,8 +93,9 @@ class PatchViT(nn.Module):
             x = blk(x)[0]
         return x[:, 1:]
 
-    def forward(self, x):
-        """→ (label logits [B, labels], CLS attention rows [B, layers, heads, N], last-layer cosine [B, heads, N])."""
+    def forward(self, x, return_pooled: bool = False):
+        """→ (label logits [B, labels], CLS attention rows [B, layers, heads, N], last-layer cosine [B, heads, N])
+        and, with return_pooled, the normed CLS pool [B, dim] that training's auxiliary heads read."""
         x = self.embed(x).flatten(2).transpose(1, 2)
         x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
         rows = []
@@ -102,4 +103,6 @@ class PatchViT(nn.Module):
         for blk in self.blocks:
             x, attn, cos = blk(x)
             rows.append(attn[:, :, 0, 1:])
-        return self.head(self.norm(x[:, 0])), torch.stack(rows, 1), cos
+        pooled = self.norm(x[:, 0])
+        out = (self.head(pooled), torch.stack(rows, 1), cos)
+        return (*out, pooled) if return_pooled else out
