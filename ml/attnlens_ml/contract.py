@@ -90,6 +90,29 @@ def semantic_errors(c: dict) -> list[ContractError]:
                 add("grid", f"{_label(i, o)}: grid {gh}x{gw} of {o['patch']}-px patches does not tile the {in_h}x{in_w} input")
             if role == "cls_attention" and len(o["layers"]) != shape[1]:
                 add("layer-count", f"{_label(i, o)} lists {len(o['layers'])} layers but its shape has {shape[1]}")
+        elif role == "self_attention":
+            gh, gw = o["grid"]
+            expect = gh * gw + (1 if o["cls_token"] == "leads" else 0)
+            if shape[3] != shape[4]:
+                add("token-count", f"{_label(i, o)} must be square over tokens, is {shape[3]}x{shape[4]}")
+            if shape[4] != expect:
+                add("token-count", f"{_label(i, o)} has {shape[4]} tokens but grid {gh}x{gw} with "
+                                   f"cls_token='{o['cls_token']}' means {expect}")
+            if gh * o["patch"] != in_h or gw * o["patch"] != in_w:
+                add("grid", f"{_label(i, o)}: grid {gh}x{gw} of {o['patch']}-px patches does not tile the {in_h}x{in_w} input")
+            if len(o["layers"]) != shape[1]:
+                add("layer-count", f"{_label(i, o)} lists {len(o['layers'])} layers but its shape has {shape[1]}")
+    for i, o in enumerate(c["outputs"]):
+        if o["role"] != "self_attention":
+            continue
+        for j, p in enumerate(c["outputs"]):
+            if p["role"] not in ("cls_attention", "cls_key_cosine"):
+                continue
+            heads = p["shape"][2] if p["role"] == "cls_attention" else p["shape"][1]
+            if heads != o["shape"][2] or p["grid"] != o["grid"] or p["patch"] != o["patch"]:
+                add("attention-mismatch", f"{_label(i, o)} ({o['shape'][2]} heads, grid {o['grid'][0]}x{o['grid'][1]} of "
+                                          f"{o['patch']} px) does not describe the same ViT as {_label(j, p)} ({heads} heads, "
+                                          f"grid {p['grid'][0]}x{p['grid'][1]} of {p['patch']} px)")
 
     blocks: dict[str, dict[str, tuple[int, dict]]] = {}
     for i, o in enumerate(c["outputs"]):

@@ -6,6 +6,11 @@
     export_with_contract(model, torch.zeros(1, 3, 160, 160), contract, "my-seg.onnx",
                          outputs=lambda out, taps: {"seg_logits": out, **taps}, taps=taps)
 
+    # a timm ViT: CLS rows and every layer's full attention (for rollout) in three lines
+    attn = timm_vit_attention(vit)
+    contract = make_contract(model_id="my-vit", ..., outputs=[{...logits...}, *attn.outputs])
+    export_with_contract(vit, x, contract, "my-vit.onnx", lambda out, t: {"logits": out, **attn.collect(t)}, attn.taps)
+
 What it does: forward hooks copy the tensors you name (gates, attention weights...) out of the module tree
 while the exporter traces, so they become named graph outputs without editing the model; the contract is
 validated (schema, semantic rules, and against the exported graph) and stored in metadata_props under
@@ -14,7 +19,7 @@ would reject. See docs/contract.md.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +30,7 @@ from torch import nn
 from .contract import ContractError, check_against_graph, validate_contract, write_contract
 
 OPSET = 17
-CONTRACT_VERSION = "1.1"  # 1.1 added the detection, encoder-attention and SAK roles (docs/contract.md)
+CONTRACT_VERSION = "1.2"  # 1.1: detection, encoder-attention and SAK roles; 1.2: ViT self_attention (docs/contract.md)
 
 
 @dataclass
@@ -171,3 +176,89 @@ def explicit_timm_attention(model: nn.Module) -> list[nn.Module]:
 def cls_row(attn: torch.Tensor, prefix_tokens: int = 1) -> torch.Tensor:
     """[B, H, N, N] → the CLS query's row over patch keys [B, H, N − prefix_tokens]."""
     return attn[:, :, 0, prefix_tokens:]
+
+
+def full_attention(attn: torch.Tensor, prefix_tokens: int = 1, cls_token: bool = True) -> torch.Tensor:
+    """[B, H, T, T] → the matrix over the contract's tokens: CLS (when the model has one) then the patches.
+
+    Other prefix tokens (timm's register tokens sit between CLS and the patches) are dropped from both axes,
+    as `self_attention` requires (docs/contract.md); without them the matrix is returned as it is.
+    """
+    lead = 1 if cls_token else 0
+    if prefix_tokens == lead:
+        return attn
+    if not cls_token:
+        return attn[:, :, prefix_tokens:, prefix_tokens:]
+    rows = torch.cat([attn[:, :, :1], attn[:, :, prefix_tokens:]], 2)
+    return torch.cat([rows[:, :, :, :1], rows[:, :, :, prefix_tokens:]], 3)
+
+
+def cls_attention_output(name: str, layers: list[int], heads: int, grid: tuple[int, int], patch: int,
+                         keys: str = "patches", upsample: str = "nearest", description: str = "") -> dict:
+    """Contract entry for CLS attention rows [1, L, H, N] (N = rows·cols, + 1 with keys='all_tokens')."""
+    n = grid[0] * grid[1] + (1 if keys == "all_tokens" else 0)
+    return {"name": name, "role": "cls_attention", "shape": [1, len(layers), heads, n],
+            "layout": "batch,layer,head,key", "layers": list(layers), "grid": list(grid), "patch": patch,
+            "cls_token": "leads", "keys": keys, "upsample": upsample,
+            "description": description or "softmax attention of the CLS query over patch keys, per layer and head"}
+
+
+def self_attention_output(name: str, layers: list[int], heads: int, grid: tuple[int, int], patch: int,
+                          cls_token: bool = True, upsample: str = "nearest", description: str = "") -> dict:
+    """Contract entry for full self-attention [1, L, H, T, T] (contract 1.2): T = rows·cols (+ 1 for CLS)."""
+    t = grid[0] * grid[1] + (1 if cls_token else 0)
+    order = "token 0 is CLS, then the patches row-major" if cls_token else "the patches row-major"
+    return {"name": name, "role": "self_attention", "shape": [1, len(layers), heads, t, t],
+            "layout": "batch,layer,head,query,key", "layers": list(layers), "grid": list(grid), "patch": patch,
+            "cls_token": "leads" if cls_token else "none", "upsample": upsample,
+            "description": description or f"softmax self-attention of every layer and head ({order}): rollout's input"}
+
+
+@dataclass
+class AttentionExport:
+    """What `timm_vit_attention` hands you: taps for export_with_contract, contract outputs, and
+    collect(tapped) → {output name: tensor} to merge into your outputs function."""
+
+    taps: dict[str, Tap]
+    outputs: list[dict]
+    collect: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] = field(repr=False)
+
+
+def timm_vit_attention(model: nn.Module, *, cls_rows: bool = True, full: bool = True,
+                       cls_name: str = "cls_attention", full_name: str = "self_attention",
+                       upsample: str = "nearest") -> AttentionExport:
+    """Every block's attention of a timm VisionTransformer as contract outputs: the CLS rows
+    (`cls_attention`, [1, L, H, N]) and/or the full matrices (`self_attention`, [1, L, H, T, T], what
+    attention rollout needs). Reads heads, grid, patch and prefix tokens from the model; makes the
+    attention explicit (explicit_timm_attention). The model's code and outputs are untouched."""
+    if not (cls_rows or full):
+        raise ValueError("ask for cls_rows, full or both")
+    drops = explicit_timm_attention(model)
+    attn_modules = [m for m in model.modules() if hasattr(m, "fused_attn") and hasattr(m, "attn_drop")]
+    heads = {m.num_heads for m in attn_modules}
+    pe = model.patch_embed
+    if len(heads) != 1 or pe.patch_size[0] != pe.patch_size[1]:
+        raise ValueError(f"need one head count and square patches, got heads {heads}, patch {pe.patch_size}")
+    (h,), grid, patch = heads, tuple(pe.grid_size), pe.patch_size[0]
+    prefix = getattr(model, "num_prefix_tokens", 1)
+    has_cls = getattr(model, "cls_token", None) is not None
+    if cls_rows and not has_cls:
+        raise ValueError("this ViT has no CLS token, so it has no CLS attention rows: use cls_rows=False")
+    layers = list(range(len(drops)))
+    taps = {f"timm.attn{i}": Tap(d, use_input=True) for i, d in enumerate(drops)}
+    outputs = []
+    if cls_rows:
+        outputs.append(cls_attention_output(cls_name, layers, h, grid, patch, upsample=upsample))
+    if full:
+        outputs.append(self_attention_output(full_name, layers, h, grid, patch, cls_token=has_cls, upsample=upsample))
+
+    def collect(tapped: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        mats = [tapped[f"timm.attn{i}"] for i in layers]
+        res = {}
+        if cls_rows:
+            res[cls_name] = torch.stack([cls_row(a, prefix) for a in mats], 1)
+        if full:
+            res[full_name] = torch.stack([full_attention(a, prefix, has_cls) for a in mats], 1)
+        return res
+
+    return AttentionExport(taps, outputs, collect)

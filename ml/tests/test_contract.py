@@ -39,3 +39,15 @@ def test_sidecar_wins_and_is_checked_against_the_graph(tmp_path):
     contract, errors = load_model_contract(model)
     assert contract == doc
     assert {e.code for e in errors} == {"output-missing"}  # the Relu graph has none of the declared outputs
+
+
+def test_self_attention_message_matches_typescript_half():
+    (err,) = validate_contract(json.loads((EXAMPLES / "invalid-self-attention-token-count.json").read_text()))
+    assert err.message == "outputs[3] 'self_attn' has 400 tokens but grid 20x20 with cls_token='leads' means 401"
+
+
+def test_older_minor_versions_stay_valid_next_to_1_2():
+    doc = json.loads((EXAMPLES / "valid-vit.json").read_text())
+    assert doc["version"] == "1.0" and validate_contract(doc) == []
+    doc["version"] = "2.0"
+    assert [e.code for e in validate_contract(doc)] == ["schema"]

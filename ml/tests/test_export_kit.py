@@ -10,7 +10,8 @@ timm = pytest.importorskip("timm")
 from attnlens_ml.contract import read_contract, validate_contract  # noqa: E402
 from attnlens_ml.data import CLASS_COLORS, CLASS_NAMES  # noqa: E402
 from attnlens_ml.export_kit import (ContractViolation, Tap, cbam_site_outputs, cls_row,  # noqa: E402
-                                    explicit_timm_attention, export_with_contract, make_contract)
+                                    explicit_timm_attention, export_with_contract, make_contract,
+                                    timm_vit_attention)
 
 
 def _contract(model_id, family, task, outputs, size, methods):
@@ -70,6 +71,67 @@ def test_timm_vit_exports_cls_attention_matching_pytorch(tmp_path, timm_vit):
     assert got["cls_attention"].shape == (1, 3, 2, 16)
     np.testing.assert_allclose(got["cls_attention"], ref, atol=1e-5)
     np.testing.assert_allclose(got["logits"], logits, atol=1e-4)
+
+
+def _reference_attention(vit, x):
+    """Every block's full softmax(q·kᵀ·scale) from timm's own qkv projection, without hooks: [L, 1, H, T, T]."""
+    with torch.no_grad():
+        tokens = vit._pos_embed(vit.patch_embed(x))
+        mats = []
+        for blk in vit.blocks:
+            a = blk.attn
+            h = blk.norm1(tokens)
+            qkv = a.qkv(h).reshape(1, h.shape[1], 3, a.num_heads, -1).permute(2, 0, 3, 1, 4)
+            q, k = a.q_norm(qkv[0]), a.k_norm(qkv[1])
+            mats.append(((q * a.scale) @ k.transpose(-2, -1)).softmax(-1))
+            tokens = blk(tokens)
+    return mats
+
+
+def _export_attention(vit, path, **kw):
+    attn = timm_vit_attention(vit, **kw)
+    outputs = [{"name": "logits", "role": "multilabel_logits", "shape": [1, 6], "labels": [1, 2, 3, 4, 5, 6]},
+               *attn.outputs]
+    contract = _contract("timm-vit-full", "vit", "classification", outputs, 64,
+                         ["vit-pseudo-mask"] if kw.get("cls_rows", True) else None)
+    export_with_contract(vit, torch.zeros(1, 3, 64, 64), contract, path,
+                         lambda out, t: {"logits": out, **attn.collect(t)}, attn.taps)
+    return contract
+
+
+def test_timm_vit_exports_full_self_attention_matching_pytorch(tmp_path, timm_vit):
+    path = tmp_path / "vit-full.onnx"
+    contract = _export_attention(timm_vit, path)
+    assert contract["version"] == "1.2" and validate_contract(contract) == []
+    full = next(o for o in contract["outputs"] if o["role"] == "self_attention")
+    assert full["shape"] == [1, 3, 2, 17, 17] and full["cls_token"] == "leads" and full["grid"] == [4, 4]
+    assert read_contract(onnx.load(str(path))) == contract
+    x = torch.randn(1, 3, 64, 64)
+    got = _run(path, x)
+    ref = torch.stack(_reference_attention(timm_vit, x), 1).numpy()  # [1, L, H, 17, 17]
+    np.testing.assert_allclose(got["self_attention"], ref, atol=1e-5)
+    np.testing.assert_allclose(got["self_attention"].sum(-1), 1, atol=1e-5)
+    # the CLS query's row over the patch keys is the cls_attention output
+    np.testing.assert_allclose(got["self_attention"][:, :, :, 0, 1:], got["cls_attention"], atol=1e-6)
+    with torch.no_grad():
+        np.testing.assert_allclose(got["logits"], timm_vit(x).numpy(), atol=1e-4)
+
+
+def test_timm_vit_with_register_tokens_drops_them_from_the_matrix(tmp_path):
+    from timm.models.vision_transformer import VisionTransformer
+    torch.manual_seed(1)
+    vit = VisionTransformer(img_size=64, patch_size=16, embed_dim=64, depth=2, num_heads=2, num_classes=6,
+                            reg_tokens=2).eval()
+    path = tmp_path / "vit-reg.onnx"
+    contract = _export_attention(vit, path, cls_rows=False)
+    assert [o["role"] for o in contract["outputs"]] == ["multilabel_logits", "self_attention"]
+    assert contract["outputs"][1]["shape"] == [1, 2, 2, 17, 17]  # CLS + 16 patches; the 2 registers are gone
+    x = torch.randn(1, 3, 64, 64)
+    got = _run(path, x)["self_attention"]
+    keep = [0] + list(range(3, 19))  # timm order: CLS, 2 registers, 16 patches
+    ref = torch.stack(_reference_attention(vit, x), 1)[:, :, :, keep][:, :, :, :, keep].numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    assert (got.sum(-1) < 1 - 1e-4).any()  # the registers' share of each row went with them
 
 
 def test_timm_cbam_resnet_exports_gates(tmp_path):

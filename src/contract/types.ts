@@ -16,7 +16,8 @@ export type OutputRole =
   | 'encoder_attention'
   | 'router_weights'
   | 'adapter_features'
-  | 'token_features';
+  | 'token_features'
+  | 'self_attention';
 
 export type Upsample = 'nearest' | 'bilinear' | 'bilinear_align_corners';
 
@@ -43,6 +44,21 @@ export interface ContractOutput {
   box_format?: 'cxcywh_normalized' | 'xyxy_normalized' | 'xyxy_pixels';
   paths?: string[];
   teacher_output?: string;
+}
+
+/**
+ * A `self_attention` output (contract 1.2): every listed layer's full softmax attention, [1, L, H, T, T]
+ * (layout batch,layer,head,query,key). With cls_token 'leads' token 0 is CLS and tokens 1..N are the grid's
+ * patches row-major (T = N + 1); with 'none' the tokens are the patches alone (T = N).
+ */
+export interface SelfAttentionOutput extends ContractOutput {
+  role: 'self_attention';
+  layout: 'batch,layer,head,query,key';
+  layers: number[];
+  grid: [number, number];
+  patch: number;
+  cls_token: 'leads' | 'none';
+  upsample: Upsample;
 }
 
 export interface ContractInput {

@@ -23,6 +23,10 @@ describe('contract validator (shared corpus with the Python half)', () => {
     const [err] = validateContract(load('invalid-class-count.json'));
     expect(err.message).toBe("outputs[0] 'seg_logits' has 7 channels but the contract lists 6 classes");
   });
+  it('names the token count a self_attention output should have', () => {
+    const [err] = validateContract(load('invalid-self-attention-token-count.json'));
+    expect(err.message).toBe("outputs[3] 'self_attn' has 400 tokens but grid 20x20 with cls_token='leads' means 401");
+  });
   it('points at the offending field in a schema error', () => {
     const errs = validateContract(load('invalid-unknown-role.json'));
     expect(errs.some((e) => e.message.startsWith('outputs/0/role'))).toBe(true);

@@ -89,7 +89,28 @@ function semanticErrors(c: Contract): ContractError[] {
           add('layer-count', `${label(i, o)} lists ${o.layers!.length} layers but its shape has ${s[1]}`);
         break;
       }
+      case 'self_attention': {
+        const [gh, gw] = o.grid!;
+        const expect = gh * gw + (o.cls_token === 'leads' ? 1 : 0);
+        if (s[3] !== s[4]) add('token-count', `${label(i, o)} must be square over tokens, is ${s[3]}x${s[4]}`);
+        if (s[4] !== expect)
+          add('token-count', `${label(i, o)} has ${s[4]} tokens but grid ${gh}x${gw} with cls_token='${o.cls_token}' means ${expect}`);
+        if (gh * o.patch! !== inH || gw * o.patch! !== inW)
+          add('grid', `${label(i, o)}: grid ${gh}x${gw} of ${o.patch}-px patches does not tile the ${inH}x${inW} input`);
+        if (o.layers!.length !== s[1]) add('layer-count', `${label(i, o)} lists ${o.layers!.length} layers but its shape has ${s[1]}`);
+        break;
+      }
     }
+  });
+
+  c.outputs.forEach((o, i) => {
+    if (o.role !== 'self_attention') return;
+    c.outputs.forEach((p, j) => {
+      if (p.role !== 'cls_attention' && p.role !== 'cls_key_cosine') return;
+      const heads = p.role === 'cls_attention' ? p.shape[2] : p.shape[1];
+      if (heads !== o.shape[2] || !sameDims(p.grid!, o.grid!) || p.patch !== o.patch)
+        add('attention-mismatch', `${label(i, o)} (${o.shape[2]} heads, grid ${o.grid![0]}x${o.grid![1]} of ${o.patch} px) does not describe the same ViT as ${label(j, p)} (${heads} heads, grid ${p.grid![0]}x${p.grid![1]} of ${p.patch} px)`);
+    });
   });
 
   const blocks = new Map<string, Map<string, [number, ContractOutput]>>();
