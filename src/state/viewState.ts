@@ -4,6 +4,15 @@
  * never image pixels: images stay in the user's browser.
  */
 
+import { DEFAULT_WEIGHTS, type MatchWeights } from '../analysis/matching';
+
+/** A clicked detection: a model's query in one of its query blocks. */
+export interface QuerySelection {
+  model: string;
+  block: 'one_to_one' | 'one_to_many';
+  query: number;
+}
+
 export interface ViewState {
   /** Zoo pair or model ids, left to right. */
   models: string[];
@@ -18,6 +27,15 @@ export interface ViewState {
   layer: number;
   mass: number;
   score: number;
+  /** H-DETR view: one-to-one or one-to-many matching, K copies, cost weights. */
+  hmode: 'o2o' | 'o2m';
+  k: number;
+  weights: MatchWeights;
+  /** The clicked detection whose cross-attention the DETR views show (null: none). */
+  selection: QuerySelection | null;
+  /** KS-DETR view: which attention is set against the fg mask, and the clicked image point (pixels) for 'point'. */
+  ksSource: 'mean' | 'point' | 'query';
+  point: [number, number] | null;
 }
 
 export const DEFAULT_VIEW: ViewState = {
@@ -29,7 +47,19 @@ export const DEFAULT_VIEW: ViewState = {
   layer: -1,
   mass: 0.6,
   score: 0.4,
+  hmode: 'o2o',
+  k: 3,
+  weights: DEFAULT_WEIGHTS,
+  selection: null,
+  ksSource: 'mean',
+  point: null,
 };
+
+/** Largest K the H-DETR view offers, and the largest cost weight a link may set. */
+export const MAX_K = 6;
+const MAX_WEIGHT = 100;
+const BLOCKS = { o2o: 'one_to_one', o2m: 'one_to_many' } as const;
+const num = (v: number) => String(+v.toFixed(3));
 
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
 
@@ -43,6 +73,13 @@ export function encodeView(v: ViewState): string {
   if (v.layer !== -1) p.set('l', String(v.layer));
   if (v.mass !== DEFAULT_VIEW.mass) p.set('ma', v.mass.toFixed(2));
   if (v.score !== DEFAULT_VIEW.score) p.set('sc', v.score.toFixed(2));
+  if (v.hmode !== 'o2o') p.set('hm', v.hmode);
+  if (v.k !== DEFAULT_VIEW.k) p.set('k', String(v.k));
+  const w = v.weights;
+  if (w.cls !== DEFAULT_WEIGHTS.cls || w.l1 !== DEFAULT_WEIGHTS.l1 || w.giou !== DEFAULT_WEIGHTS.giou) p.set('w', [w.cls, w.l1, w.giou].map(num).join(','));
+  if (v.selection) p.set('q', `${v.selection.model}:${v.selection.block === 'one_to_many' ? 'o2m' : 'o2o'}:${v.selection.query}`);
+  if (v.ksSource !== 'mean') p.set('ks', v.ksSource);
+  if (v.point) p.set('pt', v.point.map(num).join(','));
   return `#${p.toString()}`;
 }
 
@@ -84,6 +121,40 @@ export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): Decode
   if (b !== null) {
     if (b === 'webgpu' || b === 'wasm' || b === 'auto') view.backend = b;
     else problems.push(`the link's backend "${b}" is not webgpu or wasm`);
+  }
+  const hm = p.get('hm');
+  if (hm !== null) {
+    if (hm === 'o2o' || hm === 'o2m') view.hmode = hm;
+    else problems.push(`the link's matching mode "${hm}" is not o2o or o2m`);
+  }
+  const k = p.get('k');
+  if (k !== null) {
+    if (/^\d{1,2}$/.test(k) && Number(k) >= 1 && Number(k) <= MAX_K) view.k = Number(k);
+    else problems.push(`the link's K "${k}" is not a whole number from 1 to ${MAX_K}`);
+  }
+  const w = p.get('w');
+  if (w !== null) {
+    const parts = w.split(',');
+    const n = parts.map((x) => (x.trim() === '' ? NaN : Number(x)));
+    if (n.length === 3 && n.every((x) => Number.isFinite(x) && x >= 0 && x <= MAX_WEIGHT)) view.weights = { cls: n[0], l1: n[1], giou: n[2] };
+    else problems.push(`the link's cost weights "${w}" are not three numbers from 0 to ${MAX_WEIGHT} (class, L1, GIoU)`);
+  }
+  const q = p.get('q');
+  if (q !== null) {
+    const m = /^([a-z0-9][a-z0-9._-]*):(o2o|o2m):(\d{1,5})$/.exec(q);
+    if (m) view.selection = { model: m[1], block: BLOCKS[m[2] as 'o2o' | 'o2m'], query: Number(m[3]) };
+    else problems.push(`the link's selected query "${q}" is not model:o2o|o2m:index`);
+  }
+  const ks = p.get('ks');
+  if (ks !== null) {
+    if (ks === 'mean' || ks === 'point' || ks === 'query') view.ksSource = ks;
+    else problems.push(`the link's KS-DETR attention source "${ks}" is not mean, point or query`);
+  }
+  const pt = p.get('pt');
+  if (pt !== null) {
+    const n = pt.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+    if (n.length === 2 && n.every((x) => Number.isFinite(x) && x >= 0 && x <= 1e5)) view.point = [n[0], n[1]];
+    else problems.push(`the link's point "${pt}" is not two pixel coordinates`);
   }
   return { view, problems };
 }
