@@ -171,7 +171,7 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
       return;
     }
     const wanted = [...new Set([...taskOutputs(view), ...viewOutputs(slot.model.contract)])];
-    const { outputs, milliseconds } = await runModel(slot.model, image.bitmap, wanted);
+    const { outputs, milliseconds } = await runModel(slot.model, image.bitmap, wanted, key);
     useStore.getState().setResult(key, { outputs, milliseconds });
   })().catch((e: Error) => useStore.getState().notify(`${id} could not run on ${image.name}: ${e.message}`))
     .finally(() => inflight.delete(key));

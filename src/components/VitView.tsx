@@ -1,7 +1,14 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { cstScoreMask, dinoMassMask, headMean, patchMaskIoU, range } from '../analysis/attention';
-import { vitAttention } from '../inference/views';
-import { useStore } from '../state/store';
+import { patchesOf } from '../analysis/rollout';
+import { rolloutModel } from '../inference/models';
+import type { MathEngine } from '../inference/protocol';
+import { vitAttention, vitSelfAttention } from '../inference/views';
+import type { LoadedModel } from '../inference/models';
+import { useStore, type ImageEntry } from '../state/store';
+import { patchMaskToImage } from '../analysis/patchMask';
+import { cocoMaskDocument } from '../analysis/rle';
+import { placement } from '../inference/preprocess';
 import { drawHeatmap } from '../viz/attention';
 import { usePaneResult } from './Pane';
 import { usePhoto } from './usePhoto';
@@ -53,19 +60,24 @@ export function VitView() {
   const contract = id ? slots[id]?.model?.contract : undefined;
   const spec = contract ? vitAttention(contract) : null;
   const run = id && image ? results[`${id}@${image.name}`] : undefined;
+  const model = id ? slots[id]?.model : undefined;
+  const canRollout = !!(contract && vitSelfAttention(contract));
+  const rollout = useRollout(run && canRollout && view.vitMap === 'rollout' ? model : undefined, image, view.layer, view.rolloutIdentity);
   const data = useMemo(() => {
     if (!spec || !run) return null;
     const rows = run.outputs[spec.rows.name];
     const [, layers, heads, n] = rows.dims;
     const layer = view.layer < 0 || view.layer >= layers ? layers - 1 : view.layer;
     const perHead = Array.from({ length: heads }, (_, h) => rows.data.slice((layer * heads + h) * n, (layer * heads + h + 1) * n));
-    const mean = headMean(rows.data.slice(layer * heads * n, (layer + 1) * heads * n), heads);
+    // The map the DINO mask is cut from: this layer's head-mean CLS row, or the rollout through it.
+    const mean = rollout ? patchesOf(rollout.row, true) : headMean(rows.data.slice(layer * heads * n, (layer + 1) * heads * n), heads);
     const dino = dinoMassMask(mean, view.mass);
     const cos = spec.cosine ? run.outputs[spec.cosine.name] : undefined;
     const cst = cos ? cstScoreMask(cos.data, cos.dims[1], view.score) : null;
     return { layers, heads, layer, perHead, mean, dino, cst };
-  }, [spec, run, view.layer, view.mass, view.score]);
+  }, [spec, run, view.layer, view.mass, view.score, rollout]);
   if (!spec || !data || !contract) return null;
+  const mapName = rollout ? `rollout of layers 0–${data.layer}${view.rolloutIdentity ? ' (½A + ½I)' : ' (no identity term)'}, head mean` : `layer ${data.layer} head mean`;
   const grid = spec.rows.grid!;
   const patch = spec.rows.patch!;
   let iou: { dino: number; cst?: number } | null = null;
@@ -87,6 +99,19 @@ export function VitView() {
     a.download = `${image?.name ?? 'image'}.${id}.dino-mask.png`;
     a.click();
   };
+  /** The DINO pseudo-mask at the image's own resolution as a COCO annotation (compressed RLE, area, bbox). */
+  const exportRle = () => {
+    const width = image?.bitmap.width ?? grid[1] * patch;
+    const height = image?.bitmap.height ?? grid[0] * patch;
+    const mask = patchMaskToImage(data.dino, grid, patch, width, height, placement(width, height, contract.input));
+    const doc = cocoMaskDocument({ mask, width, height, fileName: image?.name ?? 'image', category: 'foreground',
+      description: `AttnLens DINO pseudo-mask of ${id}: layer ${data.layer}, ${Math.round(view.mass * 100)} % of the attention mass` });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([JSON.stringify(doc)], { type: 'application/json' }));
+    a.download = `${image?.name ?? 'image'}.${id}.dino-mask.coco.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  };
   return (
     <section className="mt-6" data-testid="vit-view">
       <h2 className="text-lg font-semibold">ViT attention → pseudo-masks <span className="font-mono text-sm">{id}</span></h2>
@@ -99,18 +124,63 @@ export function VitView() {
           onChange={(e) => setView({ mass: Number(e.target.value) })} /> {view.mass.toFixed(2)}</label>
         {data.cst && <label>CST score <input type="range" min={0} max={1} step={0.01} value={view.score}
           onChange={(e) => setView({ score: Number(e.target.value) })} /> {view.score.toFixed(2)}</label>}
+        <label title={canRollout ? 'Abnar & Zuidema: multiply the layers\' head-mean attention, each with the residual as ½A + ½I' : 'this model exports only CLS rows, not the full attention rollout needs'}>
+          map <select data-testid="vit-map" className="bg-slate-800 p-1" value={canRollout ? view.vitMap : 'cls'} disabled={!canRollout}
+            onChange={(e) => setView({ vitMap: e.target.value as 'cls' | 'rollout' })}>
+            <option value="cls">CLS attention (this layer)</option>
+            <option value="rollout">attention rollout (layers 0…this)</option>
+          </select></label>
+        {canRollout && view.vitMap === 'rollout' && <label><input type="checkbox" data-testid="vit-identity" checked={view.rolloutIdentity}
+          onChange={(e) => setView({ rolloutIdentity: e.target.checked })} /> identity term</label>}
         <button className="rounded bg-slate-800 px-2 py-1" onClick={exportPng}>export DINO mask (PNG)</button>
+        <button className="rounded bg-slate-800 px-2 py-1" data-testid="vit-export-rle" onClick={exportRle}>Export COCO RLE</button>
+        <button className="rounded bg-slate-800 px-2 py-1" data-testid="vit-export-map" onClick={() => download(
+          `${image?.name ?? 'image'}.${id}.${rollout ? 'rollout' : 'cls'}-map.json`,
+          JSON.stringify({ model: id, image: image?.name, map: mapName, layer: data.layer, grid, patch, values: Array.from(data.mean) }))}>export map (JSON)</button>
       </div>
       <div className="mt-2 flex flex-wrap gap-2 text-xs">
         {data.perHead.map((row, h) => <figure key={h}><Heat values={row} grid={grid} testId="vit-head" /><figcaption>head {h}</figcaption></figure>)}
-        <figure><Heat values={data.mean} grid={grid} /><figcaption>head mean</figcaption></figure>
+        <figure><Heat values={data.mean} grid={grid} testId="vit-map-heat" /><figcaption data-testid="vit-map-caption">{mapName}
+          {rollout && <> · {rollout.engine === 'webgpu' ? 'GPU (tfjs on onnxruntime\'s WebGPU device)' : 'CPU'}, {rollout.milliseconds.toFixed(1)} ms</>}</figcaption></figure>
         <figure><MaskOverlay mask={data.dino} grid={grid} testId="vit-dino-mask" />
-          <figcaption data-testid="vit-dino-caption">DINO: {data.dino.reduce((a, b) => a + b, 0)} of {data.dino.length} patches hold {Math.round(view.mass * 100)} % of the head-mean mass{iou && ` · IoU ${(100 * iou.dino).toFixed(1)} % vs ${refId}'s foreground`}</figcaption></figure>
+          <figcaption data-testid="vit-dino-caption">DINO: {data.dino.reduce((a, b) => a + b, 0)} of {data.dino.length} patches hold {Math.round(view.mass * 100)} % of the map's mass{iou && ` · IoU ${(100 * iou.dino).toFixed(1)} % vs ${refId}'s foreground`}</figcaption></figure>
         {data.cst && <figure><MaskOverlay mask={data.cst.mask} grid={grid} testId="vit-cst-mask" />
           <figcaption>CST: (cos+1)/2 &gt; {view.score.toFixed(2)}, head mean{iou?.cst !== undefined && ` · IoU ${(100 * iou.cst).toFixed(1)} %`}</figcaption></figure>}
       </div>
       <p className="text-xs text-slate-400">CLS-query attention over {grid[0]}×{grid[1]} patches of {patch} px, upsampled nearest (DINO's convention).
-        {!refId && ' Add a segmentation model to the view for an IoU reference.'} Rollout needs full attention matrices, which this model does not export.</p>
+        {!refId && ' Add a segmentation model to the view for an IoU reference.'}
+        {canRollout ? ' Rollout multiplies every layer\'s full attention up to the chosen one (computed in the inference worker).' : ' Rollout needs full attention matrices, which this model does not export.'}</p>
     </section>
   );
+}
+
+function download(name: string, text: string) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+type Rollout = { row: Float32Array; engine: MathEngine; milliseconds: number };
+
+/** The rollout row for (model, image, layer, identity), computed in the worker; null while it is on its way. */
+function useRollout(model: LoadedModel | undefined, image: ImageEntry | undefined, layer: number, identity: boolean): Rollout | null {
+  const [state, setState] = useState<{ key: string; value: Rollout } | null>(null);
+  const notify = useStore((s) => s.notify);
+  const spec = model ? vitSelfAttention(model.contract) : null;
+  const layers = spec?.shape[1] ?? 0;
+  const upTo = layer < 0 || layer >= layers ? layers - 1 : layer;
+  const key = model && image ? `${model.key}@${image.name}|${upTo}|${identity}` : '';
+  useEffect(() => {
+    if (!model || !image) return;
+    let live = true;
+    rolloutModel(model, image.bitmap, `${model.key}@${image.name}`, { upTo, identity, head: 'mean' })
+      .then((value) => live && setState({ key, value }))
+      .catch((e: Error) => live && notify(`rollout of ${model.key} failed: ${e.message}`));
+    return () => {
+      live = false;
+    };
+  }, [model, image, upTo, identity, key, notify]);
+  return state && state.key === key ? state.value : null;
 }

@@ -3,7 +3,9 @@
  * validate the contract, load into the worker, check the graph against the contract, run on an image.
  */
 import { checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError, type Contract } from '../contract';
-import type { Backend } from './protocol';
+import type { RolloutOptions } from '../analysis/rollout';
+import { NOT_RETAINED, type Backend } from './protocol';
+import { vitSelfAttention, workerHeldOutputs } from './views';
 import { InferenceClient } from './client';
 import { placement, toTensor } from './preprocess';
 
@@ -62,7 +64,7 @@ export async function loadModel(key: string, bytes: ArrayBuffer, backend: Backen
   }
   if (!contractResult.ok) throw new ModelError(`${key}: ${contractResult.problem}`);
   const contract = contractResult.contract;
-  const loaded = await worker().load(key, bytes, backend);
+  const loaded = await worker().load(key, bytes, backend, workerHeldOutputs(contract));
   const mismatch = checkAgainstGraph(contract, loaded);
   if (mismatch.length) {
     throw new ModelError(`${key}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`);
@@ -82,6 +84,24 @@ export function imageToInput(bitmap: ImageBitmap, contract: Contract): { data: F
   return { data: toTensor(ctx.getImageData(0, 0, p.inputWidth, p.inputHeight).data, contract.input), dims: [...contract.input.shape] };
 }
 
-export async function runModel(model: LoadedModel, bitmap: ImageBitmap, outputs: string[]) {
-  return worker().run(model.key, model.contract.input.name, imageToInput(bitmap, model.contract), outputs);
+/** Run on an image; the contract's worker-held outputs (see views.ts) stay in the worker under `runKey`. */
+export async function runModel(model: LoadedModel, bitmap: ImageBitmap, outputs: string[], runKey?: string) {
+  const held = runKey ? workerHeldOutputs(model.contract) : [];
+  return worker().run(model.key, model.contract.input.name, imageToInput(bitmap, model.contract), outputs, held, runKey);
+}
+
+/**
+ * Attention rollout of a ViT's full attention stack, computed in the worker where the run left it (on the
+ * GPU for a WebGPU session). If the worker has since dropped that run, the model runs again first.
+ */
+export async function rolloutModel(model: LoadedModel, bitmap: ImageBitmap, runKey: string, options: RolloutOptions) {
+  const stack = vitSelfAttention(model.contract);
+  if (!stack) throw new ModelError(`${model.key}: its contract declares no self_attention output, so rollout cannot be computed`);
+  try {
+    return await worker().rollout(runKey, stack.name, options);
+  } catch (e) {
+    if ((e as Error).message !== NOT_RETAINED) throw e;
+    await runModel(model, bitmap, [], runKey);
+    return worker().rollout(runKey, stack.name, options);
+  }
 }

@@ -5,17 +5,19 @@
  * actually used, and why a fallback happened, go back to the UI.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import type { Backend, GraphIO, WorkerRequest, WorkerResponse } from './protocol';
+import { NOT_RETAINED, type Backend, type GraphIO, type WorkerRequest, type WorkerResponse } from './protocol';
+import { RetainedRuns, rolloutOf } from './workerMath';
 
 ort.env.wasm.numThreads = 1; // measured: 2 WASM threads were slower than 1 on a 2-core machine
 const sessions = new Map<string, ort.InferenceSession>();
+const retained = new RetainedRuns();
 const post = (msg: WorkerResponse, transfer: Transferable[] = []) => (self as DedicatedWorkerGlobalScope).postMessage(msg, transfer);
 
 type Adapter = { info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string }; isFallbackAdapter?: boolean };
 
 /** Why WebGPU should not be used automatically, or null when a hardware adapter is there. */
 async function webGpuUnsuitable(): Promise<string | null> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu;
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu;
   if (!gpu) return 'this browser has no WebGPU';
   try {
     const adapter = await gpu.requestAdapter();
@@ -44,7 +46,10 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(req.bytes, { executionProviders: [backend] });
+    // Outputs only the worker's own maths read stay on the GPU (no read-back of, say, a 13 MB attention stack).
+    const keep = backend === 'webgpu' && req.keepOnGpu?.length
+      ? { preferredOutputLocation: Object.fromEntries(req.keepOnGpu.map((n) => [n, 'gpu-buffer' as const])) } : {};
+    session = await ort.InferenceSession.create(req.bytes, { executionProviders: [backend], ...keep });
   } catch (e) {
     if (backend === 'wasm') throw e;
     fallback = `WebGPU could not run this model (${(e as Error).message})`;
@@ -52,6 +57,7 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     session = await ort.InferenceSession.create(req.bytes, { executionProviders: ['wasm'] });
   }
   await sessions.get(req.modelKey)?.release();
+  retained.dropModel(req.modelKey);
   sessions.set(req.modelKey, session);
   post({ kind: 'loaded', requestId: req.requestId, backend, inputs: io(session.inputMetadata), outputs: io(session.outputMetadata), fallback });
 }
@@ -60,15 +66,27 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   const session = sessions.get(req.modelKey);
   if (!session) throw new Error(`model ${req.modelKey} is not loaded`);
   const t0 = performance.now();
-  const result = await session.run({ [req.inputName]: new ort.Tensor('float32', req.input.data, req.input.dims) }, req.outputs);
+  const keep = req.retainKey ? (req.retain ?? []) : [];
+  const result = await session.run({ [req.inputName]: new ort.Tensor('float32', req.input.data, req.input.dims) },
+    [...new Set([...req.outputs, ...keep])]);
   const outputs: Record<string, { data: Float32Array; dims: number[] }> = {};
   for (const name of req.outputs) {
     const t = result[name];
     const data = (t.location === 'cpu' ? t.data : await t.getData()) as Float32Array;
-    outputs[name] = { data, dims: [...t.dims] };
+    outputs[name] = { data: keep.includes(name) ? data.slice() : data, dims: [...t.dims] };
+    if (!keep.includes(name)) t.dispose();
   }
+  if (req.retainKey && keep.length) retained.put(req.retainKey, Object.fromEntries(keep.map((n) => [n, result[n]])));
   post({ kind: 'ran', requestId: req.requestId, outputs, milliseconds: performance.now() - t0 },
     Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
+}
+
+async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
+  const stack = retained.get(req.retainKey)?.[req.output];
+  if (!stack) throw new Error(NOT_RETAINED);
+  const t0 = performance.now();
+  const { row, engine } = await rolloutOf(stack, req.options, () => ort.env.webgpu.device);
+  post({ kind: 'rolled', requestId: req.requestId, row, engine, milliseconds: performance.now() - t0 }, [row.buffer as ArrayBuffer]);
 }
 
 self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
@@ -76,7 +94,9 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   try {
     if (req.kind === 'load') await load(req);
     else if (req.kind === 'run') await run(req);
+    else if (req.kind === 'rollout') await rollout(req);
     else {
+      retained.dropModel(req.modelKey);
       await sessions.get(req.modelKey)?.release();
       sessions.delete(req.modelKey);
       post({ kind: 'released', requestId: req.requestId });

@@ -46,12 +46,22 @@ export const adapterFeatures = (c: Contract) => c.outputs.filter((o) => o.role =
 export const routerWeights = (c: Contract) => c.outputs.find((o) => o.role === 'router_weights');
 const tokenFeatures = (c: Contract) => c.outputs.find((o) => o.role === 'token_features');
 
-/** Outputs the method views need in addition to the task outputs. */
+/**
+ * Outputs that stay in the inference worker instead of coming to the page: the full attention stack (13 MB
+ * for the zoo ViT) is only ever reduced — rolled out — and that happens in the worker, on the GPU when the
+ * session is WebGPU.
+ */
+export const workerHeldOutputs = (c: Contract): string[] => {
+  const stack = vitSelfAttention(c);
+  return stack ? [stack.name] : [];
+};
+
+/** Outputs the method views need in addition to the task outputs (brought to the page). */
 export function viewOutputs(c: Contract): string[] {
   const vit = vitAttention(c);
   return [
     ...cbamSites(c).flatMap((s) => [s.channel, s.spatial, s.refined, s.projected]),
-    vit?.rows, vit?.cosine, vitSelfAttention(c), encoderAttention(c), ...adapterFeatures(c), routerWeights(c), tokenFeatures(c),
+    vit?.rows, vit?.cosine, encoderAttention(c), ...adapterFeatures(c), routerWeights(c), tokenFeatures(c),
     ...c.outputs.filter((o) => o.block === 'one_to_many' && (o.role === 'box_logits' || o.role === 'boxes')),
     crossAttention(c, 'one_to_one'), crossAttention(c, 'one_to_many'),
   ].filter((o): o is ContractOutput => !!o).map((o) => o.name);

@@ -4,7 +4,7 @@ import { DEFAULT_VIEW, decodeView, encodeView, type ViewState } from './viewStat
 describe('view state ⇄ URL fragment', () => {
   it('round-trips', () => {
     const v: ViewState = { models: ['detr-teacher', 'detr-student-ks'], sample: 'factory-test-003.png', threshold: 0.35, opacity: 0.8,
-      backend: 'wasm' as const, layer: 2, mass: 0.45, score: 0.6, hmode: 'o2m', k: 5, weights: { cls: 1, l1: 2.5, giou: 0 },
+      backend: 'wasm' as const, layer: 2, mass: 0.45, score: 0.6, vitMap: 'rollout', rolloutIdentity: false, hmode: 'o2m', k: 5, weights: { cls: 1, l1: 2.5, giou: 0 },
       selection: { model: 'detr-student-ks', block: 'one_to_many', query: 17 }, ksSource: 'point', point: [12.5, 140] };
     expect(decodeView(encodeView(v))).toEqual({ view: v, problems: [] });
   });
@@ -26,6 +26,15 @@ describe('view state ⇄ URL fragment', () => {
     const { view, problems } = decodeView('#hm=o2m&k=9&w=3,4,5&q=%3Cscript%3E');
     expect(view).toMatchObject({ hmode: 'o2m', k: 3, weights: { cls: 3, l1: 4, giou: 5 }, selection: null });
     expect(problems.map((p) => p.split(' "')[0])).toEqual(["the link's K", "the link's selected query"]);
+  });
+  it('carries the ViT map choice and refuses unknown ones', () => {
+    expect(encodeView(DEFAULT_VIEW)).not.toMatch(/[#&](vm|ri)=/);
+    expect(decodeView('#vm=rollout&ri=0').view).toMatchObject({ vitMap: 'rollout', rolloutIdentity: false });
+    for (const part of ['vm=rollup', 'ri=yes']) {
+      const { view, problems } = decodeView(`#${part}`);
+      expect(view, part).toEqual(DEFAULT_VIEW);
+      expect(problems, part).toHaveLength(1);
+    }
   });
   it('an empty fragment is the default view', () => {
     expect(decodeView('')).toEqual({ view: DEFAULT_VIEW, problems: [] });

@@ -27,6 +27,10 @@ export interface ViewState {
   layer: number;
   mass: number;
   score: number;
+  /** ViT view: the map the masks are made from — the CLS attention of `layer`, or the rollout of layers 0..layer. */
+  vitMap: 'cls' | 'rollout';
+  /** Rollout's identity (residual) term ½A + ½I on or off. */
+  rolloutIdentity: boolean;
   /** H-DETR view: one-to-one or one-to-many matching, K copies, cost weights. */
   hmode: 'o2o' | 'o2m';
   k: number;
@@ -47,6 +51,8 @@ export const DEFAULT_VIEW: ViewState = {
   layer: -1,
   mass: 0.6,
   score: 0.4,
+  vitMap: 'cls',
+  rolloutIdentity: true,
   hmode: 'o2o',
   k: 3,
   weights: DEFAULT_WEIGHTS,
@@ -73,6 +79,8 @@ export function encodeView(v: ViewState): string {
   if (v.layer !== -1) p.set('l', String(v.layer));
   if (v.mass !== DEFAULT_VIEW.mass) p.set('ma', v.mass.toFixed(2));
   if (v.score !== DEFAULT_VIEW.score) p.set('sc', v.score.toFixed(2));
+  if (v.vitMap !== 'cls') p.set('vm', v.vitMap);
+  if (!v.rolloutIdentity) p.set('ri', '0');
   if (v.hmode !== 'o2o') p.set('hm', v.hmode);
   if (v.k !== DEFAULT_VIEW.k) p.set('k', String(v.k));
   const w = v.weights;
@@ -121,6 +129,16 @@ export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): Decode
   if (b !== null) {
     if (b === 'webgpu' || b === 'wasm' || b === 'auto') view.backend = b;
     else problems.push(`the link's backend "${b}" is not webgpu or wasm`);
+  }
+  const vm = p.get('vm');
+  if (vm !== null) {
+    if (vm === 'cls' || vm === 'rollout') view.vitMap = vm;
+    else problems.push(`the link's ViT map "${vm}" is not cls or rollout`);
+  }
+  const ri = p.get('ri');
+  if (ri !== null) {
+    if (ri === '0' || ri === '1') view.rolloutIdentity = ri === '1';
+    else problems.push(`the link's rollout identity switch "${ri}" is not 0 or 1`);
   }
   const hm = p.get('hm');
   if (hm !== null) {

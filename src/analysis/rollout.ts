@@ -1,0 +1,72 @@
+/**
+ * Attention rollout (Abnar & Zuidema 2020) over a ViT's full self-attention stack [L, H, T, T].
+ * Per layer the heads are fused (mean, or one head), the residual is accounted for with the identity term
+ * Â = ½A + ½I (rows still sum to 1), and the layers are multiplied: R = Â_l · … · Â_0. Only the CLS row of R
+ * is needed for a map over patches, so it is computed as a row vector times each Â (O(l·T²), not O(l·T³)).
+ */
+
+export interface AttentionStack {
+  data: Float32Array; // [L, H, T, T] row-major (batch 1 dropped)
+  layers: number;
+  heads: number;
+  tokens: number;
+}
+
+export interface RolloutOptions {
+  /** last layer included (0-based); layers 0..upTo are rolled out */
+  upTo: number;
+  /** add the identity (residual) term: Â = ½A + ½I */
+  identity: boolean;
+  /** fuse heads by their mean, or take one head */
+  head: 'mean' | number;
+  /** the query token whose row is returned (0 = CLS) */
+  query?: number;
+}
+
+export function checkStack(s: AttentionStack): void {
+  const { layers, heads, tokens } = s;
+  if (s.data.length !== layers * heads * tokens * tokens)
+    throw new Error(`attention stack has ${s.data.length} values, expected ${layers}×${heads}×${tokens}×${tokens}`);
+}
+
+/** One layer's fused attention matrix Â [T, T] (head mean or one head, with or without the identity term). */
+export function fusedLayer(s: AttentionStack, layer: number, head: 'mean' | number, identity: boolean): Float32Array {
+  const { heads, tokens: t } = s;
+  if (layer < 0 || layer >= s.layers) throw new Error(`layer ${layer} is outside 0..${s.layers - 1}`);
+  if (head !== 'mean' && (head < 0 || head >= heads)) throw new Error(`head ${head} is outside 0..${heads - 1}`);
+  const out = new Float32Array(t * t);
+  const hs = head === 'mean' ? Array.from({ length: heads }, (_, h) => h) : [head];
+  for (const h of hs) {
+    const base = (layer * heads + h) * t * t;
+    for (let i = 0; i < t * t; i++) out[i] += s.data[base + i] / hs.length;
+  }
+  if (identity) {
+    for (let i = 0; i < t * t; i++) out[i] *= 0.5;
+    for (let i = 0; i < t; i++) out[i * t + i] += 0.5;
+  }
+  return out;
+}
+
+/** The `query` row (CLS by default) of the rolled-out attention R = Â_upTo · … · Â_0, over all T tokens. */
+export function attentionRollout(s: AttentionStack, opts: RolloutOptions): Float32Array {
+  checkStack(s);
+  const t = s.tokens;
+  if (opts.upTo < 0 || opts.upTo >= s.layers) throw new Error(`layer ${opts.upTo} is outside 0..${s.layers - 1}`);
+  let v = new Float64Array(t);
+  v[opts.query ?? 0] = 1;
+  for (let l = opts.upTo; l >= 0; l--) {
+    const a = fusedLayer(s, l, opts.head, opts.identity);
+    const next = new Float64Array(t);
+    for (let i = 0; i < t; i++) {
+      const vi = v[i];
+      if (vi === 0) continue;
+      const row = i * t;
+      for (let j = 0; j < t; j++) next[j] += vi * a[row + j];
+    }
+    v = next;
+  }
+  return Float32Array.from(v);
+}
+
+/** The patch part of a token row when a CLS token leads: [T] → [T − 1]. */
+export const patchesOf = (row: Float32Array, clsToken: boolean): Float32Array => (clsToken ? row.slice(1) : row);

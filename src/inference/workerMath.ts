@@ -1,0 +1,83 @@
+/**
+ * The inference worker's own maths, next to the sessions that produce its inputs. A WebGPU session leaves
+ * the big tensors (a ViT's [1, L, H, T, T] attention stack) on the GPU; tfjs-backend-webgpu is then built on
+ * onnxruntime-web's own GPUDevice, so they are reduced where they are and only the small result is read
+ * back. A WASM session's tensors are on the CPU and go through the plain-TypeScript reference functions.
+ */
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as ort from 'onnxruntime-web/webgpu';
+import { attentionRollout, type RolloutOptions } from '../analysis/rollout';
+import { attentionRolloutTensor } from '../analysis/rolloutTensor';
+import type { MathEngine } from './protocol';
+
+/** Recent runs' kept outputs by "model@image", the least recently used dropped (and its GPU buffers freed). */
+export class RetainedRuns {
+  private runs = new Map<string, Record<string, ort.Tensor>>();
+  constructor(private readonly capacity = 4) {}
+
+  put(key: string, tensors: Record<string, ort.Tensor>): void {
+    this.drop(key);
+    this.runs.set(key, tensors);
+    while (this.runs.size > this.capacity) this.drop(this.runs.keys().next().value as string);
+  }
+
+  get(key: string): Record<string, ort.Tensor> | undefined {
+    const run = this.runs.get(key);
+    if (run) {
+      this.runs.delete(key); // most recently used goes last
+      this.runs.set(key, run);
+    }
+    return run;
+  }
+
+  drop(key: string): void {
+    const run = this.runs.get(key);
+    if (!run) return;
+    for (const t of Object.values(run)) t.dispose();
+    this.runs.delete(key);
+  }
+
+  dropModel(modelKey: string): void {
+    for (const key of [...this.runs.keys()]) if (key.startsWith(`${modelKey}@`)) this.drop(key);
+  }
+}
+
+let gpuMath: Promise<boolean> | null = null;
+
+/** tfjs on onnxruntime's device (only asked once a WebGPU session exists, so the device is there). */
+function gpuMathReady(device: Promise<unknown>): Promise<boolean> {
+  gpuMath ??= (async () => {
+    try {
+      const gpu = (await device) as GPUDevice;
+      // tfjs looks kernels up by backend name, so ours must be called 'webgpu' (replacing the default one,
+      // which would open a second device of its own).
+      tf.removeBackend('webgpu');
+      tf.registerBackend('webgpu', async () => new WebGPUBackend(gpu));
+      return await tf.setBackend('webgpu');
+    } catch (e) {
+      console.warn(`AttnLens: GPU maths unavailable, using the CPU (${(e as Error).message})`);
+      return false;
+    }
+  })();
+  return gpuMath;
+}
+
+/** Rollout of a kept attention stack [1, L, H, T, T]: on the GPU when the tensor lives there, else on the CPU. */
+export async function rolloutOf(stack: ort.Tensor, options: RolloutOptions, device: () => Promise<unknown>):
+Promise<{ row: Float32Array; engine: MathEngine }> {
+  if (stack.location === 'gpu-buffer' && await gpuMathReady(device())) {
+    const x = tf.tensor({ buffer: stack.gpuBuffer as GPUBuffer, zeroCopy: false }, [...stack.dims], 'float32');
+    try {
+      const r = attentionRolloutTensor(x, options);
+      const row = (await r.data()) as Float32Array;
+      r.dispose();
+      return { row, engine: 'webgpu' };
+    } finally {
+      x.dispose();
+    }
+  }
+  const data = (stack.location === 'cpu' ? stack.data : await stack.getData()) as Float32Array;
+  const [, layers, heads, tokens] = stack.dims;
+  return { row: attentionRollout({ data, layers, heads, tokens }, options), engine: 'cpu' };
+}
