@@ -18,7 +18,8 @@ from PIL import Image
 from .common import MEAN, STD, Checkpointer
 from .data import CLASS_COLORS, CLASS_NAMES, render_scene, split_seed
 from .dataset import IMAGE_SIZE, coco_document, load_split, write_coco
-from .export_kit import Tap, cbam_site_outputs, export_with_contract, make_contract, torch_outputs
+from .export_kit import (Tap, cbam_site_outputs, export_with_contract, make_contract, self_attention_output,
+                         torch_outputs)
 from .metrics import (best_patch_mask, confusion_matrix, dino_mass_mask, iou_from_confusion, mask_iou,
                       upsample_bilinear, upsample_patch_mask)
 from .models.cbam_seg import SITES, STUDENT, TEACHER, CBAMSegmenter
@@ -104,6 +105,10 @@ def export_vit(model: PatchViT, model_id: str, description: str) -> Path:
         {"name": "patch_tokens", "role": "token_features", "shape": [1, g * g, cfg.dim], "grid": [g, g],
          "patch": cfg.patch, "layout": "batch,token,channel",
          "description": "last-layer patch tokens (before the final norm): what the SAK student's ViT path matches"},
+        self_attention_output("self_attention", list(range(cfg.depth)), cfg.heads, (g, g), cfg.patch,
+                              description="every layer's full softmax attention per head (token 0 is CLS, then the "
+                                          "patches row-major): attention rollout's input. The last layer masks "
+                                          "CLS→CLS, so its [0, 0] entries are 0."),
     ]
     contract = make_contract(
         model_id=model_id, name="ViT-S/8-mini (weakly supervised)", task="classification", role="teacher",
@@ -111,8 +116,15 @@ def export_vit(model: PatchViT, model_id: str, description: str) -> Path:
         class_names=CLASS_NAMES, class_colors=CLASS_COLORS, outputs=outputs, methods=["vit-pseudo-mask"],
         description=description)
     path = MODELS / f"{model_id}.onnx"
-    taps = {"patch_tokens": Tap(model.blocks[-1], lambda out: out[0][:, 1:])}
-    collect = lambda out, t: {**dict(zip(["label_logits", "cls_attention", "cls_key_cosine"], out)), **t}  # noqa: E731
+    # Each Attention module returns (projected, attention [B, heads, T, T], cosine): tap the matrices, so the
+    # model's forward (what training runs) is unchanged.
+    taps = {"patch_tokens": Tap(model.blocks[-1], lambda out: out[0][:, 1:]),
+            **{f"attn{i}": Tap(blk.attn, lambda out: out[1]) for i, blk in enumerate(model.blocks)}}
+
+    def collect(out, t):
+        return {**dict(zip(["label_logits", "cls_attention", "cls_key_cosine"], out)), "patch_tokens": t["patch_tokens"],
+                "self_attention": torch.stack([t[f"attn{i}"] for i in range(cfg.depth)], 1)}
+
     export_with_contract(model, torch.zeros(1, 3, cfg.image, cfg.image), contract, path, collect, taps)
     write_parity_fixture(model_id, torch_outputs(model, parity_input(), contract, collect, taps))
     return path

@@ -25,6 +25,15 @@ def test_zoo_lists_every_model_and_pairs():
         assert MODELS[pair["teacher"]]["role"] == "teacher" and MODELS[pair["student"]]["role"] == "student"
 
 
+def test_vit_exports_every_layers_full_attention():
+    contract = read_contract(onnx.load(str(ROOT / "public" / MODELS["vit-attn"]["file"])))
+    (full,) = [o for o in contract["outputs"] if o["role"] == "self_attention"]
+    (rows,) = [o for o in contract["outputs"] if o["role"] == "cls_attention"]
+    assert contract["version"] == "1.2"
+    assert full["layers"] == rows["layers"] == list(range(rows["shape"][1]))
+    assert full["shape"] == [1, rows["shape"][1], rows["shape"][2], rows["shape"][3] + 1, rows["shape"][3] + 1]
+
+
 def test_zoo_size_budget():
     assert sum(m["bytes"] for m in INDEX["models"]) < 60e6
     for m in INDEX["models"]:
@@ -71,6 +80,13 @@ def test_runs_with_declared_shapes_and_matches_pytorch(shipped):
             assert got.min() >= 0 and got.max() <= 1
         if o["role"] == "cls_attention":
             assert (got >= 0).all() and (got.sum(-1) <= 1 + 1e-5).all()
+        if o["role"] == "self_attention":
+            assert (got >= 0).all()
+            np.testing.assert_allclose(got.sum(-1), 1, atol=1e-4, err_msg=o["name"])
+            assert o["cls_token"] == "leads" and got.shape[-1] == o["grid"][0] * o["grid"][1] + 1
+            # CLS's row over the patch keys is the model's cls_attention, layer for layer
+            rows = next(p for p in contract["outputs"] if p["role"] == "cls_attention" and p["keys"] == "patches")
+            np.testing.assert_allclose(got[:, rows["layers"]][:, :, :, 0, 1:], outputs[rows["name"]], atol=1e-6)
 
 
 def test_card_numbers_reproduce_on_the_gallery_slice(shipped):
