@@ -5,6 +5,7 @@ import { decode } from 'fast-png';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { dinoMassMask, headMean } from '../../src/analysis/attention';
+import { rleArea, rleBbox, rleToMask, type CompressedRle } from '../../src/analysis/rle';
 import { loadContract, type Contract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
 import { root, useApp } from './browser';
@@ -41,6 +42,45 @@ describe('ViT view', () => {
     await view.getByTestId('vit-mass').fill('0.3');
     await expect.poll(patches).toBe(await expectedPatches(2, 0.3));
     expect(await page.evaluate(() => location.hash)).toMatch(/l=2.*ma=0\.30/);
+    await page.close();
+  });
+
+  it('exports the pseudo-mask as COCO RLE that decodes to the same pixels as the PNG export', async () => {
+    const page = await app.browser.newPage();
+    await page.goto(`${app.url}#m=vit-attn&s=${sample}&b=wasm&l=3&ma=0.45`);
+    const view = page.getByTestId('vit-view');
+    await view.waitFor({ timeout: 60_000 });
+    const patches = await expectedPatches(3, 0.45);
+    await expect.poll(async () => (await view.getByTestId('vit-dino-caption').innerText()).match(/DINO: (\d+) of 400/)?.[1])
+      .toBe(String(patches));
+    const save = async (click: () => Promise<void>) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+      return { name: download.suggestedFilename(), bytes: readFileSync((await download.path())!) };
+    };
+    const png = await save(() => view.getByRole('button', { name: 'export DINO mask (PNG)' }).click());
+    const rle = await save(() => view.getByTestId('vit-export-rle').click());
+    expect(rle.name).toBe(`${sample}.vit-attn.dino-mask.coco.json`);
+
+    const image = decode(png.bytes);
+    let pngPixels = 0;
+    for (let i = 0; i < image.width * image.height; i++) pngPixels += image.data[i * image.channels] > 127 ? 1 : 0;
+    const doc = JSON.parse(rle.bytes.toString('utf8'));
+    expect(doc.images).toEqual([{ id: 1, file_name: sample, width: 160, height: 160 }]);
+    const [ann] = doc.annotations as { segmentation: CompressedRle; area: number; bbox: number[]; image_id: number }[];
+    expect(typeof ann.segmentation.counts).toBe('string');
+    expect(ann.segmentation.size).toEqual([160, 160]);
+    const decoded = rleToMask(ann.segmentation);
+    const rlePixels = decoded.mask.reduce((a, b) => a + b, 0);
+    expect(patches).toBeGreaterThan(0);
+    expect(rlePixels).toBe(patches * 64); // 8-px patches at the 160-px image's own resolution
+    expect(rlePixels).toBe(pngPixels);
+    expect(ann.area).toBe(rlePixels);
+    expect(ann.area).toBe(rleArea(ann.segmentation));
+    expect(ann.bbox).toEqual(rleBbox(ann.segmentation));
+    // the same pixels, not only the same count: the PNG (at 160 px) and the decoded RLE agree everywhere
+    let differ = 0;
+    for (let i = 0; i < 160 * 160; i++) differ += decoded.mask[i] !== (image.data[i * image.channels] > 127 ? 1 : 0) ? 1 : 0;
+    expect(differ).toBe(0);
     await page.close();
   });
 });
