@@ -5,6 +5,8 @@
 //   overlay ms   open-to-overlay: page load → model fetched, compiled, run, mask/boxes drawn (first run)
 //   long task    the longest main-thread task (PerformanceObserver 'longtask'): during start-up to the first
 //                overlay, and while the models then run on 8 more gallery images (the "never blocks" target)
+// Then per method view and control (target: under 100 ms): redraw ms = from the control's input event to the
+// second animation frame after the view's DOM changed (the frame that shows the new canvases), median.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,14 +76,66 @@ async function inBrowser(id) {
   return { chromium: warm.some((v) => v > 0) ? String(median(warm)) : '–', overlay, longest, whileRunning };
 }
 
-console.log(`model                     node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest task: start-up / while running (ms)`);
-for (const m of index.models) {
+const VIEWS_ONLY = process.argv.includes('--views'); // `npm run bench -- --views`: only the view redraws
+if (!VIEWS_ONLY) console.log(`model                     node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest task: start-up / while running (ms)`);
+for (const m of VIEWS_ONLY ? [] : index.models) {
   const bytes = readFileSync(join(root, 'public', m.file));
   const a = await timeSession(await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 2 }), ortNode.Tensor);
   const b = await timeSession(await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] }), ortWeb.Tensor);
   const c = await inBrowser(m.id);
   console.log(`${m.id.padEnd(24)} ${a.toFixed(1).padStart(8)} ${b.toFixed(1).padStart(14)} ${(b / a).toFixed(1).padStart(6)}`
     + ` ${c.chromium.padStart(17)} ${String(c.overlay).padStart(16)} ${c.longest.toFixed(0).padStart(22)} / ${c.whileRunning.toFixed(0)}`);
+}
+// View redraws: [view, link, control (testid), how it is set, values cycled, view section testid].
+const REDRAWS = [
+  ['CBAM gates: mask opacity', '#m=seg-teacher,seg-student-plain,seg-student-attnfd', 'opacity', 'input', ['0.2', '0.8'], 'cbam-view'],
+  ['ViT: layer (CLS attention)', '#m=vit-attn,seg-teacher', 'vit-layer', 'select', ['0', '1', '2', '3', '4'], 'vit-view'],
+  ['ViT: DINO mass', '#m=vit-attn,seg-teacher', 'vit-mass', 'input', ['0.3', '0.5', '0.7', '0.9'], 'vit-view'],
+  // the rollout arrives from the worker: wait for the caption to name the new layers
+  ['ViT: layer (rollout, worker)', '#m=vit-attn,seg-teacher&vm=rollout', 'vit-layer', 'select', ['0', '1', '2', '3', '4'], 'vit-view',
+    ['vit-map-caption', 'layers 0–{v}']],
+  ['H-DETR: K (one-to-many)', '#m=detr-teacher,detr-student-hybrid&hm=o2m', 'k', 'input', ['1', '3', '6', '2'], 'hdetr-view'],
+  ['H-DETR: GIoU weight', '#m=detr-teacher,detr-student-hybrid', 'w-giou', 'input', ['1', '2', '4'], 'hdetr-view'],
+  ['KS-DETR: attention source', '#m=detr-student-o2o,detr-student-ks', 'ks-src-mean', 'click', ['ks-src-query', 'ks-src-mean'], 'ks-view'],
+];
+
+async function redraw(page, testid, how, value, section, until) {
+  return page.evaluate(async ([testid, how, value, section, until]) => {
+    const el = document.querySelector(`[data-testid="${how === 'click' ? value : testid}"]`);
+    const view = document.querySelector(`[data-testid="${section}"]`);
+    if (!el || !view) return NaN;
+    const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+    const done = () => !until || document.querySelector(`[data-testid="${until[0]}"]`)?.textContent.includes(until[1].replace('{v}', value));
+    const changed = new Promise((resolve) => {
+      const obs = new MutationObserver(() => { if (done()) { obs.disconnect(); resolve(); } });
+      obs.observe(view, { subtree: true, childList: true, attributes: true, characterData: true });
+      setTimeout(() => { obs.disconnect(); resolve(); }, 5000);
+    });
+    const t0 = performance.now();
+    if (how === 'click') el.click();
+    else {
+      const proto = how === 'select' ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+      Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, value); // React tracks the native setter
+      el.dispatchEvent(new Event(how === 'select' ? 'change' : 'input', { bubbles: true }));
+    }
+    await changed;
+    await frame();
+    await frame();
+    return performance.now() - t0;
+  }, [testid, how, value, section, until]);
+}
+
+console.log(`\nview redraw (median ms, target < 100)     median   worst`);
+for (const [label, hash, testid, how, values, section, until] of REDRAWS) {
+  const page = await browser.newPage();
+  await page.goto(`${url}${hash}&s=factory-test-000.png&b=wasm`);
+  await page.getByTestId(testid).waitFor({ timeout: 120_000 });
+  await page.getByTestId(section).waitFor({ timeout: 120_000 });
+  await page.waitForTimeout(1500); // let every pane finish its first run
+  const t = [];
+  for (let round = 0; round < 3; round++) for (const v of values) t.push(await redraw(page, testid, how, v, section, until));
+  console.log(`${label.padEnd(40)} ${median(t).toFixed(1).padStart(7)} ${Math.max(...t).toFixed(1).padStart(7)}`);
+  await page.close();
 }
 await browser.close();
 await server.close();

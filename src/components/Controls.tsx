@@ -20,9 +20,9 @@ export function Controls() {
             {zoo && !zoo.pairs.some((p) => `${p.teacher},${p.student}` === pairKey) && <option value={pairKey}>{pairKey}</option>}
           </select>
         </label>
-        <label>score threshold <input type="range" min={0} max={1} step={0.01} value={view.threshold}
+        <label>score threshold <input data-testid="threshold" type="range" min={0} max={1} step={0.01} value={view.threshold}
           onChange={(e) => setView({ threshold: Number(e.target.value) })} /> {view.threshold.toFixed(2)}</label>
-        <label>mask opacity <input type="range" min={0} max={1} step={0.05} value={view.opacity}
+        <label>mask opacity <input data-testid="opacity" type="range" min={0} max={1} step={0.05} value={view.opacity}
           onChange={(e) => setView({ opacity: Number(e.target.value) })} /></label>
         <label>backend{' '}
           <select className="bg-slate-800 p-1" value={view.backend}

@@ -77,7 +77,7 @@ export function VitView() {
     return { layers, heads, layer, perHead, mean, dino, cst };
   }, [spec, run, view.layer, view.mass, view.score, rollout]);
   if (!spec || !data || !contract) return null;
-  const mapName = rollout ? `rollout of layers 0–${data.layer}${view.rolloutIdentity ? ' (½A + ½I)' : ' (no identity term)'}, head mean` : `layer ${data.layer} head mean`;
+  const mapName = rollout ? `rollout of layers 0–${rollout.upTo}${rollout.identity ? ' (½A + ½I)' : ' (no identity term)'}, head mean` : `layer ${data.layer} head mean`;
   const grid = spec.rows.grid!;
   const patch = spec.rows.patch!;
   let iou: { dino: number; cst?: number } | null = null;
@@ -162,25 +162,28 @@ function download(name: string, text: string) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
-type Rollout = { row: Float32Array; engine: MathEngine; milliseconds: number };
+type Rollout = { row: Float32Array; engine: MathEngine; milliseconds: number; upTo: number; identity: boolean };
 
-/** The rollout row for (model, image, layer, identity), computed in the worker; null while it is on its way. */
+/**
+ * The rollout row for (model, image, layer, identity), computed in the worker. While a new one is on its way
+ * the last one for the same model and image stays up (its caption names the layers it covers).
+ */
 function useRollout(model: LoadedModel | undefined, image: ImageEntry | undefined, layer: number, identity: boolean): Rollout | null {
-  const [state, setState] = useState<{ key: string; value: Rollout } | null>(null);
+  const [state, setState] = useState<{ run: string; value: Rollout } | null>(null);
   const notify = useStore((s) => s.notify);
   const spec = model ? vitSelfAttention(model.contract) : null;
   const layers = spec?.shape[1] ?? 0;
   const upTo = layer < 0 || layer >= layers ? layers - 1 : layer;
-  const key = model && image ? `${model.key}@${image.name}|${upTo}|${identity}` : '';
+  const run = model && image ? `${model.key}@${image.name}` : '';
   useEffect(() => {
     if (!model || !image) return;
     let live = true;
-    rolloutModel(model, image.bitmap, `${model.key}@${image.name}`, { upTo, identity, head: 'mean' })
-      .then((value) => live && setState({ key, value }))
+    rolloutModel(model, image.bitmap, run, { upTo, identity, head: 'mean' })
+      .then((value) => live && setState({ run, value: { ...value, upTo, identity } }))
       .catch((e: Error) => live && notify(`rollout of ${model.key} failed: ${e.message}`));
     return () => {
       live = false;
     };
-  }, [model, image, upTo, identity, key, notify]);
-  return state && state.key === key ? state.value : null;
+  }, [model, image, upTo, identity, run, notify]);
+  return state && state.run === run ? state.value : null;
 }

@@ -37,9 +37,10 @@ async function exportedMap(page: Page): Promise<{ values: number[]; map: string 
 
 async function expectRollout(page: Page, upTo: number, identity: boolean, engine: RegExp) {
   const caption = page.getByTestId('vit-map-caption');
-  await expect.poll(() => caption.innerText(), { timeout: 120_000 }).toMatch(new RegExp(`rollout of layers 0–${upTo}`));
-  await expect.poll(() => caption.innerText(), { timeout: 120_000 }).toMatch(engine);
-  expect(await caption.innerText()).toContain(identity ? '½A + ½I' : 'no identity term');
+  // the last rollout stays up until the new one arrives: wait for the caption to name this one
+  const name = `rollout of layers 0–${upTo} ${identity ? '(½A + ½I)' : '(no identity term)'}`;
+  await expect.poll(() => caption.innerText(), { timeout: 120_000 }).toContain(name);
+  expect(await caption.innerText()).toMatch(engine);
   const { values } = await exportedMap(page);
   const want = patchesOf(attentionRollout(stack, { upTo, identity, head: 'mean' }), true);
   expect(values).toHaveLength(want.length);
