@@ -1,6 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { cstScoreMask, dinoMassMask, headMean, patchMaskIoU, range } from '../analysis/attention';
+import { cocoForeground, maskIoU } from '../analysis/cocoMasks';
 import { patchesOf } from '../analysis/rollout';
+import { loadGalleryCoco, type GalleryCoco } from '../app/controller';
 import { rolloutModel } from '../inference/models';
 import type { MathEngine } from '../inference/protocol';
 import { vitAttention, vitSelfAttention } from '../inference/views';
@@ -61,6 +63,9 @@ export function VitView() {
   const spec = contract ? vitAttention(contract) : null;
   const run = id && image ? results[`${id}@${image.name}`] : undefined;
   const model = id ? slots[id]?.model : undefined;
+  const [coco, setCoco] = useState<GalleryCoco | null>(null);
+  useEffect(() => void loadGalleryCoco().then(setCoco), []);
+  const truth = useMemo(() => (image?.fromGallery ? cocoForeground(coco, image.name) : null), [coco, image]);
   const canRollout = !!(contract && vitSelfAttention(contract));
   const rollout = useRollout(run && canRollout && view.vitMap === 'rollout' ? model : undefined, image, view.layer, view.rolloutIdentity);
   const data = useMemo(() => {
@@ -85,6 +90,17 @@ export function VitView() {
     const fg = reference.classMap.map((k) => (k > 0 ? 1 : 0));
     iou = { dino: patchMaskIoU(data.dino, grid[1], patch, fg, reference.width), cst: data.cst ? patchMaskIoU(data.cst.mask, grid[1], patch, fg, reference.width) : undefined };
   }
+  // Against the annotated foreground (union of the image's COCO masks), at the image's own resolution.
+  let truthIoU: { dino: number; cst?: number } | null = null;
+  if (truth) {
+    const place = placement(truth.width, truth.height, contract.input);
+    const score = (m: Uint8Array) => maskIoU(patchMaskToImage(m, grid, patch, truth.width, truth.height, place), truth.mask);
+    truthIoU = { dino: score(data.dino), cst: data.cst ? score(data.cst.mask) : undefined };
+  }
+  const iouText = (which: 'dino' | 'cst') => [
+    truthIoU?.[which] !== undefined && `IoU ${(100 * truthIoU[which]!).toFixed(1)} % vs ground truth (${truth!.objects} COCO masks)`,
+    iou?.[which] !== undefined && `IoU ${(100 * iou[which]!).toFixed(1)} % vs ${refId}'s foreground`,
+  ].filter(Boolean).map((t) => ` · ${t}`).join('');
   const exportPng = () => {
     const c = document.createElement('canvas');
     c.width = grid[1] * patch;
@@ -105,12 +121,8 @@ export function VitView() {
     const height = image?.bitmap.height ?? grid[0] * patch;
     const mask = patchMaskToImage(data.dino, grid, patch, width, height, placement(width, height, contract.input));
     const doc = cocoMaskDocument({ mask, width, height, fileName: image?.name ?? 'image', category: 'foreground',
-      description: `AttnLens DINO pseudo-mask of ${id}: layer ${data.layer}, ${Math.round(view.mass * 100)} % of the attention mass` });
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(new Blob([JSON.stringify(doc)], { type: 'application/json' }));
-    a.download = `${image?.name ?? 'image'}.${id}.dino-mask.coco.json`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+      description: `AttnLens DINO pseudo-mask of ${id}: ${mapName}, ${Math.round(view.mass * 100)} % of the attention mass` });
+    download(`${image?.name ?? 'image'}.${id}.dino-mask.coco.json`, JSON.stringify(doc));
   };
   return (
     <section className="mt-6" data-testid="vit-view">
@@ -143,12 +155,12 @@ export function VitView() {
         <figure><Heat values={data.mean} grid={grid} testId="vit-map-heat" /><figcaption data-testid="vit-map-caption">{mapName}
           {rollout && <> · {rollout.engine === 'webgpu' ? 'GPU (tfjs on onnxruntime\'s WebGPU device)' : 'CPU'}, {rollout.milliseconds.toFixed(1)} ms</>}</figcaption></figure>
         <figure><MaskOverlay mask={data.dino} grid={grid} testId="vit-dino-mask" />
-          <figcaption data-testid="vit-dino-caption">DINO: {data.dino.reduce((a, b) => a + b, 0)} of {data.dino.length} patches hold {Math.round(view.mass * 100)} % of the map's mass{iou && ` · IoU ${(100 * iou.dino).toFixed(1)} % vs ${refId}'s foreground`}</figcaption></figure>
+          <figcaption data-testid="vit-dino-caption">DINO: {data.dino.reduce((a, b) => a + b, 0)} of {data.dino.length} patches hold {Math.round(view.mass * 100)} % of the map's mass{iouText('dino')}</figcaption></figure>
         {data.cst && <figure><MaskOverlay mask={data.cst.mask} grid={grid} testId="vit-cst-mask" />
-          <figcaption>CST: (cos+1)/2 &gt; {view.score.toFixed(2)}, head mean{iou?.cst !== undefined && ` · IoU ${(100 * iou.cst).toFixed(1)} %`}</figcaption></figure>}
+          <figcaption>CST: (cos+1)/2 &gt; {view.score.toFixed(2)}, head mean{iouText('cst')}</figcaption></figure>}
       </div>
       <p className="text-xs text-slate-400">CLS-query attention over {grid[0]}×{grid[1]} patches of {patch} px, upsampled nearest (DINO's convention).
-        {!refId && ' Add a segmentation model to the view for an IoU reference.'}
+        {!refId && !truth && ' Add a segmentation model to the view (or use a gallery image, which has COCO masks) for an IoU reference.'}
         {canRollout ? ' Rollout multiplies every layer\'s full attention up to the chosen one (computed in the inference worker).' : ' Rollout needs full attention matrices, which this model does not export.'}</p>
     </section>
   );

@@ -5,6 +5,8 @@ import { decode } from 'fast-png';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { dinoMassMask, headMean } from '../../src/analysis/attention';
+import { cocoForeground, maskIoU } from '../../src/analysis/cocoMasks';
+import { patchMaskToImage } from '../../src/analysis/patchMask';
 import { rleArea, rleBbox, rleToMask, type CompressedRle } from '../../src/analysis/rle';
 import { loadContract, type Contract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
@@ -14,6 +16,10 @@ const app = useApp();
 const sample = 'factory-test-003.png';
 
 async function expectedPatches(layer: number, mass: number): Promise<number> {
+  return (await expectedMask(layer, mass)).reduce((a, b) => a + b, 0);
+}
+
+async function expectedMask(layer: number, mass: number): Promise<Uint8Array> {
   const bytes = new Uint8Array(readFileSync(join(root, 'public/models/vit-attn.onnx')));
   const contract = (loadContract(bytes) as { contract: Contract }).contract;
   const png = decode(readFileSync(join(root, 'public/samples', sample)));
@@ -24,7 +30,7 @@ async function expectedPatches(layer: number, mass: number): Promise<number> {
   const rows = out.cls_attention;
   const [, , heads, n] = rows.dims;
   const data = rows.data as Float32Array;
-  return dinoMassMask(headMean(data.slice(layer * heads * n, (layer + 1) * heads * n), heads), mass).reduce((a, b) => a + b, 0);
+  return dinoMassMask(headMean(data.slice(layer * heads * n, (layer + 1) * heads * n), heads), mass);
 }
 
 describe('ViT view', () => {
@@ -38,6 +44,12 @@ describe('ViT view', () => {
     const patches = async () => Number((await caption()).match(/DINO: (\d+) of 400/)![1]);
     expect(await patches()).toBe(await expectedPatches(4, 0.6));
     expect(await caption()).toMatch(/IoU \d+\.\d % vs seg-teacher's foreground/);
+    // and against the gallery's annotated masks, as the analysis functions score it
+    const truth = cocoForeground(JSON.parse(readFileSync(join(root, 'public/samples/coco.json'), 'utf8')), sample)!;
+    const pixels = patchMaskToImage(await expectedMask(4, 0.6), [20, 20], 8, truth.width, truth.height,
+      { scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, inputWidth: 160, inputHeight: 160 });
+    const shownTruth = Number((await caption()).match(/IoU (\d+\.\d) % vs ground truth \((\d+) COCO masks\)/)![1]);
+    expect(shownTruth).toBeCloseTo(100 * maskIoU(pixels, truth.mask), 1);
     await view.getByTestId('vit-layer').selectOption('2');
     await view.getByTestId('vit-mass').fill('0.3');
     await expect.poll(patches).toBe(await expectedPatches(2, 0.3));
