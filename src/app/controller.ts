@@ -3,6 +3,8 @@ import { fetchModelBytes, loadModel, ModelError, runModel } from '../inference/m
 import { taskOutputs, taskView } from '../inference/task';
 import { viewOutputs } from '../inference/views';
 import { useStore, type ImageEntry } from '../state/store';
+import { parseCoco } from '../analysis/groundTruth';
+import { useGroundTruthStore } from '../state/groundTruth';
 
 const base = import.meta.env.BASE_URL;
 const inflight = new Map<string, Promise<void>>();
@@ -75,6 +77,10 @@ export async function addUserFiles(files: File[]): Promise<void> {
   for (const f of files) if (f.name.endsWith('.contract.json')) sidecars.set(f.name.replace(/\.contract\.json$/, ''), f);
   for (const file of files) {
     if (file.name.endsWith('.contract.json')) continue;
+    if (file.name.toLowerCase().endsWith('.json')) {
+      await importCoco(file);
+      continue;
+    }
     if (file.name.toLowerCase().endsWith('.onnx')) {
       const sidecar = sidecars.get(file.name.replace(/\.onnx$/i, ''));
       await addLocalModel(localId(file.name), file.arrayBuffer(), sidecar ? await sidecar.text() : undefined);
@@ -177,6 +183,13 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
     .finally(() => inflight.delete(key));
   inflight.set(key, job);
   return job;
+}
+
+/** A COCO JSON the user gives: ground truth for their own images (matched by file_name) in the detection views. */
+export async function importCoco(file: File): Promise<void> {
+  const parsed = parseCoco(await file.text());
+  if (parsed.ok) useGroundTruthStore.getState().setImported({ file: file.name, coco: parsed.coco });
+  else useStore.getState().notify(`${file.name} is not a COCO annotation file: ${parsed.problem}.`);
 }
 
 /** The gallery's COCO annotations (ground truth for the gallery samples), fetched once. */

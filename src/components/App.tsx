@@ -4,8 +4,10 @@ import { useStore } from '../state/store';
 import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
 import { CbamView } from './CbamView';
 import { Compare } from './Compare';
+import { GroundTruthPanel } from './GroundTruthPanel';
 import { HdetrView } from './HdetrView';
 import { KsView } from './KsView';
+import { QueryAttentionView } from './QueryAttentionView';
 import { SakView } from './SakView';
 import { VitView } from './VitView';
 import { Controls } from './Controls';
@@ -55,8 +57,10 @@ export function App() {
       ))}
       <Controls />
       <Compare />
+      <QueryAttentionView />
       <CbamView />
       <VitView />
+      <GroundTruthPanel />
       <HdetrView />
       <KsView />
       <SakView />

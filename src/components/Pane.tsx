@@ -1,6 +1,7 @@
 import { select } from 'd3-selection';
 import { zoom as d3zoom, zoomIdentity } from 'd3-zoom';
 import { useEffect, useMemo, useRef } from 'react';
+import { detectionAt } from '../analysis/queries';
 import { classAt, interpret, taskView, type TaskResult } from '../inference/task';
 import { useStore, type ImageEntry } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
@@ -25,6 +26,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
   const opacity = useStore((s) => s.view.opacity);
   const zoom = useStore((s) => s.zoom);
   const hover = useStore((s) => s.hover);
+  const selection = useStore((s) => s.view.selection);
   const result = usePaneResult(modelId, image);
   const viewport = useRef<HTMLDivElement>(null);
   const photo = useRef<HTMLCanvasElement>(null);
@@ -40,8 +42,9 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     if (result.kind === 'segmentation' && mask.current) {
       drawClassMap(mask.current, result.classMap, result.width, result.height, contract.classes, opacity);
     }
-    if (boxes.current) drawBoxes(boxes.current, result.kind === 'detection' ? result.detections : [], contract.classes, w, h);
-  }, [result, contract, opacity, w, h]);
+    const selected = selection?.model === modelId && selection.block === 'one_to_one' ? selection.query : undefined;
+    if (boxes.current) drawBoxes(boxes.current, result.kind === 'detection' ? result.detections : [], contract.classes, w, h, selected);
+  }, [result, contract, opacity, w, h, selection, modelId]);
 
   // d3-zoom drives the shared transform; every pane mirrors it (setting d3's own state without an event).
   useEffect(() => {
@@ -59,11 +62,19 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     if (viewport.current) select(viewport.current).property('__zoom', zoomIdentity.translate(zoom.x, zoom.y).scale(zoom.k));
   }, [zoom]);
 
-  const onMove = (e: React.MouseEvent<HTMLDivElement>) => {
+  const toImagePoint = (e: React.MouseEvent<HTMLDivElement>) => {
     const r = e.currentTarget.getBoundingClientRect();
-    const x = ((e.clientX - r.left - zoom.x) / zoom.k / r.width) * w;
-    const y = ((e.clientY - r.top - zoom.y) / zoom.k / r.height) * h;
+    return [((e.clientX - r.left - zoom.x) / zoom.k / r.width) * w, ((e.clientY - r.top - zoom.y) / zoom.k / r.height) * h];
+  };
+  const onMove = (e: React.MouseEvent<HTMLDivElement>) => {
+    const [x, y] = toImagePoint(e);
     useStore.getState().setHover(x >= 0 && y >= 0 && x < w && y < h ? { x, y } : null);
+  };
+  // A click (not a pan: d3-zoom swallows the click after a drag) on a detection selects its query.
+  const onClick = (e: React.MouseEvent<HTMLDivElement>) => {
+    if (result?.kind !== 'detection') return;
+    const hit = detectionAt(result.detections, ...(toImagePoint(e) as [number, number]));
+    if (hit) useStore.getState().setView({ selection: { model: modelId, block: 'one_to_one', query: hit.query } });
   };
 
   // Where the class map (model-input frame) lies over the image, in % of the image: exact for letterbox too.
@@ -79,8 +90,8 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
       const k = classAt(result, hover.x, hover.y);
       readout = k === null ? 'outside the model input' : contract.classes[k]?.name ?? `class ${k}`;
     } else if (result.kind === 'detection') {
-      const hit = result.detections.find((d) => hover.x >= d.x0 && hover.x <= d.x1 && hover.y >= d.y0 && hover.y <= d.y1);
-      readout = hit ? `${contract.classes[hit.classId]?.name ?? hit.classId} ${(hit.score * 100).toFixed(0)} % (query ${hit.query})` : 'no box';
+      const hit = detectionAt(result.detections, hover.x, hover.y);
+      readout = hit ? `${contract.classes[hit.classId]?.name ?? hit.classId} ${(hit.score * 100).toFixed(0)} % (query ${hit.query}; click for its attention)` : 'no box';
     }
   }
   const noView = contract ? taskView(contract) : null;
@@ -97,7 +108,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
         </span>
       </figcaption>
       <div ref={viewport} data-testid="viewport" className="relative cursor-crosshair overflow-hidden bg-slate-900"
-        style={{ aspectRatio: `${w} / ${h}` }} onMouseMove={onMove} onMouseLeave={() => useStore.getState().setHover(null)}>
+        style={{ aspectRatio: `${w} / ${h}` }} onMouseMove={onMove} onClick={onClick} onMouseLeave={() => useStore.getState().setHover(null)}>
         <div data-testid="layer" className="absolute inset-0 origin-top-left"
           style={{ transform: `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.k})` }}>
           <canvas ref={photo} className="absolute inset-0 h-full w-full" style={{ imageRendering: 'pixelated' }} />

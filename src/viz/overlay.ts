@@ -24,8 +24,12 @@ export function drawClassMap(canvas: HTMLCanvasElement, classMap: Uint8Array, wi
   ctx.putImageData(img, 0, 0);
 }
 
-/** Boxes with class-coloured outlines and "name score" labels, in an SVG whose viewBox is the image frame. */
-export function drawBoxes(svg: SVGSVGElement, detections: Detection[], classes: ContractClass[], width: number, height: number): void {
+/**
+ * Boxes with class-coloured outlines and "name score" labels, in an SVG whose viewBox is the image frame; the
+ * `selected` query's box drawn thicker.
+ */
+export function drawBoxes(svg: SVGSVGElement, detections: Detection[], classes: ContractClass[], width: number, height: number,
+  selected?: number): void {
   const root = select(svg).attr('viewBox', `0 0 ${width} ${height}`);
   const g = root.selectAll<SVGGElement, Detection>('g.det').data(detections, (d) => String(d.query))
     .join((enter) => {
@@ -34,8 +38,9 @@ export function drawBoxes(svg: SVGSVGElement, detections: Detection[], classes: 
       e.append('text').attr('font-size', Math.max(6, width / 30)).attr('dy', '-0.2em');
       return e;
     });
-  g.attr('data-class', (d) => d.classId);
+  g.attr('data-class', (d) => d.classId).attr('data-query', (d) => d.query).attr('data-selected', (d) => (d.query === selected ? 'true' : null));
   g.select('rect')
+    .attr('stroke-width', (d) => Math.max(1, width / 200) * (d.query === selected ? 2.5 : 1))
     .attr('x', (d) => d.x0).attr('y', (d) => d.y0)
     .attr('width', (d) => d.x1 - d.x0).attr('height', (d) => d.y1 - d.y0)
     .attr('stroke', (d) => classes[d.classId]?.color ?? '#fff');

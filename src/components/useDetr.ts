@@ -1,0 +1,102 @@
+/** Hooks the DETR views share: which models are detectors, the ground truth in use, the selected query's rows. */
+import { useEffect, useMemo, useState } from 'react';
+import type { Detection } from '../analysis/boxes';
+import { cocoObjects, resolveGroundTruth, type GtSource } from '../analysis/groundTruth';
+import { describeMatch, matchQuery, queryRow, type MatchRule } from '../analysis/queries';
+import { galleryObjects, loadGalleryCoco, type GalleryCoco } from '../app/controller';
+import type { Contract, ContractOutput } from '../contract';
+import { blockQueries, queryBlock, type BlockName } from '../inference/queries';
+import { useGroundTruthStore } from '../state/groundTruth';
+import { useStore, type ImageEntry } from '../state/store';
+import { usePaneResult } from './Pane';
+
+/** Models in the view with a one-to-one query block, left to right. */
+export function useDetectors(): string[] {
+  const models = useStore((s) => s.view.models);
+  const slots = useStore((s) => s.slots);
+  return useMemo(() => models.filter((m) => {
+    const c = slots[m]?.model?.contract;
+    return c && queryBlock(c, 'one_to_one');
+  }), [models, slots]);
+}
+
+/** The model whose detections serve as pseudo ground truth: the first teacher detector, else the first detector. */
+export function usePseudoModel(): string | undefined {
+  const detectors = useDetectors();
+  const slots = useStore((s) => s.slots);
+  return detectors.find((m) => slots[m]?.model?.contract.model.role === 'teacher') ?? detectors[0];
+}
+
+/** The ground truth the detection views use for this image (drawn > imported COCO > gallery COCO > teacher). */
+export function useGroundTruth(image: ImageEntry | undefined): GtSource | null {
+  const pseudoModel = usePseudoModel();
+  const pseudo = usePaneResult(pseudoModel ?? '', image);
+  const classes = useStore((s) => (pseudoModel ? s.slots[pseudoModel]?.model?.contract.classes : undefined));
+  const drawn = useGroundTruthStore((s) => (image ? s.drawn[image.name] : undefined));
+  const imported = useGroundTruthStore((s) => s.imported);
+  const [coco, setCoco] = useState<GalleryCoco | null>(null);
+  useEffect(() => void loadGalleryCoco().then(setCoco), []);
+  return useMemo(() => {
+    if (!image) return null;
+    return resolveGroundTruth({
+      drawn,
+      imported: imported && { file: imported.file, objects: cocoObjects(imported.coco, image.name, classes) },
+      gallery: galleryObjects(coco, image),
+      pseudo: pseudo?.kind === 'detection' && pseudoModel ? { model: pseudoModel, objects: pseudo.detections } : null,
+    });
+  }, [image, drawn, imported, classes, coco, pseudo, pseudoModel]);
+}
+
+export interface QueryAttention {
+  id: string;
+  contract: Contract;
+  block: BlockName;
+  detection: Detection;
+  rule: MatchRule;
+  /** How this model's query was chosen, in words. */
+  how: string;
+  cross: ContractOutput | null;
+  /** Its cross-attention row [N] over the grid (head mean, last decoder layer), or null if not exported. */
+  row: Float32Array | null;
+}
+
+/**
+ * The selected query (a clicked detection) and, for every other detector shown, its query for the same object:
+ * same block where it has one, else its one-to-one block. Null until a detection is selected and has run.
+ */
+export function useQueryAttention(image: ImageEntry | undefined): { items: QueryAttention[]; problem?: string } | null {
+  const selection = useStore((s) => s.view.selection);
+  const threshold = useStore((s) => s.view.threshold);
+  const slots = useStore((s) => s.slots);
+  const results = useStore((s) => s.results);
+  const detectors = useDetectors();
+  return useMemo(() => {
+    if (!selection || !image) return null;
+    const W = image.bitmap.width;
+    const H = image.bitmap.height;
+    const src = slots[selection.model]?.model?.contract;
+    const srcRun = results[`${selection.model}@${image.name}`];
+    if (!detectors.includes(selection.model)) return { items: [], problem: `the selected query belongs to ${selection.model}, which is not shown` };
+    if (!src || !srcRun) return null;
+    const srcBlock = queryBlock(src, selection.block);
+    const target = srcBlock && blockQueries(src, srcBlock, srcRun.outputs, W, H).find((d) => d.query === selection.query);
+    if (!target) return { items: [], problem: `${selection.model} has no query ${selection.query} in its ${selection.block.replace(/_/g, '-')} block` };
+    const items: QueryAttention[] = [];
+    for (const id of detectors) {
+      const contract = slots[id]!.model!.contract;
+      const run = results[`${id}@${image.name}`];
+      if (!run) continue;
+      const blockName: BlockName = id === selection.model ? selection.block : queryBlock(contract, selection.block) ? selection.block : 'one_to_one';
+      const block = queryBlock(contract, blockName)!;
+      const m = id === selection.model ? { detection: target, iou: 1, rule: 'same-query' as const }
+        : matchQuery(target, blockQueries(contract, block, run.outputs, W, H), threshold);
+      if (!m) continue;
+      const t = block.cross && run.outputs[block.cross.name];
+      items.push({
+        id, contract, block: blockName, detection: m.detection, rule: m.rule, how: describeMatch(m), cross: block.cross ?? null,
+        row: t ? queryRow(t.data, t.dims[1], m.detection.query) : null,
+      });
+    }
+    return { items };
+  }, [selection, image, slots, results, detectors, threshold]);
+}

@@ -1,0 +1,177 @@
+/**
+ * DETR attention views in a real browser: a clicked detection's cross-attention (drawn = the analysis functions on
+ * the native model output), the matched query of the other model, the link state, boxes drawn as ground truth,
+ * and KS-DETR's foreground share for a clicked location.
+ */
+import { color } from 'd3-color';
+import { scaleSequential } from 'd3-scale';
+import { interpolateViridis } from 'd3-scale-chromatic';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { boxMaskOnGrid, range } from '../../src/analysis/attention';
+import { detectionAt, foregroundShares, matchQuery, meanRow, peak, queryRow, tokenRows, upsampleBilinear } from '../../src/analysis/queries';
+import { blockQueries, queryBlock } from '../../src/inference/queries';
+import { useApp } from './browser';
+import { galleryGt, runNative } from './native';
+
+const app = useApp();
+const sample = 'factory-test-001.png';
+const threshold = 0.5; // the default view's
+
+async function open(hash: string, models: string[]): Promise<Page> {
+  const page = await app.browser.newPage({ viewport: { width: 1200, height: 900 } });
+  await page.goto(`${app.url}#${hash}`);
+  for (const id of models) await page.locator(`[data-testid=pane-${id}][data-state=drawn]`).waitFor({ timeout: 90_000 });
+  return page;
+}
+
+describe('decoder cross-attention of a clicked detection', () => {
+  it('draws the clicked query\'s row and the other model\'s matched query, as computed on the native output', async () => {
+    const [teacher, student] = ['detr-teacher', 'detr-student-hybrid'];
+    const page = await open(`m=${teacher},${student}&s=${sample}&b=wasm`, [teacher, student]);
+    const t = await runNative(teacher, sample);
+    const s = await runNative(student, sample);
+    const tQueries = blockQueries(t.contract, queryBlock(t.contract, 'one_to_one')!, t.outputs, t.width, t.height);
+    const dets = tQueries.filter((d) => d.score >= threshold);
+    expect(dets.length).toBeGreaterThan(0);
+    // click the middle of the teacher's highest-scoring box in its pane
+    const viewport = page.getByTestId(`pane-${teacher}`).getByTestId('viewport');
+    await viewport.scrollIntoViewIfNeeded();
+    const vp = (await viewport.boundingBox())!;
+    const d0 = dets[0];
+    const [ix, iy] = [(d0.x0 + d0.x1) / 2, (d0.y0 + d0.y1) / 2];
+    await page.mouse.click(vp.x + (ix / t.width) * vp.width, vp.y + (iy / t.height) * vp.height);
+    const expected = detectionAt(dets, ix, iy)!;
+    const panel = page.getByTestId(`qattn-${teacher}`);
+    await panel.waitFor({ timeout: 30_000 });
+    expect(Number(await panel.getAttribute('data-query'))).toBe(expected.query);
+    expect(await page.getByTestId(`pane-${teacher}`).locator('g.det[data-selected=true]').getAttribute('data-query')).toBe(String(expected.query));
+    expect(await panel.getByTestId('qattn-caption').innerText()).toMatch(new RegExp(`query ${expected.query} of the one-to-one block .* the query you clicked`));
+
+    // the peak the page reports, and the pixels it drew, are the analysis functions' on the native row
+    const cross = t.outputs['o2o.cross_attention'];
+    const row = queryRow(cross.data, cross.dims[1], expected.query);
+    const top = peak(row);
+    const total = row.reduce((a, b) => a + b, 0);
+    expect(await panel.getByTestId('qattn-peak').innerText())
+      .toBe(`peak at cell (${Math.floor(top.index / 20)}, ${top.index % 20}): ${(100 * top.value / total).toFixed(1)} % of the row`);
+    expect(await panel.innerText()).toMatch(/last decoder layer, mean over heads, 20×20 grid of 8 px cells/);
+    expect(await panel.innerText()).toMatch(/upsampled bilinear \(half-pixel centres, align_corners=False\)/);
+    const up = upsampleBilinear(row, 20, 20, 160, 160);
+    const [lo, hi] = range(row);
+    const scale = scaleSequential(interpolateViridis).domain([lo, hi]);
+    const drawn = await panel.getByTestId('qattn-heat').evaluate((c) => {
+      const canvas = c as HTMLCanvasElement;
+      return { w: canvas.width, h: canvas.height, px: Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data) };
+    });
+    expect([drawn.w, drawn.h]).toEqual([160, 160]);
+    let worst = 0;
+    for (let i = 0; i < 160 * 160; i += 37) {
+      const c = color(scale(up[i]))!.rgb();
+      worst = Math.max(worst, Math.abs(c.r - drawn.px[i * 4]), Math.abs(c.g - drawn.px[i * 4 + 1]), Math.abs(c.b - drawn.px[i * 4 + 2]));
+    }
+    expect(worst).toBeLessThanOrEqual(3); // WASM vs native float rounding may move a colour by a step
+
+    // the student shows its query for the same object, and says how it was chosen
+    const sQueries = blockQueries(s.contract, queryBlock(s.contract, 'one_to_one')!, s.outputs, s.width, s.height);
+    const match = matchQuery(expected, sQueries, threshold)!;
+    const other = page.getByTestId(`qattn-${student}`);
+    expect(Number(await other.getAttribute('data-query'))).toBe(match.detection.query);
+    expect(await other.getByTestId('qattn-caption').innerText()).toMatch(/matched: /);
+
+    // the selection travels in the link, and a link reopens it
+    const hash = await page.evaluate(() => location.hash);
+    expect(hash).toContain(`q=${teacher}%3Ao2o%3A${expected.query}`);
+    const again = await open(hash.slice(1), [teacher, student]);
+    await again.getByTestId(`qattn-${teacher}`).waitFor({ timeout: 30_000 });
+    expect(Number(await again.getByTestId(`qattn-${teacher}`).getAttribute('data-query'))).toBe(expected.query);
+    await again.close();
+    await page.close();
+  });
+
+  it('reopens H-DETR mode, K and cost weights from the link, and a click in the H-DETR view selects that query', async () => {
+    const [teacher, student] = ['detr-teacher', 'detr-student-hybrid'];
+    const page = await open(`m=${teacher},${student}&s=${sample}&b=wasm&hm=o2m&k=2&w=1,5,2`, [teacher, student]);
+    const objects = galleryGt(sample).length;
+    const panel = page.getByTestId(`hdetr-${teacher}`);
+    await panel.waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('mode-o2m').isChecked()).toBe(true);
+    expect(await page.getByTestId('w-cls').inputValue()).toBe('1');
+    expect(await panel.getByTestId('links').locator('line.link').count()).toBe(2 * objects);
+    // click the first assigned one-to-many prediction's centre (a nested smaller box would win: compare with the rule)
+    await panel.scrollIntoViewIfNeeded();
+    const rects = await panel.getByTestId('links').locator('rect.pred').evaluateAll((els) => els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { query: Number(e.getAttribute('data-query')), x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, score: 0, classId: 0 };
+    }));
+    const [cx, cy] = [(rects[0].x0 + rects[0].x1) / 2, (rects[0].y0 + rects[0].y1) / 2];
+    await page.mouse.click(cx, cy);
+    const expected = detectionAt(rects, cx, cy)!.query;
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain(`q=${teacher}%3Ao2m%3A${expected}`);
+    const q = page.getByTestId(`qattn-${teacher}`);
+    expect(await q.getAttribute('data-block')).toBe('one_to_many');
+    expect(Number(await q.getAttribute('data-query'))).toBe(expected);
+    expect(await page.getByTestId(`qattn-${student}`).getAttribute('data-block')).toBe('one_to_many');
+    await page.close();
+  });
+});
+
+describe('ground truth drawn with the mouse', () => {
+  it('becomes the source the H-DETR and KS views use, and deleting it falls back to the gallery COCO', async () => {
+    const [teacher, student] = ['detr-teacher', 'detr-student-hybrid'];
+    const page = await open(`m=${teacher},${student}&s=${sample}&b=wasm`, [teacher, student]);
+    const source = page.getByTestId('gt-source');
+    await source.waitFor({ timeout: 30_000 });
+    expect(await source.getAttribute('data-kind')).toBe('gallery');
+    await page.getByTestId('gt-class').selectOption({ label: 'gear' });
+    await page.getByTestId('gt-draw').scrollIntoViewIfNeeded();
+    const area = (await page.getByTestId('gt-draw').boundingBox())!;
+    await page.mouse.move(area.x + 0.1 * area.width, area.y + 0.1 * area.height);
+    await page.mouse.down();
+    await page.mouse.move(area.x + 0.3 * area.width, area.y + 0.25 * area.height, { steps: 4 });
+    await page.mouse.move(area.x + 0.5 * area.width, area.y + 0.4 * area.height, { steps: 4 });
+    await page.mouse.up();
+    await expect.poll(() => source.getAttribute('data-kind')).toBe('drawn');
+    expect(await source.innerText()).toBe('Using: boxes you drew (1 object)');
+    expect(await page.getByTestId('gt-list').innerText()).toMatch(/#1 gear \(16, 16\)–\(80, 64\)/);
+    const hdetr = page.getByTestId(`hdetr-${teacher}`);
+    expect(await hdetr.getByTestId('links').locator('line.link').count()).toBe(1);
+    expect(await hdetr.getByTestId('links').locator('rect.gt').count()).toBe(1);
+    expect(await page.getByTestId('hdetr-view').innerText()).toMatch(/Objects: boxes you drew \(1\)/);
+    expect(await page.getByTestId('ks-mask-source').innerText()).toMatch(/under boxes you drew \(1 boxes/);
+    await page.getByTestId('gt-delete-0').click();
+    await expect.poll(() => source.getAttribute('data-kind')).toBe('gallery');
+    expect(await hdetr.getByTestId('links').locator('line.link').count()).toBe(galleryGt(sample).length);
+    await page.close();
+  });
+});
+
+describe('KS-DETR share for a clicked location', () => {
+  it('reports each model\'s per-head and mean foreground share of the encoder row under the click', async () => {
+    const models = ['detr-student-o2o', 'detr-student-ks'];
+    const page = await open(`m=${models.join(',')}&s=${sample}&b=wasm`, models);
+    const [r, c] = [9, 6];
+    const heat = page.getByTestId(`ks-${models[0]}`).getByTestId('ks-heat');
+    await heat.waitFor({ timeout: 30_000 });
+    await heat.scrollIntoViewIfNeeded();
+    const box = (await heat.boundingBox())!;
+    await page.mouse.click(box.x + ((c + 0.5) / 20) * box.width, box.y + ((r + 0.5) / 20) * box.height);
+    expect(await page.getByTestId('ks-src-point').isChecked()).toBe(true);
+    const mask = boxMaskOnGrid(galleryGt(sample), 160, 160, 20, 20);
+    for (const id of models) {
+      const fig = page.getByTestId(`ks-${id}`);
+      await expect.poll(() => fig.getByTestId('ks-what').innerText()).toMatch(/row of the token at cell \(9, 6\)/);
+      const { outputs } = await runNative(id, sample);
+      const t = outputs['encoder.attention'];
+      const rows = tokenRows(t.data, t.dims[1], t.dims[2], r * 20 + c);
+      const want = foregroundShares(rows, meanRow(rows), mask);
+      expect(Number(await fig.getAttribute('data-share'))).toBeCloseTo(want.mean, 3);
+      const heads = JSON.parse((await fig.getAttribute('data-heads'))!) as number[];
+      expect(heads).toHaveLength(4);
+      heads.forEach((h, i) => expect(h).toBeCloseTo(want.perHead[i], 3));
+      expect(await fig.getByTestId('ks-share').innerText()).toMatch(new RegExp(`foreground share ${(100 * want.mean).toFixed(1)} %`));
+    }
+    expect(await page.evaluate(() => location.hash)).toMatch(/ks=point&pt=/);
+    await page.close();
+  });
+});
