@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Box } from '../analysis/boxes';
-import { boxFromDrag, cocoObjects } from '../analysis/groundTruth';
+import { boxFromDrag, cocoObjects, type GtSource } from '../analysis/groundTruth';
+import type { ContractClass } from '../contract';
 import { importCoco } from '../app/controller';
 import { encoderAttention } from '../inference/views';
 import { useGroundTruthStore } from '../state/groundTruth';
-import { useStore } from '../state/store';
+import { useStore, type ImageEntry } from '../state/store';
 import { drawGroundTruth } from '../viz/detr';
 import { useDetectors, useGroundTruth, usePseudoModel } from './useDetr';
 import { usePhoto } from './usePhoto';
@@ -20,22 +21,28 @@ export function GroundTruthPanel() {
   const detectors = useDetectors();
   const pseudoModel = usePseudoModel();
   const gt = useGroundTruth(image);
+  const contract = (pseudoModel && slots[pseudoModel]?.model?.contract)
+    || models.map((m) => slots[m]?.model?.contract).find((c) => c && encoderAttention(c));
+  if (!image || !contract || !gt) return null;
+  // Mounted only once there is something to draw on, so its canvas exists when the photo is painted.
+  return <Editor key={image.name} image={image} gt={gt} classes={contract.classes} pseudoModel={pseudoModel} detectors={detectors.length} />;
+}
+
+function Editor({ image, gt, classes, pseudoModel, detectors }: {
+  image: ImageEntry; gt: GtSource; classes: ContractClass[]; pseudoModel: string | undefined; detectors: number;
+}) {
   const { drawn, imported, drawClass, addBox, removeBox, clear, setDrawClass } = useGroundTruthStore();
   const photo = useRef<HTMLCanvasElement>(null);
   const svg = useRef<SVGSVGElement>(null);
   const [start, setStart] = useState<[number, number] | null>(null);
   const [draft, setDraft] = useState<Box | null>(null);
-  const contract = (pseudoModel && slots[pseudoModel]?.model?.contract)
-    || models.map((m) => slots[m]?.model?.contract).find((c) => c && encoderAttention(c));
-  const classes = contract?.classes ?? [];
-  const mine = image ? drawn[image.name] ?? [] : [];
+  const mine = drawn[image.name] ?? [];
   usePhoto(photo, image);
-  const W = image?.bitmap.width ?? 1;
-  const H = image?.bitmap.height ?? 1;
+  const W = image.bitmap.width;
+  const H = image.bitmap.height;
   useEffect(() => {
-    if (svg.current && gt) drawGroundTruth(svg.current, gt.objects, classes, W, H, gt.kind === 'drawn', draft);
+    if (svg.current) drawGroundTruth(svg.current, gt.objects, classes, W, H, gt.kind === 'drawn', draft);
   }, [gt, classes, W, H, draft]);
-  if (!image || !contract || !gt) return null;
   const point = (e: React.PointerEvent<SVGSVGElement>): [number, number] => {
     const r = e.currentTarget.getBoundingClientRect();
     return [((e.clientX - r.left) / r.width) * W, ((e.clientY - r.top) / r.height) * H];
@@ -51,7 +58,7 @@ export function GroundTruthPanel() {
         H-DETR's matching and KS-DETR's foreground mask both use it.</p>
       <div className="mt-2 flex flex-wrap gap-4 text-xs">
         <div className="relative h-64 w-64 select-none" style={{ aspectRatio: `${W} / ${H}` }}>
-          <canvas ref={photo} className="absolute inset-0 h-full w-full" />
+          <canvas ref={photo} data-testid="gt-photo" className="absolute inset-0 h-full w-full" />
           <svg ref={svg} data-testid="gt-draw" className="absolute inset-0 h-full w-full cursor-crosshair touch-none" preserveAspectRatio="none"
             onPointerDown={(e) => {
               e.currentTarget.setPointerCapture(e.pointerId);
@@ -72,7 +79,7 @@ export function GroundTruthPanel() {
         <div className="space-y-2">
           <label className="block">class of the next box{' '}
             <select data-testid="gt-class" className="bg-slate-800 p-1" value={drawClass} onChange={(e) => setDrawClass(Number(e.target.value))}>
-              {classes.filter((c) => c.id > 0 || detectors.length === 0).map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+              {classes.filter((c) => c.id > 0 || detectors === 0).map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
             </select>
           </label>
           <p className="text-slate-400">Drag on the image to draw a box.</p>

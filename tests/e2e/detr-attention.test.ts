@@ -6,12 +6,14 @@
 import { color } from 'd3-color';
 import { scaleSequential } from 'd3-scale';
 import { interpolateViridis } from 'd3-scale-chromatic';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { boxMaskOnGrid, range } from '../../src/analysis/attention';
 import { detectionAt, foregroundShares, matchQuery, meanRow, peak, queryRow, tokenRows, upsampleBilinear } from '../../src/analysis/queries';
 import { blockQueries, queryBlock } from '../../src/inference/queries';
-import { useApp } from './browser';
+import { root, useApp } from './browser';
 import { galleryGt, runNative } from './native';
 
 const app = useApp();
@@ -123,6 +125,11 @@ describe('ground truth drawn with the mouse', () => {
     const source = page.getByTestId('gt-source');
     await source.waitFor({ timeout: 30_000 });
     expect(await source.getAttribute('data-kind')).toBe('gallery');
+    const painted = await page.getByTestId('gt-photo').evaluate((c) => {
+      const canvas = c as HTMLCanvasElement;
+      return canvas.width > 1 && canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data.some((v, i) => i % 4 !== 3 && v > 0);
+    });
+    expect(painted).toBe(true); // the photo under the boxes is drawn
     await page.getByTestId('gt-class').selectOption({ label: 'gear' });
     await page.getByTestId('gt-draw').scrollIntoViewIfNeeded();
     const area = (await page.getByTestId('gt-draw').boundingBox())!;
@@ -142,6 +149,39 @@ describe('ground truth drawn with the mouse', () => {
     await page.getByTestId('gt-delete-0').click();
     await expect.poll(() => source.getAttribute('data-kind')).toBe('gallery');
     expect(await hdetr.getByTestId('links').locator('line.link').count()).toBe(galleryGt(sample).length);
+    await page.close();
+  });
+});
+
+describe('ground truth from an imported COCO file', () => {
+  it('is matched to the user\'s own image by file_name, replaces the teacher\'s pseudo ground truth, and yields to drawn boxes', async () => {
+    const [teacher, student] = ['detr-teacher', 'detr-student-hybrid'];
+    const page = await open(`m=${teacher},${student}&s=${sample}&b=wasm`, [teacher, student]);
+    await page.getByTestId('file-input').setInputFiles({ name: 'my-part.png', mimeType: 'image/png', buffer: readFileSync(join(root, 'public/samples', sample)) });
+    const source = page.getByTestId('gt-source');
+    await expect.poll(() => source.getAttribute('data-kind'), { timeout: 60_000 }).toBe('pseudo');
+    expect(await source.innerText()).toMatch(/detr-teacher's detections as pseudo ground truth/);
+    const coco = { images: [{ id: 5, file_name: 'shots/my-part.png' }], categories: [{ id: 9, name: 'Gear' }],
+      annotations: [{ image_id: 5, bbox: [10, 10, 30, 20], category_id: 9 }, { image_id: 5, bbox: [60, 70, 40, 40], category_id: 9 }] };
+    await page.getByTestId('coco-input').setInputFiles({ name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(coco)) });
+    await expect.poll(() => source.getAttribute('data-kind')).toBe('imported');
+    expect(await source.innerText()).toBe('Using: ground truth (imported mine.json) (2 objects)');
+    expect(await page.getByTestId('coco-imported').innerText()).toMatch(/mine\.json: 1 images, 2 objects on my-part\.png/);
+    const links = page.getByTestId(`hdetr-${teacher}`).getByTestId('links');
+    await expect.poll(() => links.locator('line.link').count()).toBe(2);
+    expect(await links.locator('rect.gt').count()).toBe(2);
+    const gear = await page.getByTestId('gt-class').locator('option', { hasText: 'gear' }).getAttribute('value');
+    expect(await page.getByTestId('gt-draw').locator(`g.gt[data-class="${gear}"]`).count()).toBe(2); // category mapped by name
+    await page.getByTestId('gt-draw').scrollIntoViewIfNeeded();
+    const area = (await page.getByTestId('gt-draw').boundingBox())!;
+    await page.mouse.move(area.x + 0.6 * area.width, area.y + 0.1 * area.height);
+    await page.mouse.down();
+    await page.mouse.move(area.x + 0.9 * area.width, area.y + 0.3 * area.height, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(() => source.getAttribute('data-kind')).toBe('drawn');
+    await expect.poll(() => links.locator('line.link').count()).toBe(1);
+    await page.getByTestId('gt-clear').click();
+    await expect.poll(() => source.getAttribute('data-kind')).toBe('imported');
     await page.close();
   });
 });
@@ -172,6 +212,30 @@ describe('KS-DETR share for a clicked location', () => {
       expect(await fig.getByTestId('ks-share').innerText()).toMatch(new RegExp(`foreground share ${(100 * want.mean).toFixed(1)} %`));
     }
     expect(await page.evaluate(() => location.hash)).toMatch(/ks=point&pt=/);
+    await page.close();
+  });
+
+  it('uses the clicked detection\'s cross-attention row when the source is the query', async () => {
+    const models = ['detr-student-o2o', 'detr-student-ks'];
+    const page = await open(`m=${models.join(',')}&s=${sample}&b=wasm&ks=query&t=0.20`, models); // the small student scores lower
+    expect(await page.getByTestId(`ks-${models[0]}`).getByTestId('ks-missing').innerText()).toMatch(/click a detection/);
+    const a = await runNative(models[0], sample);
+    const dets = blockQueries(a.contract, queryBlock(a.contract, 'one_to_one')!, a.outputs, a.width, a.height).filter((d) => d.score >= 0.2);
+    expect(dets.length).toBeGreaterThan(0);
+    const viewport = page.getByTestId(`pane-${models[0]}`).getByTestId('viewport');
+    await viewport.scrollIntoViewIfNeeded();
+    const vp = (await viewport.boundingBox())!;
+    const [ix, iy] = [(dets[0].x0 + dets[0].x1) / 2, (dets[0].y0 + dets[0].y1) / 2];
+    await page.mouse.click(vp.x + (ix / a.width) * vp.width, vp.y + (iy / a.height) * vp.height);
+    const query = detectionAt(dets, ix, iy)!.query;
+    const fig = page.getByTestId(`ks-${models[0]}`);
+    await expect.poll(() => fig.getByTestId('ks-what').innerText()).toMatch(new RegExp(`cross-attention of query ${query} \\(one-to-one block; the clicked query\\)`));
+    const cross = a.outputs['o2o.cross_attention'];
+    const row = queryRow(cross.data, cross.dims[1], query);
+    const want = foregroundShares([], row, boxMaskOnGrid(galleryGt(sample), 160, 160, 20, 20));
+    expect(Number(await fig.getAttribute('data-share'))).toBeCloseTo(want.mean, 3);
+    expect(await fig.getByTestId('ks-heads').innerText()).toMatch(/not available/);
+    expect(await page.getByTestId(`ks-${models[1]}`).getByTestId('ks-what').innerText()).toMatch(/matched: /);
     await page.close();
   });
 });
