@@ -52,16 +52,22 @@ export function attentionRollout(s: AttentionStack, opts: RolloutOptions): Float
   checkStack(s);
   const t = s.tokens;
   if (opts.upTo < 0 || opts.upTo >= s.layers) throw new Error(`layer ${opts.upTo} is outside 0..${s.layers - 1}`);
+  const hs = opts.head === 'mean' ? Array.from({ length: s.heads }, (_, h) => h) : [opts.head];
+  if (opts.head !== 'mean' && (opts.head < 0 || opts.head >= s.heads)) throw new Error(`head ${opts.head} is outside 0..${s.heads - 1}`);
   let v = new Float64Array(t);
   v[opts.query ?? 0] = 1;
   for (let l = opts.upTo; l >= 0; l--) {
-    const a = fusedLayer(s, l, opts.head, opts.identity);
-    const next = new Float64Array(t);
-    for (let i = 0; i < t; i++) {
-      const vi = v[i];
-      if (vi === 0) continue;
-      const row = i * t;
-      for (let j = 0; j < t; j++) next[j] += vi * a[row + j];
+    // v·Â without forming Â: v·(½·mean_h A_h + ½I) = ½·Σ_h (v·A_h)/H + ½·v
+    const keep = opts.identity ? 0.5 : 1;
+    const next = opts.identity ? v.map((x) => 0.5 * x) : new Float64Array(t);
+    for (const h of hs) {
+      const base = (l * s.heads + h) * t * t;
+      for (let i = 0; i < t; i++) {
+        const w = (keep * v[i]) / hs.length;
+        if (w === 0) continue;
+        const row = base + i * t;
+        for (let j = 0; j < t; j++) next[j] += w * s.data[row + j];
+      }
     }
     v = next;
   }

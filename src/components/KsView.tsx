@@ -104,7 +104,7 @@ export function KsView() {
         <label><input type="radio" data-testid="ks-src-point" checked={source === 'point'} onChange={() => setView({ ksSource: 'point' })} /> clicked location</label>
         <label><input type="radio" data-testid="ks-src-query" checked={source === 'query'} onChange={() => setView({ ksSource: 'query' })} /> clicked detection's query</label>
       </div>
-      <p className="text-xs text-slate-400" data-testid="ks-mask-source">Foreground = grid cells under {gt.label} ({gt.objects.length} boxes; white tint).
+      <p className="text-xs text-slate-400" data-testid="ks-mask-source">Foreground = grid cells under {gt.label} ({gt.objects.length} {gt.objects.length === 1 ? 'box' : 'boxes'}; white tint).
         Share = the attention's mass on foreground cells over its total; uniform attention would give the foreground's area share.
         Click a cell of a map to use that location's encoder row.</p>
       <div className="mt-2 flex flex-wrap gap-6">

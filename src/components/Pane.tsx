@@ -95,7 +95,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     }
   }
   const noView = contract ? taskView(contract) : null;
-  const drawn = result?.kind === 'segmentation' ? 'mask' : result?.kind === 'detection' ? `${result.detections.length} boxes`
+  const drawn = result?.kind === 'segmentation' ? 'mask' : result?.kind === 'detection' ? `${result.detections.length} box${result.detections.length === 1 ? '' : 'es'}`
     : noView?.kind === 'none' ? `nothing to overlay: ${noView.reason}` : '';
   return (
     <figure className="min-w-0 flex-1" data-testid={`pane-${modelId}`} data-state={result ? 'drawn' : slot?.status ?? 'idle'}>

@@ -145,7 +145,7 @@ describe('ground truth drawn with the mouse', () => {
     expect(await hdetr.getByTestId('links').locator('line.link').count()).toBe(1);
     expect(await hdetr.getByTestId('links').locator('rect.gt').count()).toBe(1);
     expect(await page.getByTestId('hdetr-view').innerText()).toMatch(/Objects: boxes you drew \(1\)/);
-    expect(await page.getByTestId('ks-mask-source').innerText()).toMatch(/under boxes you drew \(1 boxes/);
+    expect(await page.getByTestId('ks-mask-source').innerText()).toMatch(/under boxes you drew \(1 box;/);
     await page.getByTestId('gt-delete-0').click();
     await expect.poll(() => source.getAttribute('data-kind')).toBe('gallery');
     expect(await hdetr.getByTestId('links').locator('line.link').count()).toBe(galleryGt(sample).length);
