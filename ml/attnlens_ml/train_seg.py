@@ -33,9 +33,12 @@ def evaluate(model: torch.nn.Module, images: np.ndarray, semantic: np.ndarray, d
 
 def train_segmenter(name: str, cfg: SegConfig, steps: int, lr: float, batch: int = 16, seed: int = 0,
                     teacher: CBAMSegmenter | None = None, beta: float = 0.0,
-                    beta_schedule: str = "constant") -> dict:
+                    beta_schedule: str = "constant", labelled_fraction: float = 1.0) -> dict:
     """beta_schedule "constant" keeps the AttnFD weight fixed; "anneal" decays it from beta to 0 on a cosine
-    so that the feature term guides early training and cross-entropy alone finishes it."""
+    so that the feature term guides early training and cross-entropy alone finishes it.
+    labelled_fraction < 1: only that share of the training images (a seeded subset) has masks — the
+    factory case of many images, few annotated. Every run still sees the same images in the same order;
+    cross-entropy reads the labelled ones, AttnFD's feature term (which needs no labels) reads all."""
     ck = Checkpointer(name)
     if ck.done:
         return ck.done
@@ -51,6 +54,8 @@ def train_segmenter(name: str, cfg: SegConfig, steps: int, lr: float, batch: int
     params = list(model.parameters()) + list(connectors.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     weights = class_weights(train["semantic"]).to(dev)
+    labelled = np.zeros(len(train["images"]), bool)
+    labelled[np.random.default_rng([seed, 99]).permutation(len(labelled))[:round(labelled_fraction * len(labelled))]] = True
     state = {"model": model, "connectors": connectors, "opt": opt}
     start = ck.resume(state)
     for step in range(start, steps):
@@ -62,7 +67,14 @@ def train_segmenter(name: str, cfg: SegConfig, steps: int, lr: float, batch: int
         imgs, masks = augment(train["images"][idx], train["semantic"][idx], step, seed)
         x = to_input(imgs, dev)
         y = torch.from_numpy(masks.astype(np.int64)).to(dev)
-        ce = F.cross_entropy(model(x), y, weight=weights)
+        has_mask = torch.from_numpy(labelled[idx]).to(dev)
+        if has_mask.all():
+            ce = F.cross_entropy(model(x), y, weight=weights)
+        elif has_mask.any():
+            ce = F.cross_entropy(model(x)[has_mask], y[has_mask], weight=weights)
+        else:
+            model(x)  # no labelled image in this batch: the forward still feeds AttnFD's taps
+            ce = torch.zeros((), device=dev)
         loss = ce
         fd = torch.zeros((), device=dev)
         if teacher is not None:
@@ -74,8 +86,9 @@ def train_segmenter(name: str, cfg: SegConfig, steps: int, lr: float, batch: int
             weight = beta if beta_schedule == "constant" else cosine_lr(step, steps, beta, warmup=0)
             loss = ce + weight * fd
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        if loss.requires_grad:  # a plain student's step on a batch without masks has nothing to learn from
+            loss.backward()
+            opt.step()
         if step % 50 == 0:
             ck.log(f"step {step}/{steps} ce {ce.item():.4f} fd {fd.item():.4f}")
         ck.maybe_save(step + 1, state)
@@ -85,7 +98,7 @@ def train_segmenter(name: str, cfg: SegConfig, steps: int, lr: float, batch: int
     if teacher is not None:
         torch.save(connectors.state_dict(), ck.dir / "connectors.pt")
     return ck.finish(model, {"name": name, "steps": steps, "batch": batch, "lr": lr, "beta": beta,
-                             "beta_schedule": beta_schedule,
+                             "beta_schedule": beta_schedule, "labelled_fraction": labelled_fraction,
                              "seed": seed, "distilled_from": "teacher" if teacher is not None else None,
                              "val": metrics})
 
