@@ -44,7 +44,8 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 });
 
-async function inBrowser(id) {
+/** A page that records its longest main-thread task in window.__longest. */
+async function pageWithLongTasks() {
   const page = await browser.newPage();
   await page.addInitScript(() => {
     window.__longest = 0;
@@ -52,6 +53,11 @@ async function inBrowser(id) {
       for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
     }).observe({ type: 'longtask', buffered: true });
   });
+  return page;
+}
+
+async function inBrowser(id) {
+  const page = await pageWithLongTasks();
   const pane = page.getByTestId(`pane-${id}`);
   const t0 = Date.now();
   await page.goto(`${url}#m=${id}&s=factory-test-000.png&b=wasm`);
@@ -125,16 +131,18 @@ async function redraw(page, testid, how, value, section, until) {
   }, [testid, how, value, section, until]);
 }
 
-console.log(`\nview redraw (median ms, target < 100)     median   worst`);
+console.log(`\nview redraw (ms, target < 100)             median   worst   longest main-thread task while redrawing`);
 for (const [label, hash, testid, how, values, section, until] of REDRAWS) {
-  const page = await browser.newPage();
+  const page = await pageWithLongTasks();
   await page.goto(`${url}${hash}&s=factory-test-000.png&b=wasm`);
   await page.getByTestId(testid).waitFor({ timeout: 120_000 });
   await page.getByTestId(section).waitFor({ timeout: 120_000 });
   await page.waitForTimeout(1500); // let every pane finish its first run
+  await page.evaluate(() => { window.__longest = 0; });
   const t = [];
   for (let round = 0; round < 3; round++) for (const v of values) t.push(await redraw(page, testid, how, v, section, until));
-  console.log(`${label.padEnd(40)} ${median(t).toFixed(1).padStart(7)} ${Math.max(...t).toFixed(1).padStart(7)}`);
+  const longest = await page.evaluate(() => window.__longest);
+  console.log(`${label.padEnd(40)} ${median(t).toFixed(1).padStart(7)} ${Math.max(...t).toFixed(1).padStart(7)} ${longest.toFixed(0).padStart(8)}`);
   await page.close();
 }
 await browser.close();

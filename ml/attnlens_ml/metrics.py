@@ -61,6 +61,26 @@ def upsample_bilinear(values: np.ndarray, grid: tuple[int, int], size: tuple[int
     return top * (1 - wy) + bottom * wy
 
 
+def patch_fractions(foreground: np.ndarray, patch: int) -> np.ndarray:
+    """Foreground fraction of every patch, row-major [gh·gw]."""
+    h, w = foreground.shape
+    gh, gw = h // patch, w // patch
+    return foreground[:gh * patch, :gw * patch].reshape(gh, patch, gw, patch).mean((1, 3)).ravel()
+
+
+def dino_rule_oracles(foreground: np.ndarray, patch: int, mass: float) -> tuple[float, float]:
+    """What DINO's mass rule scores on ideal attention maps: (uniform over every patch touching the
+    foreground, proportional to each patch's foreground fraction). Keeping `mass` of a flat map keeps only
+    that share of its patches, so even perfect-but-flat attention scores about mass × the ceiling."""
+    frac = patch_fractions(foreground, patch)
+    if frac.sum() == 0:
+        return 1.0, 1.0
+    gh, gw = foreground.shape[0] // patch, foreground.shape[1] // patch
+    score = lambda att: mask_iou(upsample_patch_mask(dino_mass_mask(att[None], mass)[0], (gh, gw), patch),  # noqa: E731
+                                 foreground)
+    return score((frac > 0).astype(np.float64)), score(frac)
+
+
 def best_patch_mask(foreground: np.ndarray, patch: int) -> np.ndarray:
     """The patch-level mask with the highest possible IoU against a pixel mask: the ceiling at this grid.
 

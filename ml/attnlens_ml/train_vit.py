@@ -108,7 +108,10 @@ def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32,
                              "train_split": split, "count_weight": count_weight, "config": cfg.__dict__, "val": report})
 
 
-def load_vit(name: str, cfg: ViTConfig = VIT) -> PatchViT:
+def load_vit(name: str, cfg: ViTConfig | None = None) -> PatchViT:
+    """A trained run's ViT, built with the configuration the run recorded."""
+    ck = Checkpointer(name)
+    cfg = cfg or (ViTConfig(**ck.done["config"]) if ck.done and "config" in ck.done else VIT)
     m = PatchViT(cfg)
     m.load_state_dict(torch.load(Checkpointer(name).dir / "model.pt", map_location="cpu"))
     return m.eval()

@@ -20,8 +20,8 @@ from .data import CLASS_COLORS, CLASS_NAMES, render_scene, split_seed
 from .dataset import IMAGE_SIZE, coco_document, load_split, write_coco
 from .export_kit import (Tap, cbam_site_outputs, export_with_contract, make_contract, self_attention_output,
                          torch_outputs)
-from .metrics import (best_patch_mask, confusion_matrix, dino_mass_mask, iou_from_confusion, mask_iou,
-                      upsample_bilinear, upsample_patch_mask)
+from .metrics import (best_patch_mask, confusion_matrix, dino_mass_mask, dino_rule_oracles, iou_from_confusion,
+                      mask_iou, upsample_bilinear, upsample_patch_mask)
 from .models.cbam_seg import SITES, STUDENT, TEACHER, CBAMSegmenter
 from .models.vit import PatchViT
 
@@ -181,7 +181,7 @@ def vit_metrics_onnx(path: Path, images: np.ndarray, semantic: np.ndarray, patch
     size = semantic.shape[1:]
     yy, xx = np.mgrid[0:size[0], 0:size[1]]
     centre = ((yy - size[0] / 2) ** 2 + (xx - size[1] / 2) ** 2) < (0.35 * size[0]) ** 2
-    dino, cst, ceiling, per_layer = [], [], [], None
+    dino, cst, ceiling, oracles, per_layer = [], [], [], [], None
     for i in range(len(images)):
         rows, cos = sess.run(["cls_attention", "cls_key_cosine"], {"image": preprocess(images[i:i + 1])})
         layer_ious = [mask_iou(upsample_patch_mask(dino_mass_mask(rows[0, l].mean(0, keepdims=True), mass)[0],
@@ -190,6 +190,7 @@ def vit_metrics_onnx(path: Path, images: np.ndarray, semantic: np.ndarray, patch
         dino.append(layer_ious[-1])
         cst.append(mask_iou(upsample_bilinear((cos[0].mean(0) + 1) / 2, (grid, grid), size) > score, fg[i]))
         ceiling.append(mask_iou(upsample_patch_mask(best_patch_mask(fg[i], patch), (grid, grid), patch), fg[i]))
+        oracles.append(dino_rule_oracles(fg[i], patch, mass))
     r = lambda v: round(float(v), 6)  # noqa: E731
     return {
         "images": int(len(images)),
@@ -199,6 +200,8 @@ def vit_metrics_onnx(path: Path, images: np.ndarray, semantic: np.ndarray, patch
         "baseline_whole_image_iou": r(np.mean([mask_iou(np.ones_like(f), f) for f in fg])),
         "baseline_centre_disc_iou": r(np.mean([mask_iou(centre, f) for f in fg])),
         "ceiling_patch_iou": r(np.mean(ceiling)),
+        "dino_rule_on_flat_foreground_iou": r(np.mean([o[0] for o in oracles])),
+        "dino_rule_on_fraction_map_iou": r(np.mean([o[1] for o in oracles])),
     }
 
 

@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from attnlens_ml.metrics import (best_patch_mask, confusion_matrix, cst_score_mask, dino_mass_mask,
+from attnlens_ml.metrics import (best_patch_mask, confusion_matrix, cst_score_mask, dino_mass_mask, dino_rule_oracles,
                                  iou_from_confusion, mask_iou, upsample_bilinear, upsample_patch_mask)
 
 
@@ -44,3 +45,17 @@ def test_iou_from_confusion():
     p = np.array([0, 1, 1, 1, 0])
     iou = iou_from_confusion(confusion_matrix(t, p, 4))
     assert np.allclose(iou[:3], [1 / 3, 2 / 3, 0.0]) and np.isnan(iou[3])
+
+
+def test_dino_rule_oracles_flat_map_keeps_the_mass_share_of_patches():
+    # 10 fully covered 8-px patches: a flat map keeps the smallest set holding 55 % of the mass, 6 of them
+    # (IoU 0.6); the fraction map is flat too here. Add half-covered patches: the fraction map keeps the full
+    # ones first and does better.
+    fg = np.zeros((80, 80), bool)
+    fg[:8, :80] = True
+    flat, fraction = dino_rule_oracles(fg, 8, 0.55)
+    assert flat == pytest.approx(0.6) and fraction == pytest.approx(0.6)
+    fg[8:12, :80] = True  # the next row of patches is half foreground
+    flat, fraction = dino_rule_oracles(fg, 8, 0.6)
+    assert fraction > flat
+    assert dino_rule_oracles(np.zeros((16, 16), bool), 8, 0.6) == (1.0, 1.0)

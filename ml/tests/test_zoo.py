@@ -106,5 +106,6 @@ def test_card_numbers_reproduce_on_the_gallery_slice(shipped):
             assert (got["iou_per_class"][k] is None) == (v is None) and (v is None or got["iou_per_class"][k] == pytest.approx(v, abs=1e-5))
     else:
         got = zoo.vit_metrics_onnx(path, images, semantic, 8, 20)
-        for k in ("dino_iou_last_layer", "cst_iou", "ceiling_patch_iou", "baseline_whole_image_iou"):
+        for k in ("dino_iou_last_layer", "cst_iou", "ceiling_patch_iou", "baseline_whole_image_iou",
+                  "dino_rule_on_flat_foreground_iou", "dino_rule_on_fraction_map_iou"):
             assert got[k] == pytest.approx(want[k], abs=1e-5), k

@@ -5,7 +5,8 @@ and the ViT (its last-layer patch tokens, 96×20×20: image-level semantics). Ea
 bottleneck on the stem features; its projector lifts it to the teacher's width, and training pulls it to the
 teacher's features with 0.9·(1 − cosine) + 0.1·smooth-L1 per location (SAK's feature loss). The router
 (softmax over [stem, path per teacher], one weight vector per image) feeds two task heads: segmentation and
-image-level labels. Exported: task outputs, router weights, each path's projected features.
+image-level labels; noise on the router's logits in training keeps every path in use. Exported: task
+outputs, router weights, each path's projected features.
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class SAKConfig:
     widths: tuple[int, int, int] = (16, 32, 48)
     teachers: tuple[tuple[str, int], ...] = (("seg-teacher", 128), ("vit-attn", 64))
     bottleneck: int = 24
+    # Std of Gaussian noise on the router's logits in training (SAK adds it; without it one path won early
+    # and took 0.997 of the weight for every image — measured). Evaluation and export have none.
+    router_noise: float = 1.0
     num_classes: int = 7
     num_labels: int = 6
 
@@ -53,7 +57,10 @@ class SAKStudent(nn.Module):
         """→ (seg logits [B,K,H,W], label logits [B,L], router weights [B,1+T], projected paths [B,Tw,h,w]...)."""
         f = self.stem(x)
         paths = [p(f) for p in self.paths]
-        weights = self.router(f.mean((2, 3))).softmax(-1)
+        logits = self.router(f.mean((2, 3)))
+        if self.training and self.cfg.router_noise > 0:
+            logits = logits + self.cfg.router_noise * torch.randn_like(logits)
+        weights = logits.softmax(-1)
         branches = torch.stack([f] + paths, 1)  # [B, 1+T, C, h, w]
         mixed = (weights[:, :, None, None, None] * branches).sum(1)
         seg = F.interpolate(self.seg(mixed), size=x.shape[2:], mode="bilinear", align_corners=False)
