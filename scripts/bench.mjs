@@ -72,7 +72,7 @@ async function inBrowser(id) {
     await page.waitForFunction(([sel, n]) => {
       const s = document.querySelector(sel)?.textContent ?? '';
       return /· \d+ ms/.test(s) && document.querySelectorAll('[data-testid=strip] button')[n]?.className.includes('border-sky-400');
-    }, [`[data-testid=pane-${id}] [data-testid=pane-status]`, i], { timeout: 60_000 });
+    }, [`[data-testid="pane-${id}"] [data-testid=pane-status]`, i], { timeout: 60_000 });
     const text = await pane.getByTestId('pane-status').innerText();
     warm.push(Number(text.match(/· (\d+) ms/)[1]));
   }
@@ -83,13 +83,13 @@ async function inBrowser(id) {
 }
 
 const VIEWS_ONLY = process.argv.includes('--views'); // `npm run bench -- --views`: only the view redraws
-if (!VIEWS_ONLY) console.log(`model                     node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest task: start-up / while running (ms)`);
+if (!VIEWS_ONLY) console.log(`${"model".padEnd(30)}  node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest task: start-up / while running (ms)`);
 for (const m of VIEWS_ONLY ? [] : index.models) {
   const bytes = readFileSync(join(root, 'public', m.file));
   const a = await timeSession(await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 2 }), ortNode.Tensor);
   const b = await timeSession(await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] }), ortWeb.Tensor);
   const c = await inBrowser(m.id);
-  console.log(`${m.id.padEnd(24)} ${a.toFixed(1).padStart(8)} ${b.toFixed(1).padStart(14)} ${(b / a).toFixed(1).padStart(6)}`
+  console.log(`${m.id.padEnd(30)} ${a.toFixed(1).padStart(8)} ${b.toFixed(1).padStart(14)} ${(b / a).toFixed(1).padStart(6)}`
     + ` ${c.chromium.padStart(17)} ${String(c.overlay).padStart(16)} ${c.longest.toFixed(0).padStart(22)} / ${c.whileRunning.toFixed(0)}`);
 }
 // View redraws: [view, link, control (testid), how it is set, values cycled, view section testid].
