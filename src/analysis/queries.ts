@@ -4,6 +4,7 @@
  * token or a query, the foreground share per head, and the bilinear upsampling the contract names.
  */
 import { iou, type Box, type Detection } from './boxes';
+import { maskedShare } from './attention';
 
 const area = (b: Box) => Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);
 
@@ -133,16 +134,7 @@ export function meanRow(rows: Float32Array[]): Float32Array {
 
 /** Share of each row's mass on the mask (per head), and of the mean row's. */
 export function foregroundShares(rows: Float32Array[], mean: Float32Array, mask: Uint8Array): { perHead: number[]; mean: number } {
-  const share = (a: Float32Array) => {
-    let on = 0;
-    let all = 0;
-    for (let i = 0; i < a.length; i++) {
-      all += a[i];
-      if (mask[i]) on += a[i];
-    }
-    return all > 0 ? on / all : 0;
-  };
-  return { perHead: rows.map(share), mean: share(mean) };
+  return { perHead: rows.map((r) => maskedShare(r, mask)), mean: maskedShare(mean, mask) };
 }
 
 /** Index and value of a map's largest entry (first on ties). */

@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { randomAttentionStack as randomStack } from './attentionFixtures';
 import { attentionRollout, fusedLayer, type AttentionStack } from './rollout';
-
-/** Random row-stochastic attention stack from a seeded generator. */
-function randomStack(layers: number, heads: number, tokens: number, seed = 1): AttentionStack {
-  let x = seed;
-  const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const data = new Float32Array(layers * heads * tokens * tokens);
-  for (let r = 0; r < layers * heads * tokens; r++) {
-    let sum = 0;
-    for (let j = 0; j < tokens; j++) sum += data[r * tokens + j] = Math.exp(3 * rand());
-    for (let j = 0; j < tokens; j++) data[r * tokens + j] /= sum;
-  }
-  return { data, layers, heads, tokens };
-}
 
 /** Independent reference: full matrix products, as the paper writes it. */
 function naiveRollout(s: AttentionStack, upTo: number, identity: boolean): number[][] {

@@ -2,28 +2,17 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { randomAttentionStack } from './attentionFixtures';
 import { attentionRollout } from './rollout';
 import { attentionRolloutTensor } from './rolloutTensor';
-
-function randomStack(layers: number, heads: number, tokens: number): Float32Array {
-  let x = 7;
-  const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const data = new Float32Array(layers * heads * tokens * tokens);
-  for (let r = 0; r < layers * heads * tokens; r++) {
-    let sum = 0;
-    for (let j = 0; j < tokens; j++) sum += data[r * tokens + j] = Math.exp(4 * rand());
-    for (let j = 0; j < tokens; j++) data[r * tokens + j] /= sum;
-  }
-  return data;
-}
 
 describe('attention rollout in tfjs ops', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
   });
   const [layers, heads, tokens] = [5, 4, 26];
-  const data = randomStack(layers, heads, tokens);
-  const stack = { data, layers, heads, tokens };
+  const stack = randomAttentionStack(layers, heads, tokens, 7, 4);
+  const { data } = stack;
 
   it('matches the reference for head mean and single heads, with and without the identity term', () => {
     for (const head of ['mean', 0, 3] as const) for (const identity of [true, false]) for (const upTo of [0, 4]) {
