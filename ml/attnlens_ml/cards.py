@@ -113,7 +113,7 @@ def write_cards(index: dict) -> Path:
         for cls, w in sak["router_mean_per_image_class"].items():
             lines.append(f"| {cls} | " + " | ".join(_f(v) for v in w) + " |")
         lines.append(f"| all | " + " | ".join(_f(v) for v in sak["router_mean"]) + " |")
-    lines += ["", "## Reproduce", "", "```", "ml/.venv/bin/python -m attnlens_ml.pipeline", "```", ""]
+    lines += ["", "## Reproduce", "", "```", "npm run zoo    # = node scripts/setup.mjs --python && cd ml && .venv/bin/python -m attnlens_ml.pipeline", "```", ""]
     path = ROOT / "docs" / "model-cards.md"
     path.write_text("\n".join(lines))
     return path
