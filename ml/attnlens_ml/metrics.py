@@ -88,7 +88,7 @@ def best_patch_mask(foreground: np.ndarray, patch: int) -> np.ndarray:
     """
     h, w = foreground.shape
     gh, gw = h // patch, w // patch
-    frac = foreground[:gh * patch, :gw * patch].reshape(gh, patch, gw, patch).mean((1, 3)).ravel()
+    frac = patch_fractions(foreground, patch)
     order = np.argsort(-frac)
     total_fg = foreground.sum()
     best, best_k = -1.0, 0

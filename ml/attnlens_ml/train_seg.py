@@ -67,14 +67,10 @@ def train_segmenter(name: str, cfg: SegConfig, steps: int, lr: float, batch: int
         imgs, masks = augment(train["images"][idx], train["semantic"][idx], step, seed)
         x = to_input(imgs, dev)
         y = torch.from_numpy(masks.astype(np.int64)).to(dev)
+        logits = model(x)  # on every image: the forward also feeds AttnFD's taps
         has_mask = torch.from_numpy(labelled[idx]).to(dev)
-        if has_mask.all():
-            ce = F.cross_entropy(model(x), y, weight=weights)
-        elif has_mask.any():
-            ce = F.cross_entropy(model(x)[has_mask], y[has_mask], weight=weights)
-        else:
-            model(x)  # no labelled image in this batch: the forward still feeds AttnFD's taps
-            ce = torch.zeros((), device=dev)
+        ce = (F.cross_entropy(logits[has_mask], y[has_mask], weight=weights) if has_mask.any()
+              else torch.zeros((), device=dev))
         loss = ce
         fd = torch.zeros((), device=dev)
         if teacher is not None:

@@ -73,13 +73,13 @@ def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32,
     train = load_split(split)
     val = load_split("val", 100)
     model = PatchViT(cfg).to(dev)
-    count_head = torch.nn.Linear(cfg.dim, cfg.num_labels).to(dev)
-    counts = None
+    state = {"model": model}
     if count_weight > 0:
         classes = load_boxes(split)["classes"]  # [N, MAX_OBJECTS], ids 1..6, −1 padding
         counts = np.stack([(classes == c + 1).sum(1) for c in range(cfg.num_labels)], 1).astype(np.float32)
-    opt = torch.optim.AdamW(list(model.parameters()) + list(count_head.parameters()), lr=lr, weight_decay=0.05)
-    state = {"model": model, "count_head": count_head, "opt": opt}
+        state["count_head"] = count_head = torch.nn.Linear(cfg.dim, cfg.num_labels).to(dev)
+    opt = torch.optim.AdamW([p for m in state.values() for p in m.parameters()], lr=lr, weight_decay=0.05)
+    state["opt"] = opt
     start = ck.resume(state)
     for step in range(start, steps):
         for g in opt.param_groups:
@@ -89,7 +89,7 @@ def train_vit(name: str, cfg: ViTConfig, steps: int, lr: float, batch: int = 32,
         imgs, _ = augment(train["images"][idx], None, step, seed)
         logits, _, _, pooled = model(to_input(imgs, dev).contiguous(), return_pooled=True)
         loss = F.binary_cross_entropy_with_logits(logits, torch.from_numpy(train["present"][idx]).to(dev))
-        if counts is not None:
+        if count_weight > 0:
             loss = loss + count_weight * F.poisson_nll_loss(count_head(pooled), torch.from_numpy(counts[idx]).to(dev))
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -55,18 +55,8 @@ def test_timm_vit_exports_cls_attention_matching_pytorch(tmp_path, timm_vit):
     x = torch.randn(1, 3, 64, 64)
     got = _run(path, x)
     # Reference computed independently of the hooks: q·k softmax from timm's own qkv projection.
+    ref = torch.stack([m[:, :, 0, 1:] for m in _reference_attention(timm_vit, x)], 1).numpy()
     with torch.no_grad():
-        tokens = timm_vit.patch_embed(x)
-        tokens = timm_vit._pos_embed(tokens)
-        rows = []
-        for blk in timm_vit.blocks:
-            a = blk.attn
-            h = blk.norm1(tokens)
-            qkv = a.qkv(h).reshape(1, h.shape[1], 3, a.num_heads, -1).permute(2, 0, 3, 1, 4)
-            q, k = a.q_norm(qkv[0]), a.k_norm(qkv[1])
-            rows.append(((q * a.scale) @ k.transpose(-2, -1)).softmax(-1)[:, :, 0, 1:])
-            tokens = blk(tokens)
-        ref = torch.stack(rows, 1).numpy()
         logits = timm_vit(x).numpy()
     assert got["cls_attention"].shape == (1, 3, 2, 16)
     np.testing.assert_allclose(got["cls_attention"], ref, atol=1e-5)

@@ -1,4 +1,5 @@
 /** Foreground masks from COCO annotations (pure): the reference a ViT pseudo-mask is scored against. */
+import { baseName } from './groundTruth';
 import { rleToMask, type Rle } from './rle';
 
 interface MaskAnnotation {
@@ -22,8 +23,8 @@ const isRle = (s: unknown): s is Rle => {
  */
 export function cocoForeground(doc: MaskDocument | null, fileName: string):
 { mask: Uint8Array; width: number; height: number; objects: number; skipped: number } | null {
-  const base = fileName.split('/').pop();
-  const image = doc?.images.find((i) => i.file_name.split('/').pop() === base);
+  const base = baseName(fileName);
+  const image = doc?.images.find((i) => baseName(i.file_name) === base);
   if (!doc || !image) return null;
   let out: { mask: Uint8Array; width: number; height: number } | null = null;
   let objects = 0;

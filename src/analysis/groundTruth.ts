@@ -41,14 +41,16 @@ export function parseCoco(text: string): { ok: true; coco: Coco } | { ok: false;
  */
 export function cocoObjects(coco: Coco | null, fileName: string, classes?: { id: number; name: string }[]): GtObject[] | null {
   if (!coco) return null;
-  const base = (s: string) => s.split(/[\\/]/).pop()!;
-  const img = coco.images.find((i) => i.file_name === fileName) ?? coco.images.find((i) => base(i.file_name) === base(fileName));
+  const img = coco.images.find((i) => i.file_name === fileName) ?? coco.images.find((i) => baseName(i.file_name) === baseName(fileName));
   if (!img) return null;
   const byName = new Map((classes ?? []).map((c) => [c.name.toLowerCase(), c.id]));
   const categoryClass = new Map((coco.categories ?? []).map((c) => [c.id, byName.get(c.name.toLowerCase())]));
   return coco.annotations.filter((a) => a.image_id === img.id)
     .map(({ bbox: [x, y, w, h], category_id }) => ({ classId: categoryClass.get(category_id) ?? category_id, x0: x, y0: y, x1: x + w, y1: y + h }));
 }
+
+/** A file name without its folders (COCO file_name may carry a path). */
+export const baseName = (s: string): string => s.split(/[\\/]/).pop()!;
 
 /** A box dragged from (ax, ay) to (bx, by), ordered and clipped to the width×height image; null if under minSide px. */
 export function boxFromDrag(ax: number, ay: number, bx: number, by: number, width: number, height: number, minSide = 2): Box | null {

@@ -4,6 +4,7 @@
  * token or a query, the foreground share per head, and the bilinear upsampling the contract names.
  */
 import { iou, type Box, type Detection } from './boxes';
+import type { Placement } from '../inference/preprocess';
 import { maskedShare } from './attention';
 
 const area = (b: Box) => Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);
@@ -79,21 +80,11 @@ export function describeMatch(m: QueryMatch): string {
   return `no query box overlaps: its query with the nearest box centre (score ${(100 * m.detection.score).toFixed(0)} %)`;
 }
 
-/** Geometry from image pixels to a model's input frame (stretch or letterbox), as preprocess.placement gives it. */
-export interface Frame {
-  inputWidth: number;
-  inputHeight: number;
-  offsetX: number;
-  offsetY: number;
-  scaleX: number;
-  scaleY: number;
-}
-
 /**
  * Row-major index of the cell of a `grid` = [rows, cols] feature grid (covering the model input) under an
  * image point; null off the image (which letterbox padding surrounds inside the input).
  */
-export function gridCellAt(x: number, y: number, frame: Frame, grid: [number, number]): number | null {
+export function gridCellAt(x: number, y: number, frame: Placement, grid: [number, number]): number | null {
   const u = x * frame.scaleX + frame.offsetX;
   const v = y * frame.scaleY + frame.offsetY;
   const inside = (a: number, offset: number, size: number) => a >= Math.max(0, offset) && a < Math.min(size, size - offset);
@@ -105,7 +96,7 @@ export function gridCellAt(x: number, y: number, frame: Frame, grid: [number, nu
 }
 
 /** The image point at the centre of a grid cell (inverse of gridCellAt at cell centres). */
-export function cellCentre(cell: number, frame: Frame, grid: [number, number]): [number, number] {
+export function cellCentre(cell: number, frame: Placement, grid: [number, number]): [number, number] {
   const [rows, cols] = grid;
   const u = ((cell % cols) + 0.5) * (frame.inputWidth / cols);
   const v = (Math.floor(cell / cols) + 0.5) * (frame.inputHeight / rows);

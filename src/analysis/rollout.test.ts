@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomAttentionStack as randomStack } from './attentionFixtures';
-import { attentionRollout, fusedLayer, type AttentionStack } from './rollout';
+import { headMean } from './attention';
+import { attentionRollout, type AttentionStack } from './rollout';
 
 /** Independent reference: full matrix products, as the paper writes it. */
 function naiveRollout(s: AttentionStack, upTo: number, identity: boolean): number[][] {
@@ -37,7 +38,10 @@ describe('attention rollout', () => {
 
   it('with one layer and no identity term is that layer\'s head-mean CLS row', () => {
     const row = attentionRollout(s, { upTo: 0, identity: false, head: 'mean' });
-    const layer0 = fusedLayer(s, 0, 'mean', false);
+    const t = s.tokens;
+    const clsRows = new Float32Array(s.heads * t);
+    for (let h = 0; h < s.heads; h++) clsRows.set(s.data.subarray(h * t * t, h * t * t + t), h * t); // layer 0, row 0 of each head
+    const layer0 = headMean(clsRows, s.heads);
     row.forEach((v, j) => expect(v).toBeCloseTo(layer0[j], 6));
   });
 

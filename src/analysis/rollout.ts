@@ -23,28 +23,10 @@ export interface RolloutOptions {
   query?: number;
 }
 
-export function checkStack(s: AttentionStack): void {
+function checkStack(s: AttentionStack): void {
   const { layers, heads, tokens } = s;
   if (s.data.length !== layers * heads * tokens * tokens)
     throw new Error(`attention stack has ${s.data.length} values, expected ${layers}×${heads}×${tokens}×${tokens}`);
-}
-
-/** One layer's fused attention matrix Â [T, T] (head mean or one head, with or without the identity term). */
-export function fusedLayer(s: AttentionStack, layer: number, head: 'mean' | number, identity: boolean): Float32Array {
-  const { heads, tokens: t } = s;
-  if (layer < 0 || layer >= s.layers) throw new Error(`layer ${layer} is outside 0..${s.layers - 1}`);
-  if (head !== 'mean' && (head < 0 || head >= heads)) throw new Error(`head ${head} is outside 0..${heads - 1}`);
-  const out = new Float32Array(t * t);
-  const hs = head === 'mean' ? Array.from({ length: heads }, (_, h) => h) : [head];
-  for (const h of hs) {
-    const base = (layer * heads + h) * t * t;
-    for (let i = 0; i < t * t; i++) out[i] += s.data[base + i] / hs.length;
-  }
-  if (identity) {
-    for (let i = 0; i < t * t; i++) out[i] *= 0.5;
-    for (let i = 0; i < t; i++) out[i * t + i] += 0.5;
-  }
-  return out;
 }
 
 /** The `query` row (CLS by default) of the rolled-out attention R = Â_upTo · … · Â_0, over all T tokens. */

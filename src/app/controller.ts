@@ -3,7 +3,7 @@ import { fetchModelBytes, loadModel, ModelError, runModel } from '../inference/m
 import { taskOutputs, taskView } from '../inference/task';
 import { viewOutputs } from '../inference/views';
 import { useStore, type ImageEntry } from '../state/store';
-import { parseCoco } from '../analysis/groundTruth';
+import { cocoObjects, parseCoco, type Coco, type GtObject } from '../analysis/groundTruth';
 import { useGroundTruthStore } from '../state/groundTruth';
 
 const base = import.meta.env.BASE_URL;
@@ -193,18 +193,10 @@ export async function importCoco(file: File): Promise<void> {
 }
 
 /** The gallery's COCO annotations (ground truth for the gallery samples), fetched once. */
-export type GalleryCoco = {
-  images: { id: number; file_name: string }[];
-  annotations: { image_id: number; bbox: number[]; category_id: number }[];
-};
-let cocoPromise: Promise<GalleryCoco | null> | null = null;
+let cocoPromise: Promise<Coco | null> | null = null;
 export const loadGalleryCoco = () =>
   (cocoPromise ??= fetch(`${base}samples/coco.json`).then((r) => (r.ok ? r.json() : null), () => null));
 
 /** Ground-truth objects of a gallery sample, boxes as pixel corners; null for the user's own images. */
-export function galleryObjects(coco: GalleryCoco | null, image: ImageEntry): { classId: number; x0: number; y0: number; x1: number; y1: number }[] | null {
-  const img = image.fromGallery ? coco?.images.find((i) => i.file_name === image.name) : undefined;
-  if (!img || !coco) return null;
-  return coco.annotations.filter((a) => a.image_id === img.id)
-    .map(({ bbox: [x, y, w, h], category_id }) => ({ classId: category_id, x0: x, y0: y, x1: x + w, y1: y + h }));
-}
+export const galleryObjects = (coco: Coco | null, image: ImageEntry): GtObject[] | null =>
+  (image.fromGallery ? cocoObjects(coco, image.name) : null);

@@ -6,6 +6,7 @@ import { toCxcywh } from '../analysis/groundTruth';
 import { detectionAt } from '../analysis/queries';
 import type { Contract } from '../contract';
 import type { TensorPayload } from '../inference/protocol';
+import { queryBlock } from '../inference/queries';
 import { MAX_K, type QuerySelection } from '../state/viewState';
 import { useStore, type ImageEntry } from '../state/store';
 import { drawHeatmap } from '../viz/attention';
@@ -13,12 +14,6 @@ import { useDetectors, useGroundTruth } from './useDetr';
 import { usePhoto } from './usePhoto';
 
 type Gt = { classId: number; box: [number, number, number, number] }; // cxcywh normalised
-
-function block(c: Contract, name: 'one_to_one' | 'one_to_many') {
-  const logits = c.outputs.find((o) => o.role === 'box_logits' && o.block === name);
-  const boxes = c.outputs.find((o) => o.role === 'boxes' && o.block === name && o.box_format === 'cxcywh_normalized');
-  return logits && boxes ? { logits, boxes } : null;
-}
 
 /** H-DETR: one-to-one vs one-to-many assignment of objects to queries, the cost matrix, unassigned queries. */
 export function HdetrView() {
@@ -71,7 +66,7 @@ function AssignmentPanel({ id, contract, outputs, image, gt, weights, k, mode, s
   const svg = useRef<SVGSVGElement>(null);
   const heat = useRef<HTMLCanvasElement>(null);
   const photo = useRef<HTMLCanvasElement>(null);
-  const chosen = (mode === 'o2m' && block(contract, 'one_to_many')) || block(contract, 'one_to_one')!;
+  const chosen = (mode === 'o2m' && queryBlock(contract, 'one_to_many')) || queryBlock(contract, 'one_to_one')!;
   const logits = outputs[chosen.logits.name];
   const boxes = outputs[chosen.boxes.name];
   const labels = chosen.logits.labels ?? [];

@@ -1,8 +1,8 @@
 import { useEffect, useMemo, useRef } from 'react';
 import { boxMaskOnGrid, keyAttentionPerHead, range } from '../analysis/attention';
-import { foregroundShares, gridCellAt, meanRow, tokenRows } from '../analysis/queries';
+import { cellCentre, foregroundShares, gridCellAt, meanRow, tokenRows } from '../analysis/queries';
 import type { Contract, ContractOutput } from '../contract';
-import { placement, toImage } from '../inference/preprocess';
+import { placement } from '../inference/preprocess';
 import type { TensorPayload } from '../inference/protocol';
 import { encoderAttention } from '../inference/views';
 import { useStore, type ImageEntry } from '../state/store';
@@ -89,12 +89,9 @@ export function KsView() {
   const boxes = useMemo(() => gt?.objects ?? [], [gt]);
   if (!withAttn.length || !image || !gt) return null;
   const pick = (contract: Contract, grid: [number, number]) => (fx: number, fy: number) => {
-    // The map covers the model input; back to image pixels through the placement (exact for letterbox too).
-    const p = placement(image.bitmap.width, image.bitmap.height, contract.input);
-    const cx = (Math.min(grid[1] - 1, Math.floor(fx * grid[1])) + 0.5) / grid[1];
-    const cy = (Math.min(grid[0] - 1, Math.floor(fy * grid[0])) + 0.5) / grid[0];
-    const [x, y] = toImage(p, cx * p.inputWidth, cy * p.inputHeight);
-    setView({ ksSource: 'point', point: [x, y] });
+    // The map covers the model input; the clicked cell's centre, back in image pixels (exact for letterbox too).
+    const cell = Math.min(grid[0] - 1, Math.floor(fy * grid[0])) * grid[1] + Math.min(grid[1] - 1, Math.floor(fx * grid[1]));
+    setView({ ksSource: 'point', point: cellCentre(cell, placement(image.bitmap.width, image.bitmap.height, contract.input), grid) });
   };
   return (
     <section className="mt-6" data-testid="ks-view">

@@ -2,7 +2,6 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { cstScoreMask, dinoMassMask, headMean, patchMaskIoU, range } from '../analysis/attention';
 import { cocoForeground, maskIoU } from '../analysis/cocoMasks';
 import { patchesOf } from '../analysis/rollout';
-import { loadGalleryCoco, type GalleryCoco } from '../app/controller';
 import { rolloutModel } from '../inference/models';
 import type { MathEngine } from '../inference/protocol';
 import { vitAttention, vitSelfAttention } from '../inference/views';
@@ -13,6 +12,7 @@ import { cocoMaskDocument } from '../analysis/rle';
 import { placement } from '../inference/preprocess';
 import { drawHeatmap } from '../viz/attention';
 import { usePaneResult } from './Pane';
+import { useGalleryCoco } from './useGalleryCoco';
 import { usePhoto } from './usePhoto';
 
 function Heat({ values, grid, testId }: { values: Float32Array; grid: [number, number]; testId?: string }) {
@@ -63,8 +63,7 @@ export function VitView() {
   const spec = contract ? vitAttention(contract) : null;
   const run = id && image ? results[`${id}@${image.name}`] : undefined;
   const model = id ? slots[id]?.model : undefined;
-  const [coco, setCoco] = useState<GalleryCoco | null>(null);
-  useEffect(() => void loadGalleryCoco().then(setCoco), []);
+  const coco = useGalleryCoco();
   const truth = useMemo(() => (image?.fromGallery ? cocoForeground(coco, image.name) : null), [coco, image]);
   const canRollout = !!(contract && vitSelfAttention(contract));
   const rollout = useRollout(run && canRollout && view.vitMap === 'rollout' ? model : undefined, image, view.layer, view.rolloutIdentity);
@@ -110,10 +109,7 @@ export function VitView() {
       ctx.fillStyle = m ? '#fff' : '#000';
       ctx.fillRect((i % grid[1]) * patch, Math.floor(i / grid[1]) * patch, patch, patch);
     });
-    const a = document.createElement('a');
-    a.href = c.toDataURL('image/png');
-    a.download = `${image?.name ?? 'image'}.${id}.dino-mask.png`;
-    a.click();
+    c.toBlob((png) => png && download(`${image?.name ?? 'image'}.${id}.dino-mask.png`, png), 'image/png');
   };
   /** The DINO pseudo-mask at the image's own resolution as a COCO annotation (compressed RLE, area, bbox). */
   const exportRle = () => {
@@ -122,7 +118,7 @@ export function VitView() {
     const mask = patchMaskToImage(data.dino, grid, patch, width, height, placement(width, height, contract.input));
     const doc = cocoMaskDocument({ mask, width, height, fileName: image?.name ?? 'image', category: 'foreground',
       description: `AttnLens DINO pseudo-mask of ${id}: ${mapName}, ${Math.round(view.mass * 100)} % of the attention mass` });
-    download(`${image?.name ?? 'image'}.${id}.dino-mask.coco.json`, JSON.stringify(doc));
+    download(`${image?.name ?? 'image'}.${id}.dino-mask.coco.json`, json(doc));
   };
   return (
     <section className="mt-6" data-testid="vit-view">
@@ -148,7 +144,7 @@ export function VitView() {
         <button className="rounded bg-slate-800 px-2 py-1" data-testid="vit-export-rle" onClick={exportRle}>Export COCO RLE</button>
         <button className="rounded bg-slate-800 px-2 py-1" data-testid="vit-export-map" onClick={() => download(
           `${image?.name ?? 'image'}.${id}.${rollout ? 'rollout' : 'cls'}-map.json`,
-          JSON.stringify({ model: id, image: image?.name, map: mapName, layer: data.layer, grid, patch, values: Array.from(data.mean) }))}>export map (JSON)</button>
+          json({ model: id, image: image?.name, map: mapName, layer: data.layer, grid, patch, values: Array.from(data.mean) }))}>export map (JSON)</button>
       </div>
       <div className="mt-2 flex flex-wrap gap-2 text-xs">
         {data.perHead.map((row, h) => <figure key={h}><Heat values={row} grid={grid} testId="vit-head" /><figcaption>head {h}</figcaption></figure>)}
@@ -166,9 +162,12 @@ export function VitView() {
   );
 }
 
-function download(name: string, text: string) {
+const json = (value: unknown) => new Blob([JSON.stringify(value)], { type: 'application/json' });
+
+/** Save a blob as a file (the browser's download), then free its URL. */
+function download(name: string, blob: Blob) {
   const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  a.href = URL.createObjectURL(blob);
   a.download = name;
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);

@@ -1,14 +1,15 @@
 /** Hooks the DETR views share: which models are detectors, the ground truth in use, the selected query's rows. */
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import type { Detection } from '../analysis/boxes';
 import { cocoObjects, resolveGroundTruth, type GtSource } from '../analysis/groundTruth';
 import { describeMatch, matchQuery, queryRow, type MatchRule } from '../analysis/queries';
-import { galleryObjects, loadGalleryCoco, type GalleryCoco } from '../app/controller';
+import { galleryObjects } from '../app/controller';
 import type { Contract, ContractOutput } from '../contract';
 import { blockQueries, queryBlock, type BlockName } from '../inference/queries';
 import { useGroundTruthStore } from '../state/groundTruth';
 import { useStore, type ImageEntry } from '../state/store';
 import { usePaneResult } from './Pane';
+import { useGalleryCoco } from './useGalleryCoco';
 
 /** Models in the view with a one-to-one query block, left to right. */
 export function useDetectors(): string[] {
@@ -34,8 +35,7 @@ export function useGroundTruth(image: ImageEntry | undefined): GtSource | null {
   const classes = useStore((s) => (pseudoModel ? s.slots[pseudoModel]?.model?.contract.classes : undefined));
   const drawn = useGroundTruthStore((s) => (image ? s.drawn[image.name] : undefined));
   const imported = useGroundTruthStore((s) => s.imported);
-  const [coco, setCoco] = useState<GalleryCoco | null>(null);
-  useEffect(() => void loadGalleryCoco().then(setCoco), []);
+  const coco = useGalleryCoco();
   return useMemo(() => {
     if (!image) return null;
     return resolveGroundTruth({

@@ -4,6 +4,7 @@ import { decodeQueries, type Detection } from '../analysis/boxes';
 import { argmaxClasses } from '../analysis/segmentation';
 import type { TensorPayload } from './protocol';
 import { placement, toImage, type Placement } from './preprocess';
+import { queryBlock } from './queries';
 
 export type TaskView =
   | { kind: 'segmentation'; logits: string }
@@ -14,9 +15,8 @@ export type TaskView =
 export function taskView(c: Contract): TaskView {
   const seg = c.outputs.find((o) => o.role === 'segmentation_logits');
   if (seg) return { kind: 'segmentation', logits: seg.name };
-  const logits = c.outputs.find((o) => o.role === 'box_logits' && o.block === 'one_to_one');
-  const boxes = c.outputs.find((o) => o.role === 'boxes' && o.block === 'one_to_one' && o.box_format === 'cxcywh_normalized');
-  if (logits && boxes) return { kind: 'detection', logits: logits.name, boxes: boxes.name, labels: logits.labels ?? [] };
+  const block = queryBlock(c, 'one_to_one');
+  if (block) return { kind: 'detection', logits: block.logits.name, boxes: block.boxes.name, labels: block.logits.labels ?? [] };
   return { kind: 'none', reason: 'its contract declares no segmentation_logits and no one-to-one box block' };
 }
 

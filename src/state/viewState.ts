@@ -102,6 +102,13 @@ export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): Decode
   const p = new URLSearchParams(hash.replace(/^#/, ''));
   const problems: string[] = [];
   const view = { ...base };
+  /** A parameter that must be one of `allowed`: set it, or report it in `problem`'s words. */
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], problem: string, set: (v: T) => void) => {
+    const raw = p.get(key);
+    if (raw === null) return;
+    if ((allowed as readonly string[]).includes(raw)) set(raw as T);
+    else problems.push(`the link's ${problem.replace('%s', `"${raw}"`)}`);
+  };
   const m = p.get('m');
   if (m !== null) {
     const ids = m.split(',').filter(Boolean);
@@ -125,26 +132,10 @@ export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): Decode
     if (/^(-1|\d{1,2})$/.test(l)) view.layer = Number(l);
     else problems.push(`the link's layer "${l}" is not a layer index`);
   }
-  const b = p.get('b');
-  if (b !== null) {
-    if (b === 'webgpu' || b === 'wasm' || b === 'auto') view.backend = b;
-    else problems.push(`the link's backend "${b}" is not webgpu or wasm`);
-  }
-  const vm = p.get('vm');
-  if (vm !== null) {
-    if (vm === 'cls' || vm === 'rollout') view.vitMap = vm;
-    else problems.push(`the link's ViT map "${vm}" is not cls or rollout`);
-  }
-  const ri = p.get('ri');
-  if (ri !== null) {
-    if (ri === '0' || ri === '1') view.rolloutIdentity = ri === '1';
-    else problems.push(`the link's rollout identity switch "${ri}" is not 0 or 1`);
-  }
-  const hm = p.get('hm');
-  if (hm !== null) {
-    if (hm === 'o2o' || hm === 'o2m') view.hmode = hm;
-    else problems.push(`the link's matching mode "${hm}" is not o2o or o2m`);
-  }
+  oneOf('b', ['webgpu', 'wasm', 'auto'] as const, 'backend %s is not webgpu or wasm', (v) => (view.backend = v));
+  oneOf('vm', ['cls', 'rollout'] as const, 'ViT map %s is not cls or rollout', (v) => (view.vitMap = v));
+  oneOf('ri', ['0', '1'] as const, 'rollout identity switch %s is not 0 or 1', (v) => (view.rolloutIdentity = v === '1'));
+  oneOf('hm', ['o2o', 'o2m'] as const, 'matching mode %s is not o2o or o2m', (v) => (view.hmode = v));
   const k = p.get('k');
   if (k !== null) {
     if (/^\d{1,2}$/.test(k) && Number(k) >= 1 && Number(k) <= MAX_K) view.k = Number(k);
@@ -163,11 +154,7 @@ export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): Decode
     if (m) view.selection = { model: m[1], block: BLOCKS[m[2] as 'o2o' | 'o2m'], query: Number(m[3]) };
     else problems.push(`the link's selected query "${q}" is not model:o2o|o2m:index`);
   }
-  const ks = p.get('ks');
-  if (ks !== null) {
-    if (ks === 'mean' || ks === 'point' || ks === 'query') view.ksSource = ks;
-    else problems.push(`the link's KS-DETR attention source "${ks}" is not mean, point or query`);
-  }
+  oneOf('ks', ['mean', 'point', 'query'] as const, 'KS-DETR attention source %s is not mean, point or query', (v) => (view.ksSource = v));
   const pt = p.get('pt');
   if (pt !== null) {
     const n = pt.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
