@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContractInput } from '../contract';
-import { placement } from '../inference/preprocess';
+import { placement } from './geometry';
 import { patchMaskToImage } from './patchMask';
 
 const input = (resize: 'stretch' | 'letterbox'): ContractInput => ({

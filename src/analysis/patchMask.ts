@@ -1,5 +1,5 @@
 /** A patch-grid mask (ViT pseudo-mask) → a mask over the original image's pixels. */
-import type { Placement } from '../inference/preprocess';
+import type { Placement } from './geometry';
 
 /**
  * Nearest upsampling of a row-major [rows, cols] patch mask to the image: each image pixel takes the patch its

@@ -4,7 +4,7 @@
  * token or a query, the foreground share per head, and the bilinear upsampling the contract names.
  */
 import { iou, type Box, type Detection } from './boxes';
-import type { Placement } from '../inference/preprocess';
+import type { Placement } from './geometry';
 import { maskedShare } from './attention';
 
 const area = (b: Box) => Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);

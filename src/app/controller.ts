@@ -1,36 +1,64 @@
-/** Glue between the store and inference: load what the view names, run it on the current image. */
-import { fetchModelBytes, loadModel, ModelError, runModel } from '../inference/models';
-import { taskOutputs, taskView } from '../inference/task';
-import { viewOutputs } from '../inference/views';
-import { useStore, type ImageEntry } from '../state/store';
-import { cocoObjects, parseCoco, type Coco, type GtObject } from '../analysis/groundTruth';
+/** Glue between the store and inference: open images and models, run what the view names on the current image. */
+import { useEffect } from 'react';
+import { parseCoco } from '../analysis/groundTruth';
+import { describeImage, fetchModelBytes, loadModel, ModelError, releaseModel, runModel } from '../inference/models';
+import { pageOutputs, workerOutputs } from '../methods/registry';
 import { useGroundTruthStore } from '../state/groundTruth';
+import { payloadBytes, runKey } from '../state/runs';
+import { findImage, useStore, type ImageEntry } from '../state/store';
+import { decodeView } from '../state/viewState';
+import { taskOutputs } from './task';
 
 const base = import.meta.env.BASE_URL;
 const inflight = new Map<string, Promise<void>>();
+
+/** An image file → an entry keyed by its pixels (decoded, hashed and thumbnailed in the worker). */
+async function entryOf(blob: Blob, name: string, source: ImageEntry['source']): Promise<ImageEntry> {
+  const facts = await describeImage(blob);
+  return { id: facts.id, name, blob, url: URL.createObjectURL(blob), thumb: URL.createObjectURL(facts.thumb),
+    width: facts.width, height: facts.height, original: facts.original, source };
+}
 
 let galleryLoaded = false;
 
 export async function loadGallery(): Promise<void> {
   if (galleryLoaded) return;
   galleryLoaded = true;
-  const { setZoo, addImages, notify, view } = useStore.getState();
+  const { setZoo, addImages, notify } = useStore.getState();
   try {
     const zooRes = await fetch(`${base}models/index.json`);
     if (!zooRes.ok) throw new Error(`models/index.json answered HTTP ${zooRes.status}`);
     setZoo(await zooRes.json());
     const gallery = (await (await fetch(`${base}samples/index.json`)).json()) as { images: string[] };
-    const names = view.sample && gallery.images.includes(view.sample)
-      ? [view.sample, ...gallery.images.filter((n) => n !== view.sample)] : gallery.images;
-    const entries = await Promise.all(names.map(async (name): Promise<ImageEntry> => {
-      const blob = await (await fetch(`${base}samples/${name}`)).blob();
-      return { name, bitmap: await createImageBitmap(blob), fromGallery: true };
-    }));
+    const entries: ImageEntry[] = [];
+    for (const name of gallery.images) entries.push(await entryOf(await (await fetch(`${base}samples/${name}`)).blob(), name, 'gallery'));
     addImages(entries);
-    useStore.getState().setCurrent(0);
+    checkImageLink();
   } catch (e) {
     notify(`The bundled zoo or gallery did not load (${(e as Error).message}). Run the app with npm start from the repository.`);
   }
+}
+
+/** The view names an image that is not open: say so (a user's image cannot travel in a link) and show another. */
+export function checkImageLink(): void {
+  const { view, images, notify, showImage } = useStore.getState();
+  if (findImage(images, view.image)) return;
+  const link = view.image;
+  if (link && 'hash' in link) {
+    notify(`The link shows your own image ${link.name ? `"${link.name}" ` : ''}(id ${link.hash}), which is not open in this tab: images never leave the browser that opened them. Drop the same file here and the view opens on it.`);
+  } else if (link && 'sample' in link && images.some((i) => i.source === 'gallery')) {
+    notify(`The link names the gallery image "${link.sample}", which the gallery does not have: showing the first sample instead.`);
+  }
+  if (!(link && 'hash' in link) && images[0]) showImage(images[0]);
+}
+
+/** A pasted or edited link in an open tab: apply it over the current view, naming what in it is unusable. */
+export function followHash(): void {
+  const { view, setView, notify } = useStore.getState();
+  const decoded = decodeView(location.hash, view);
+  decoded.problems.forEach(notify);
+  setView(decoded.view);
+  checkImageLink();
 }
 
 /** Models the user dropped or named by URL: kept in this tab only, so a link cannot reopen them. */
@@ -38,8 +66,7 @@ export const LOCAL_PREFIX = 'local-';
 
 const localId = (name: string) => LOCAL_PREFIX + name.toLowerCase().replace(/\.onnx$/, '').replace(/[^a-z0-9._-]+/g, '-');
 
-/** Load a model from bytes the user supplied and show it next to the models already open. */
-/** Bytes of models the user supplied, kept so a backend switch can reload them. */
+/** Bytes of models the user supplied, kept so a backend switch (or coming back into view) can reload them. */
 const localModels = new Map<string, { bytes: ArrayBuffer; sidecar?: string }>();
 
 async function addLocalModel(id: string, bytes: Promise<ArrayBuffer>, sidecar?: string): Promise<void> {
@@ -47,7 +74,7 @@ async function addLocalModel(id: string, bytes: Promise<ArrayBuffer>, sidecar?: 
   setSlot(id, { status: 'loading', progress: 0 });
   try {
     const data = await bytes;
-    const model = await loadModel(id, data, useStore.getState().view.backend, sidecar);
+    const model = await loadModel(id, data, useStore.getState().view.backend, sidecar, workerOutputs);
     localModels.set(id, { bytes: data, sidecar });
     setSlot(id, { status: 'ready', model });
     const models = useStore.getState().view.models.filter((m) => m !== id);
@@ -71,7 +98,7 @@ export async function addModelUrl(url: string): Promise<void> {
 }
 
 export async function addUserFiles(files: File[]): Promise<void> {
-  const { addImages, notify } = useStore.getState();
+  const { addImages, notify, showImage } = useStore.getState();
   const entries: ImageEntry[] = [];
   const sidecars = new Map<string, File>();
   for (const f of files) if (f.name.endsWith('.contract.json')) sidecars.set(f.name.replace(/\.contract\.json$/, ''), f);
@@ -91,26 +118,27 @@ export async function addUserFiles(files: File[]): Promise<void> {
       continue;
     }
     try {
-      let bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
-      const scale = displayScale(bitmap.width, bitmap.height);
-      if (scale < 1) {
-        // Models see a few hundred pixels; a 50-megapixel canvas would only stall the tab.
-        const full = bitmap;
-        bitmap = await createImageBitmap(full, { resizeWidth: Math.round(full.width * scale), resizeHeight: Math.round(full.height * scale), resizeQuality: 'high' });
-        notify(`${file.name} is ${((full.width * full.height) / 1e6).toFixed(0)} megapixels: shown and analysed at ${bitmap.width}×${bitmap.height}.`);
-        full.close();
+      const entry = await entryOf(file, file.name, 'user');
+      if (entry.original) {
+        notify(`${file.name} is ${((entry.original.width * entry.original.height) / 1e6).toFixed(0)} megapixels: shown and analysed at ${entry.width}×${entry.height}.`);
       }
-      entries.push({ name: file.name, bitmap, fromGallery: false });
+      const open = [...useStore.getState().images, ...entries].find((i) => i.id === entry.id);
+      if (open) {
+        if (open.name !== file.name) notify(`${file.name} has the same pixels as ${open.name}, which is already open: showing it.`);
+        URL.revokeObjectURL(entry.url);
+        URL.revokeObjectURL(entry.thumb);
+        if (!entries.includes(open)) entries.push(open);
+        continue;
+      }
+      entries.push(entry);
     } catch {
       notify(`${file.name} is not an image this browser can decode: use PNG, JPEG or WebP.`);
     }
   }
-  if (entries.length) addImages(entries);
+  if (!entries.length) return;
+  addImages(entries);
+  showImage(entries[0]);
 }
-
-/** Largest side kept for display and analysis. */
-export const MAX_SIDE = 4096;
-export const displayScale = (w: number, h: number) => Math.min(1, MAX_SIDE / Math.max(w, h));
 
 /** Files from a drop: plain files, and every file inside dropped folders (recursively). */
 export async function droppedFiles(items: DataTransferItemList): Promise<File[]> {
@@ -139,13 +167,13 @@ async function ensureModel(id: string): Promise<void> {
   if (local) {
     setSlot(id, { status: 'loading', progress: 1 });
     try {
-      setSlot(id, { status: 'ready', model: await loadModel(id, local.bytes, view.backend, local.sidecar) });
+      setSlot(id, { status: 'ready', model: await loadModel(id, local.bytes, view.backend, local.sidecar, workerOutputs) });
     } catch (e) {
       setSlot(id, { status: 'error', error: (e as Error).message });
     }
     return;
   }
-  const entry = zoo?.models.find((m) => m.id === id);
+  const entry = zoo?.models.find((m) => m.id === id) ?? zoo?.variants?.find((m) => m.id === id);
   if (!entry) {
     setSlot(id, {
       status: 'error',
@@ -158,31 +186,53 @@ async function ensureModel(id: string): Promise<void> {
   setSlot(id, { status: 'loading', progress: 0 });
   try {
     const bytes = await fetchModelBytes(`${base}${entry.file}`, (p) => setSlot(id, { status: 'loading', progress: p }));
-    setSlot(id, { status: 'ready', model: await loadModel(id, bytes, view.backend) });
+    setSlot(id, { status: 'ready', model: await loadModel(id, bytes, view.backend, undefined, workerOutputs) });
   } catch (e) {
     setSlot(id, { status: 'error', error: e instanceof ModelError ? e.message : `${id}: ${(e as Error).message}` });
   }
 }
 
 export function analyse(id: string, image: ImageEntry): Promise<void> {
-  const key = `${id}@${image.name}`;
-  if (useStore.getState().results[key] || inflight.has(key)) return inflight.get(key) ?? Promise.resolve();
+  const key = runKey(id, image.id);
+  if (useStore.getState().runs[key] || inflight.has(key)) return inflight.get(key) ?? Promise.resolve();
   const job = (async () => {
     await ensureModel(id);
     const slot = useStore.getState().slots[id];
     if (slot?.status !== 'ready' || !slot.model) return;
-    const view = taskView(slot.model.contract);
-    if (view.kind === 'none' && viewOutputs(slot.model.contract).length === 0) {
-      useStore.getState().setResult(key, { outputs: {}, milliseconds: 0 }); // nothing to run for this view
-      return;
-    }
-    const wanted = [...new Set([...taskOutputs(view), ...viewOutputs(slot.model.contract)])];
-    const { outputs, milliseconds } = await runModel(slot.model, image.bitmap, wanted, key);
-    useStore.getState().setResult(key, { outputs, milliseconds });
+    const contract = slot.model.contract;
+    const wanted = [...new Set([...taskOutputs(contract), ...pageOutputs(contract)])];
+    const raw = await runModel(slot.model, image, wanted);
+    if (useStore.getState().slots[id] !== slot) return; // the model left the view (or the backend changed) meanwhile
+    useStore.getState().putRun({ modelId: id, imageId: image.id, ...raw, bytes: payloadBytes(raw.outputs) });
   })().catch((e: Error) => useStore.getState().notify(`${id} could not run on ${image.name}: ${e.message}`))
     .finally(() => inflight.delete(key));
   inflight.set(key, job);
   return job;
+}
+
+/**
+ * Keep the worker in step with the view: run every model in view on the current image (one after the other:
+ * they share one worker, the teacher first), and release the sessions of models that left the view.
+ */
+export function useAnalysis(): void {
+  const models = useStore((s) => s.view.models);
+  const image = useStore((s) => findImage(s.images, s.view.image));
+  // Models whose session is gone (a backend switch) must load and run again; analyse() skips done work.
+  const unloaded = useStore((s) => models.filter((id) => !s.slots[id]).join(','));
+  useEffect(() => {
+    if (!image) return;
+    void (async () => {
+      for (const id of models) await analyse(id, image);
+    })();
+  }, [models, image, unloaded]);
+  useEffect(() => {
+    const { slots, dropModel } = useStore.getState();
+    for (const id of Object.keys(slots)) {
+      if (models.includes(id) || slots[id].status === 'loading') continue;
+      dropModel(id);
+      if (slots[id].status === 'ready') void releaseModel(id).catch(() => undefined);
+    }
+  }, [models]);
 }
 
 /** A COCO JSON the user gives: ground truth for their own images (matched by file_name) in the detection views. */
@@ -191,12 +241,3 @@ export async function importCoco(file: File): Promise<void> {
   if (parsed.ok) useGroundTruthStore.getState().setImported({ file: file.name, coco: parsed.coco });
   else useStore.getState().notify(`${file.name} is not a COCO annotation file: ${parsed.problem}.`);
 }
-
-/** The gallery's COCO annotations (ground truth for the gallery samples), fetched once. */
-let cocoPromise: Promise<Coco | null> | null = null;
-export const loadGalleryCoco = () =>
-  (cocoPromise ??= fetch(`${base}samples/coco.json`).then((r) => (r.ok ? r.json() : null), () => null));
-
-/** Ground-truth objects of a gallery sample, boxes as pixel corners; null for the user's own images. */
-export const galleryObjects = (coco: Coco | null, image: ImageEntry): GtObject[] | null =>
-  (image.fromGallery ? cocoObjects(coco, image.name) : null);

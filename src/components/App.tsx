@@ -1,16 +1,11 @@
 import { useEffect } from 'react';
-import { addUserFiles, droppedFiles, loadGallery } from '../app/controller';
+import { addUserFiles, droppedFiles, followHash, loadGallery, useAnalysis } from '../app/controller';
 import { useStore } from '../state/store';
 import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
-import { CbamView } from './CbamView';
 import { Compare } from './Compare';
-import { GroundTruthPanel } from './GroundTruthPanel';
-import { HdetrView } from './HdetrView';
-import { KsView } from './KsView';
-import { QueryAttentionView } from './QueryAttentionView';
-import { SakView } from './SakView';
-import { VitView } from './VitView';
 import { Controls } from './Controls';
+import { Guard } from './Guard';
+import { MethodViews } from './MethodViews';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}`;
 
@@ -25,20 +20,22 @@ export function App() {
   const zoo = useStore((s) => s.zoo);
   const notices = useStore((s) => s.notices);
   const dismiss = useStore((s) => s.dismiss);
+  useAnalysis();
   useEffect(() => {
     void loadGallery();
     const onKey = (e: KeyboardEvent) => {
       if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
-      const { current, setCurrent } = useStore.getState();
-      if (e.key === 'ArrowRight') setCurrent(current + 1);
-      if (e.key === 'ArrowLeft') setCurrent(current - 1);
+      if (e.key === 'ArrowRight') useStore.getState().step(1);
+      if (e.key === 'ArrowLeft') useStore.getState().step(-1);
     };
     const onPaste = (e: ClipboardEvent) => void addUserFiles([...(e.clipboardData?.files ?? [])]);
     window.addEventListener('keydown', onKey);
     window.addEventListener('paste', onPaste);
+    window.addEventListener('hashchange', followHash);
     return () => {
       window.removeEventListener('keydown', onKey);
       window.removeEventListener('paste', onPaste);
+      window.removeEventListener('hashchange', followHash);
     };
   }, []);
   return (
@@ -51,19 +48,13 @@ export function App() {
       <h1 className="text-2xl font-semibold">AttnLens</h1>
       <p className="text-slate-400">Why does the student differ from its teacher? Drop factory images anywhere; they stay in this browser.</p>
       {notices.map((n, i) => (
-        <p key={i} role="alert" className="mt-2 flex justify-between rounded bg-red-900/60 p-2 text-sm">
+        <p key={n} role="alert" className="mt-2 flex justify-between rounded bg-red-900/60 p-2 text-sm">
           {n} <button onClick={() => dismiss(i)} aria-label="dismiss">×</button>
         </p>
       ))}
-      <Controls />
+      <Guard what="The controls" resetKeys={[]}><Controls /></Guard>
       <Compare />
-      <QueryAttentionView />
-      <CbamView />
-      <VitView />
-      <GroundTruthPanel />
-      <HdetrView />
-      <KsView />
-      <SakView />
+      <MethodViews />
       {zoo && (
         <table className="mt-8 w-full text-sm" data-testid="zoo-table">
           <thead className="text-left text-slate-400">

@@ -1,57 +1,61 @@
-import { useEffect } from 'react';
-import { boxAgreement } from '../analysis/boxes';
-import { maskAgreement } from '../analysis/segmentation';
-import { analyse } from '../app/controller';
+import { useMemo } from 'react';
+import { computeAgreements } from '../app/agreement';
+import { interpret } from '../app/task';
+import { galleryObjects, useGalleryCoco } from '../app/gallery';
+import { useGroundTruthStore } from '../state/groundTruth';
 import { useStore } from '../state/store';
-import { Pane, usePaneResult } from './Pane';
+import { Guard } from './Guard';
+import { useCurrentImage, useModelsInView, useRuns } from './hooks';
+import { Pane } from './Pane';
 
-/** Teacher | student side by side on the current image, with the plain numbers between them. */
+/** Teacher | students side by side on the current image, with role-aware numbers under them. */
 export function Compare() {
-  const models = useStore((s) => s.view.models);
-  const image = useStore((s) => s.images[s.current]);
-  // Models whose session is gone (a backend switch) must load and run again; analyse() skips done work.
-  const unloaded = useStore((s) => models.filter((id) => !s.slots[id]).join(','));
-  useEffect(() => {
-    if (!image) return;
-    // Sequential: the models share one worker; the teacher's result arrives first.
-    (async () => {
-      for (const id of models) await analyse(id, image);
-    })();
-  }, [models, image, unloaded]);
-  const [a, b] = models;
+  const ids = useStore((s) => s.view.models);
+  const image = useCurrentImage();
   return (
     <section>
+      {!image && <p className="text-sm text-slate-400" data-testid="no-image">No image open: pick a gallery sample, or drop your own images anywhere on the page.</p>}
       <div className="flex gap-3">
-        {models.map((id) => <Pane key={id} modelId={id} image={image} />)}
+        {ids.map((id) => (
+          <Guard key={id} what={`The ${id} pane`} resetKeys={[image?.id]}>
+            <Pane modelId={id} image={image} />
+          </Guard>
+        ))}
       </div>
-      <Legend modelId={models[0]} />
-      {a && b && <Agreement reference={a} other={b} />}
+      <Guard what="The legend" resetKeys={[ids]}><Legend /></Guard>
+      <Guard what="The agreement numbers" resetKeys={[image?.id, ids]}><Agreement /></Guard>
     </section>
   );
 }
 
-function Agreement({ reference, other }: { reference: string; other: string }) {
-  const image = useStore((s) => s.images[s.current]);
-  const ra = usePaneResult(reference, image);
-  const rb = usePaneResult(other, image);
-  if (!ra || !rb) return null;
-  let text = '';
-  if (ra.kind === 'segmentation' && rb.kind === 'segmentation' && ra.classMap.length === rb.classMap.length) {
-    const m = maskAgreement(ra.classMap, rb.classMap, 256);
-    text = `mask mIoU of ${other} against ${reference}: ${(100 * m.miou).toFixed(1)} % (pixel agreement ${(100 * m.pixelAgreement).toFixed(1)} %)`;
-  } else if (ra.kind === 'detection' && rb.kind === 'detection') {
-    const f = boxAgreement(ra.detections, rb.detections, 0.5);
-    text = `box agreement F1 @ IoU 0.5 of ${other} against ${reference}: ${(100 * f.f1).toFixed(1)} % (${f.matched} matched)`;
-  } else {
-    text = 'these two models have different tasks: no agreement number';
-  }
-  return <p className="mt-3 text-sm" data-testid="agreement">{text}</p>;
+function Agreement() {
+  const image = useCurrentImage();
+  const models = useModelsInView();
+  const runs = useRuns(image);
+  const threshold = useStore((s) => s.view.threshold);
+  const coco = useGalleryCoco();
+  const drawn = useGroundTruthStore((s) => (image ? s.drawn[image.id] : undefined));
+  const rows = useMemo(() => {
+    if (!image) return [];
+    const truth = drawn?.length ? { label: 'the boxes you drew', objects: drawn }
+      : (() => { const g = galleryObjects(coco, image); return g ? { label: 'ground truth (gallery COCO)', objects: g } : null; })();
+    const results = models.map((m) => ({ id: m.id, contract: m.contract, result: runs[m.id] ? interpret(m.contract, runs[m.id], threshold) : null }));
+    return computeAgreements(results, image.width, image.height, truth);
+  }, [image, models, runs, threshold, coco, drawn]);
+  if (!image || models.length < 1) return null;
+  if (models.length === 1 && !rows.length) return <p className="mt-3 text-sm text-slate-400" data-testid="agreement-one">One model in view: add a student or teacher to compare.</p>;
+  return (
+    <ul className="mt-3 space-y-1 text-sm" data-testid="agreements">
+      {rows.map((r) => <li key={`${r.model}|${r.against}`} data-testid="agreement" data-model={r.model} data-against={r.against} data-value={r.value ?? ''}>{r.text}</li>)}
+    </ul>
+  );
 }
 
-/** Class colours as the overlays use them (from the model's contract), with the overlay opacity. */
-function Legend({ modelId }: { modelId: string | undefined }) {
-  const contract = useStore((s) => (modelId ? s.slots[modelId]?.model?.contract : undefined));
+/** Class colours as the overlays use them (from the first model's contract), with the overlay opacity. */
+function Legend() {
+  const models = useModelsInView();
   const opacity = useStore((s) => s.view.opacity);
+  const contract = models[0]?.contract;
   if (!contract) return null;
   return (
     <ul className="mt-2 flex flex-wrap gap-3 text-xs" data-testid="legend">
@@ -60,7 +64,7 @@ function Legend({ modelId }: { modelId: string | undefined }) {
           <span className="inline-block h-3 w-3 rounded-sm" style={{ background: c.color, opacity }} />{c.name}
         </li>
       ))}
-      <li className="text-slate-500">masks: argmax of the logits at model resolution, nearest-neighbour upscaled; boxes: one-to-one queries above the threshold</li>
+      <li className="text-slate-500">masks: argmax of the logits at model resolution, nearest-neighbour upscaled; boxes: one-to-one queries above each detector's threshold</li>
     </ul>
   );
 }

@@ -1,5 +1,5 @@
-import { useStore } from '../state/store';
 import { addModelUrl, addUserFiles } from '../app/controller';
+import { findImage, useStore } from '../state/store';
 
 /** Pair picker, sliders, backend, and the image strip (gallery + the user's own images). */
 export function Controls() {
@@ -7,32 +7,36 @@ export function Controls() {
   const view = useStore((s) => s.view);
   const setView = useStore((s) => s.setView);
   const images = useStore((s) => s.images);
-  const current = useStore((s) => s.current);
-  const setCurrent = useStore((s) => s.setCurrent);
+  const current = useStore((s) => findImage(s.images, s.view.image));
+  const showImage = useStore((s) => s.showImage);
   const pairKey = view.models.join(',');
   return (
     <div className="my-4 space-y-3">
       <div className="flex flex-wrap items-center gap-4 text-sm">
         <label>models{' '}
           <select data-testid="pair" className="bg-slate-800 p-1" value={pairKey}
-            onChange={(e) => setView({ models: e.target.value.split(',') })}>
+            onChange={(e) => setView({ models: e.target.value.split(','), selection: null })}>
             {zoo?.pairs.map((p) => <option key={p.label} value={`${p.teacher},${p.student}`}>{p.label}</option>)}
             {zoo && !zoo.pairs.some((p) => `${p.teacher},${p.student}` === pairKey) && <option value={pairKey}>{pairKey}</option>}
           </select>
         </label>
-        <label>score threshold <input data-testid="threshold" type="range" min={0} max={1} step={0.01} value={view.threshold}
-          onChange={(e) => setView({ threshold: Number(e.target.value) })} /> {view.threshold.toFixed(2)}</label>
+        <label title="Detections below it are hidden. Until you move it, each detector uses the threshold its contract recommends (chosen on validation data), else 0.5.">
+          score threshold <input data-testid="threshold" type="range" min={0} max={1} step={0.01} value={view.threshold ?? 0.5}
+            onChange={(e) => setView({ threshold: Number(e.target.value) })} />{' '}
+          <span data-testid="threshold-value">{view.threshold === null ? 'recommended' : view.threshold.toFixed(2)}</span>
+          {view.threshold !== null && <button className="ml-1 underline" data-testid="threshold-reset" onClick={() => setView({ threshold: null })}>use each model's recommended</button>}
+        </label>
         <label>mask opacity <input data-testid="opacity" type="range" min={0} max={1} step={0.05} value={view.opacity}
           onChange={(e) => setView({ opacity: Number(e.target.value) })} /></label>
         <label>backend{' '}
-          <select className="bg-slate-800 p-1" value={view.backend}
+          <select className="bg-slate-800 p-1" data-testid="backend" value={view.backend}
             onChange={(e) => setView({ backend: e.target.value as 'auto' | 'webgpu' | 'wasm' })}>
             <option value="auto">auto (WebGPU if available)</option><option value="webgpu">WebGPU</option><option value="wasm">WASM</option>
           </select>
         </label>
         <label className="cursor-pointer rounded bg-slate-800 px-2 py-1">add images or .onnx…
           <input data-testid="file-input" type="file" accept="image/*,.onnx,.json" multiple className="hidden"
-            onChange={(e) => void addUserFiles([...(e.target.files ?? [])])} />
+            onChange={(e) => { void addUserFiles([...(e.target.files ?? [])]); e.target.value = ''; }} />
         </label>
         <form className="flex gap-1" onSubmit={(e) => {
           e.preventDefault();
@@ -44,18 +48,16 @@ export function Controls() {
         </form>
       </div>
       <div className="flex gap-1 overflow-x-auto" data-testid="strip">
-        {images.map((img, i) => (
-          <button key={`${img.name}-${i}`} title={img.name} onClick={() => { setCurrent(i); if (img.fromGallery) setView({ sample: img.name }); }}
-            className={`shrink-0 border-2 ${i === current ? 'border-sky-400' : 'border-transparent'}`}>
-            <Thumb bitmap={img.bitmap} />
+        {images.map((img) => (
+          <button key={img.id} title={`${img.name} · ${img.width}×${img.height}${img.original ? ` (scaled from ${img.original.width}×${img.original.height})` : ''}`}
+            data-image={img.id} onClick={() => showImage(img)}
+            className={`h-12 w-12 shrink-0 border-2 bg-slate-900 ${img === current ? 'border-sky-400' : 'border-transparent'}`}>
+            <img src={img.thumb} alt={img.name} className="h-full w-full object-contain" draggable={false} />
           </button>
         ))}
       </div>
+      {current && <p className="text-xs text-slate-400" data-testid="current-image">{current.name} · {current.width}×{current.height}
+        {current.source === 'user' ? ` · your image (id ${current.id}; stays in this browser)` : ' · gallery'}</p>}
     </div>
   );
-}
-
-function Thumb({ bitmap }: { bitmap: ImageBitmap }) {
-  return <canvas width={48} height={48} className="h-12 w-12"
-    ref={(c) => { c?.getContext('2d')?.drawImage(bitmap, 0, 0, 48, 48); }} />;
 }

@@ -1,42 +1,30 @@
 import { select } from 'd3-selection';
 import { zoom as d3zoom, zoomIdentity } from 'd3-zoom';
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useRef } from 'react';
+import { inputFrameOnImage } from '../analysis/geometry';
 import { detectionAt } from '../analysis/queries';
-import { classAt, interpret, taskView, type TaskResult } from '../inference/task';
+import { classAt, taskView } from '../app/task';
 import { useStore, type ImageEntry } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
-import { usePhoto } from './usePhoto';
-
-/** One model's interpreted result on the current image, with the current threshold. */
-export function usePaneResult(modelId: string, image: ImageEntry | undefined): TaskResult | null {
-  const slot = useStore((s) => s.slots[modelId]);
-  const run = useStore((s) => (image ? s.results[`${modelId}@${image.name}`] : undefined));
-  const threshold = useStore((s) => s.view.threshold);
-  return useMemo(() => {
-    if (!run || !slot?.model || !image) return null;
-    const contract = slot.model.contract;
-    return interpret(taskView(contract), contract, run.outputs, image.bitmap.width, image.bitmap.height, threshold);
-  }, [run, slot, image, threshold]);
-}
+import { useRun, useTaskResult } from './hooks';
+import { Photo } from './Photo';
 
 /** One model's view of the current image: overlay, shared pan/zoom and hover, and how it was computed. */
 export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | undefined }) {
   const slot = useStore((s) => s.slots[modelId]);
-  const run = useStore((s) => (image ? s.results[`${modelId}@${image.name}`] : undefined));
+  const run = useRun(modelId, image);
   const opacity = useStore((s) => s.view.opacity);
   const zoom = useStore((s) => s.zoom);
   const hover = useStore((s) => s.hover);
   const selection = useStore((s) => s.view.selection);
-  const result = usePaneResult(modelId, image);
+  const result = useTaskResult(modelId, image);
   const viewport = useRef<HTMLDivElement>(null);
-  const photo = useRef<HTMLCanvasElement>(null);
   const mask = useRef<HTMLCanvasElement>(null);
   const boxes = useRef<SVGSVGElement>(null);
   const contract = slot?.model?.contract;
-  const w = image?.bitmap.width ?? 1;
-  const h = image?.bitmap.height ?? 1;
+  const w = image?.width ?? 1;
+  const h = image?.height ?? 1;
 
-  usePhoto(photo, image);
   useEffect(() => {
     if (!contract || !result) return;
     if (result.kind === 'segmentation' && mask.current) {
@@ -62,7 +50,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     if (viewport.current) select(viewport.current).property('__zoom', zoomIdentity.translate(zoom.x, zoom.y).scale(zoom.k));
   }, [zoom]);
 
-  const toImagePoint = (e: React.MouseEvent<HTMLDivElement>) => {
+  const toImagePoint = (e: React.MouseEvent<HTMLDivElement>): [number, number] => {
     const r = e.currentTarget.getBoundingClientRect();
     return [((e.clientX - r.left - zoom.x) / zoom.k / r.width) * w, ((e.clientY - r.top - zoom.y) / zoom.k / r.height) * h];
   };
@@ -73,16 +61,9 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
   // A click (not a pan: d3-zoom swallows the click after a drag) on a detection selects its query.
   const onClick = (e: React.MouseEvent<HTMLDivElement>) => {
     if (result?.kind !== 'detection') return;
-    const hit = detectionAt(result.detections, ...(toImagePoint(e) as [number, number]));
+    const hit = detectionAt(result.detections, ...toImagePoint(e));
     if (hit) useStore.getState().setView({ selection: { model: modelId, block: 'one_to_one', query: hit.query } });
   };
-
-  // Where the class map (model-input frame) lies over the image, in % of the image: exact for letterbox too.
-  const p = result?.kind === 'segmentation' ? result.placement : null;
-  const maskBox = p ? {
-    left: `${(-p.offsetX / p.scaleX / w) * 100}%`, top: `${(-p.offsetY / p.scaleY / h) * 100}%`,
-    width: `${(p.inputWidth / p.scaleX / w) * 100}%`, height: `${(p.inputHeight / p.scaleY / h) * 100}%`,
-  } : { left: 0, top: 0, width: '100%', height: '100%' };
 
   let readout = '';
   if (hover && result && contract) {
@@ -95,10 +76,16 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     }
   }
   const noView = contract ? taskView(contract) : null;
-  const drawn = result?.kind === 'segmentation' ? 'mask' : result?.kind === 'detection' ? `${result.detections.length} box${result.detections.length === 1 ? '' : 'es'}`
-    : noView?.kind === 'none' ? `nothing to overlay: ${noView.reason}` : '';
+  let drawn = '';
+  if (result?.kind === 'segmentation') drawn = 'mask';
+  else if (result?.kind === 'detection') {
+    const n = result.detections.length;
+    const th = `${result.threshold.toFixed(2)}${result.thresholdFrom === 'contract' ? ', its recommended' : ''}`;
+    drawn = n ? `${n} box${n === 1 ? '' : 'es'} ≥ ${th}` : `no box ≥ ${th}`;
+  } else if (noView?.kind === 'none') drawn = `nothing to overlay: ${noView.reason}`;
+  const state = result ? 'drawn' : slot?.status ?? 'idle';
   return (
-    <figure className="min-w-0 flex-1" data-testid={`pane-${modelId}`} data-state={result ? 'drawn' : slot?.status ?? 'idle'}>
+    <figure className="min-w-0 flex-1" data-testid={`pane-${modelId}`} data-state={state} data-image={run?.imageId ?? ''}>
       <figcaption className="mb-1 flex justify-between gap-2 text-sm">
         <span className="font-mono">{modelId}</span>
         <span className="truncate text-slate-400" data-testid="pane-status">
@@ -111,8 +98,9 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
         style={{ aspectRatio: `${w} / ${h}` }} onMouseMove={onMove} onClick={onClick} onMouseLeave={() => useStore.getState().setHover(null)}>
         <div data-testid="layer" className="absolute inset-0 origin-top-left"
           style={{ transform: `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.k})` }}>
-          <canvas ref={photo} className="absolute inset-0 h-full w-full" style={{ imageRendering: 'pixelated' }} />
-          <canvas ref={mask} data-testid="mask" className="absolute" style={{ ...maskBox, imageRendering: 'pixelated' }} />
+          {image && <Photo image={image} testId="photo" />}
+          <canvas ref={mask} data-testid="mask" className="absolute"
+            style={{ ...(result?.kind === 'segmentation' ? inputFrameOnImage(result.placement, w, h) : { left: 0, top: 0, width: '100%', height: '100%' }), imageRendering: 'pixelated' }} />
           <svg ref={boxes} data-testid="boxes" className="absolute inset-0 h-full w-full" preserveAspectRatio="none" />
           {hover && (
             <div className="pointer-events-none absolute border border-white/80" data-testid="crosshair"

@@ -1,14 +1,28 @@
 /** Contract entry point: find a model's contract (embedded or sidecar), parse and validate it. */
 import { readOnnxHeader } from './onnxMetadata';
 import type { Contract, ContractError } from './types';
-import { EXPORT_KIT_HINT, METADATA_KEY, validateContract } from './validate';
+import { contractWarnings, EXPORT_KIT_HINT, METADATA_KEY, validateContract } from './validate';
 
 export * from './types';
-export { checkAgainstGraph, inputSize, validateContract, EXPORT_KIT_HINT, METADATA_KEY } from './validate';
+export {
+  checkAgainstGraph,
+  contractWarnings,
+  inputSize,
+  recommendedScoreThreshold,
+  validateContract,
+  EXPORT_KIT_HINT,
+  METADATA_KEY,
+} from './validate';
 export { NotOnnxError, readOnnxHeader } from './onnxMetadata';
 
 export type ContractResult =
-  | { ok: true; contract: Contract; source: 'embedded' | 'sidecar' }
+  | {
+      ok: true;
+      contract: Contract;
+      source: 'embedded' | 'sidecar';
+      /** Non-fatal findings, e.g. `method-needs` (model.methods names a method whose outputs are missing). */
+      warnings: ContractError[];
+    }
   | { ok: false; problem: string; errors: ContractError[] };
 
 /**
@@ -48,5 +62,6 @@ export function loadContract(modelBytes: Uint8Array, sidecarJson?: string): Cont
       errors,
     };
   }
-  return { ok: true, contract: doc as Contract, source };
+  const contract = doc as Contract;
+  return { ok: true, contract, source, warnings: contractWarnings(contract) };
 }

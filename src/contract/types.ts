@@ -41,6 +41,11 @@ export interface ContractOutput {
   block?: 'one_to_one' | 'one_to_many';
   k?: number;
   activation?: 'sigmoid' | 'softmax';
+  /**
+   * 1.3, one_to_one `box_logits` only: the recommended score threshold in [0, 1] (keep a detection when its
+   * score ≥ this), chosen by the exporter on validation data. The app's default threshold for the model.
+   */
+  score_threshold?: number;
   box_format?: 'cxcywh_normalized' | 'xyxy_normalized' | 'xyxy_pixels';
   paths?: string[];
   teacher_output?: string;
@@ -89,6 +94,7 @@ export interface Contract {
     task: 'segmentation' | 'detection' | 'classification' | 'features';
     role: 'teacher' | 'student';
     family: string;
+    /** Informational: the app derives the applicable views from the outputs (docs/contract.md). */
     methods?: string[];
     teachers?: string[];
     description?: string;

@@ -1,24 +1,47 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkAgainstGraph, validateContract } from './validate';
+import { checkAgainstGraph, contractWarnings, recommendedScoreThreshold, validateContract } from './validate';
 import type { Contract } from './types';
 
 const dir = join(__dirname, '../../contract/examples');
 const expected: Record<string, string[]> = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+const warnings: Record<string, string[]> = JSON.parse(readFileSync(join(dir, 'expected-warnings.json'), 'utf8'));
 const load = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
 
 describe('contract validator (shared corpus with the Python half)', () => {
   it('covers every example file', () => {
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'expected.json');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('expected'));
     expect(files.sort()).toEqual(Object.keys(expected).sort());
+    expect(Object.keys(warnings).filter((f) => !(f in expected))).toEqual([]);
   });
   for (const [file, codes] of Object.entries(expected)) {
     it(`${file} → ${codes.length ? codes.join(', ') : 'valid'}`, () => {
-      const got = validateContract(load(file)).map((e) => e.code);
+      const doc = load(file);
+      const got = validateContract(doc).map((e) => e.code);
       expect(got.includes('schema') ? ['schema'] : got).toEqual(codes);
+      // warnings are defined for schema-valid documents
+      if (!got.includes('schema')) expect(contractWarnings(doc as Contract).map((w) => w.code)).toEqual(warnings[file] ?? []);
     });
   }
+  it('treats model.methods as informational: a method without its outputs is a warning', () => {
+    const doc = load('warn-hdetr-without-one-to-many.json') as Contract;
+    expect(validateContract(doc)).toEqual([]);
+    expect(contractWarnings(doc).map((w) => w.message)).toEqual([
+      "model.methods lists 'h-detr' but the model exports no one_to_many query block, so its views will not show (methods is informational: the views follow the outputs)",
+    ]);
+  });
+  it('reads the recommended score threshold and rejects a misplaced or out-of-range one', () => {
+    expect(recommendedScoreThreshold(load('valid-detr-score-threshold.json'))).toBe(0.35);
+    expect(recommendedScoreThreshold(load('valid-hdetr.json'))).toBeNull();
+    const [range] = validateContract(load('invalid-score-threshold-range.json'));
+    expect(range.code).toBe('schema');
+    expect(range.message.startsWith('outputs/0/score_threshold')).toBe(true);
+    const [placed] = validateContract(load('invalid-score-threshold-one-to-many.json'));
+    expect(placed.message).toBe(
+      "outputs[3] 'o2m.logits' gives a score_threshold, but only the one_to_one block's box_logits may: it is the block that makes the detections",
+    );
+  });
   it('names the output and the numbers in a semantic error', () => {
     const [err] = validateContract(load('invalid-class-count.json'));
     expect(err.message).toBe("outputs[0] 'seg_logits' has 7 channels but the contract lists 6 classes");

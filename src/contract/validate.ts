@@ -142,6 +142,8 @@ function semanticErrors(c: Contract): ContractError[] {
     } else if (o.role === 'adapter_features' && (o.stride! * s[2] !== inH || o.stride! * s[3] !== inW)) {
       add('stride', `${label(i, o)} is ${s[2]}x${s[3]} at stride ${o.stride}, which does not cover the ${inH}x${inW} input`);
     }
+    if (o.score_threshold !== undefined && (o.role !== 'box_logits' || o.block !== 'one_to_one'))
+      add('score-threshold', `${label(i, o)} gives a score_threshold, but only the one_to_one block's box_logits may: it is the block that makes the detections`);
   });
   for (const [name, parts] of blocks) {
     const logits = parts.get('box_logits');
@@ -168,19 +170,43 @@ function semanticErrors(c: Contract): ContractError[] {
       add('site-shape', `refined map of site '${name}' is [${rf.shape.join(', ')}], expected [1, ${ch.shape[1]}, ${sp.shape[2]}, ${sp.shape[3]}] from its gates`);
     }
   }
-  const methods = c.model.methods ?? [];
-  if (methods.includes('attnfd') && sites.size === 0)
-    add('method-needs', "methods lists 'attnfd' but no CBAM site is exported");
-  if (methods.includes('vit-pseudo-mask') && !c.outputs.some((o) => o.role === 'cls_attention'))
-    add('method-needs', "methods lists 'vit-pseudo-mask' but no cls_attention output is exported");
-  const roles = new Set(c.outputs.map((o) => o.role));
-  if (methods.includes('h-detr') && !blocks.has('one_to_many'))
-    add('method-needs', "methods lists 'h-detr' but no one_to_many query block is exported");
-  if (methods.includes('ks-detr') && !roles.has('encoder_attention') && !roles.has('cross_attention'))
-    add('method-needs', "methods lists 'ks-detr' but no encoder_attention or cross_attention output is exported");
-  if (methods.includes('sak') && !roles.has('router_weights') && !roles.has('adapter_features'))
-    add('method-needs', "methods lists 'sak' but no router_weights or adapter_features output is exported");
   return errs;
+}
+
+/**
+ * What each method's views need, as predicates over the outputs. `model.methods` is informational (the app
+ * derives the applicable views from the outputs alone); a listed method whose outputs are missing is a
+ * warning, code `method-needs` — the same list, messages and order as contract_warnings in
+ * ml/attnlens_ml/contract.py.
+ */
+const METHOD_NEEDS: [string, string, (roles: Set<string>, blocks: Set<string>) => boolean][] = [
+  ['attnfd', 'CBAM site', (r) => ['cbam_channel_gate', 'cbam_spatial_gate', 'cbam_refined', 'attnfd_projected'].some((x) => r.has(x))],
+  ['vit-pseudo-mask', 'cls_attention output', (r) => r.has('cls_attention')],
+  ['h-detr', 'one_to_many query block', (_r, b) => b.has('one_to_many')],
+  ['ks-detr', 'encoder_attention or cross_attention output', (r) => r.has('encoder_attention') || r.has('cross_attention')],
+  ['sak', 'router_weights or adapter_features output', (r) => r.has('router_weights') || r.has('adapter_features')],
+];
+
+/**
+ * Problems that do not make a valid contract unusable: a `model.methods` entry whose outputs are missing
+ * (`method-needs`). The views follow the outputs, so such a method's views are simply absent.
+ */
+export function contractWarnings(c: Contract): ContractError[] {
+  const roles = new Set<string>(c.outputs.map((o) => o.role));
+  const blocks = new Set<string>(
+    c.outputs.filter((o) => ['box_logits', 'boxes', 'cross_attention'].includes(o.role) && o.block).map((o) => o.block!),
+  );
+  const methods = c.model.methods ?? [];
+  return METHOD_NEEDS.filter(([m, , ok]) => methods.includes(m) && !ok(roles, blocks)).map(([m, what]) => ({
+    code: 'method-needs',
+    message: `model.methods lists '${m}' but the model exports no ${what}, so its views will not show (methods is informational: the views follow the outputs)`,
+  }));
+}
+
+/** The one_to_one block's recommended detection score threshold (contract 1.3), or null when none is given. */
+export function recommendedScoreThreshold(c: Contract): number | null {
+  const o = c.outputs.find((x) => x.role === 'box_logits' && x.block === 'one_to_one' && x.score_threshold !== undefined);
+  return o ? o.score_threshold! : null;
 }
 
 /** Declared input/outputs against what the runtime reports for the graph. */

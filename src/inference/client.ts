@@ -1,9 +1,19 @@
-/** Promise API over the inference worker (one worker, many sessions keyed by model). */
+/** Promise API over the inference worker (one worker, many sessions keyed by model, images keyed by content). */
+import type { Placement } from '../analysis/geometry';
 import type { RolloutOptions } from '../analysis/rollout';
-import type { Backend, GraphIO, MathEngine, TensorPayload, WorkerRequest, WorkerResponse } from './protocol';
+import type { ContractInput } from '../contract';
+import type { Backend, GraphIO, ImageFacts, ImageRef, MathEngine, TensorPayload, WorkerRequest, WorkerResponse } from './protocol';
 
 type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
 type Distribute<T> = T extends unknown ? Omit<T, 'requestId'> : never;
+
+export interface RawRun {
+  outputs: Record<string, TensorPayload>;
+  milliseconds: number;
+  placement: Placement;
+  width: number;
+  height: number;
+}
 
 export class InferenceClient {
   private worker = new Worker(new URL('./runtime.worker.ts', import.meta.url), { type: 'module' });
@@ -20,32 +30,42 @@ export class InferenceClient {
     };
   }
 
-  private send(req: Distribute<WorkerRequest>, transfer: Transferable[] = []): Promise<WorkerResponse> {
+  private async send<K extends WorkerResponse['kind']>(expect: K, req: Distribute<WorkerRequest>, transfer: Transferable[] = []):
+  Promise<Extract<WorkerResponse, { kind: K }>> {
     const requestId = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const r = await new Promise<WorkerResponse>((resolve, reject) => {
       this.pending.set(requestId, { resolve, reject });
       this.worker.postMessage({ ...req, requestId }, transfer);
     });
+    if (r.kind !== expect) throw new Error(`unexpected worker reply ${r.kind}`);
+    return r as Extract<WorkerResponse, { kind: K }>;
   }
 
-  async load(modelKey: string, bytes: ArrayBuffer, backend: Backend | 'auto', keepOnGpu: string[] = []) {
+  /** Decode an image file in the worker: its content id, size and a thumbnail (throws if it is not an image). */
+  async describe(blob: Blob): Promise<ImageFacts> {
+    const { kind: _k, requestId: _r, ...facts } = await this.send('described', { kind: 'describe', blob });
+    return facts;
+  }
+
+  async load(modelKey: string, bytes: ArrayBuffer, backend: Backend | 'auto', input: ContractInput, keepOnGpu: string[] = []) {
     const copy = bytes.slice(0); // the caller keeps its bytes (for a later reload on another backend)
-    const r = await this.send({ kind: 'load', modelKey, bytes: copy, backend, keepOnGpu }, [copy]);
-    if (r.kind !== 'loaded') throw new Error('unexpected worker reply');
-    return r as { backend: Backend; inputs: GraphIO[]; outputs: GraphIO[]; fallback?: string };
+    return this.send('loaded', { kind: 'load', modelKey, bytes: copy, backend, input, keepOnGpu }, [copy]) as Promise<
+      { backend: Backend; inputs: GraphIO[]; outputs: GraphIO[]; fallback?: string }>;
   }
 
-  /** `retain` outputs stay in the worker under `retainKey` (for rollout) instead of coming back. */
-  async run(modelKey: string, inputName: string, input: TensorPayload, outputs: string[], retain: string[] = [], retainKey?: string) {
-    const r = await this.send({ kind: 'run', modelKey, inputName, input, outputs, retain, retainKey });
-    if (r.kind !== 'ran') throw new Error('unexpected worker reply');
-    return { outputs: r.outputs, milliseconds: r.milliseconds };
+  /** Pre-process and run in the worker; `retain` outputs stay there under `retainKey` (for rollout) instead of coming back. */
+  async run(modelKey: string, image: ImageRef, outputs: string[], retain: string[] = [], retainKey?: string): Promise<RawRun> {
+    const r = await this.send('ran', { kind: 'run', modelKey, image, outputs, retain, retainKey });
+    return { outputs: r.outputs, milliseconds: r.milliseconds, placement: r.placement, width: r.width, height: r.height };
   }
 
   /** Rollout of an attention stack a run retained; rejects with NOT_RETAINED when the worker dropped it. */
   async rollout(retainKey: string, output: string, options: RolloutOptions): Promise<{ row: Float32Array; engine: MathEngine; milliseconds: number }> {
-    const r = await this.send({ kind: 'rollout', retainKey, output, options });
-    if (r.kind !== 'rolled') throw new Error('unexpected worker reply');
+    const r = await this.send('rolled', { kind: 'rollout', retainKey, output, options });
     return { row: r.row, engine: r.engine, milliseconds: r.milliseconds };
+  }
+
+  async release(modelKey: string): Promise<void> {
+    await this.send('released', { kind: 'release', modelKey });
   }
 }

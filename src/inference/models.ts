@@ -4,10 +4,8 @@
  */
 import { checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError, type Contract } from '../contract';
 import type { RolloutOptions } from '../analysis/rollout';
-import { NOT_RETAINED, type Backend } from './protocol';
-import { vitSelfAttention, workerHeldOutputs } from './views';
-import { InferenceClient } from './client';
-import { placement, toTensor } from './preprocess';
+import { InferenceClient, type RawRun } from './client';
+import { NOT_RETAINED, type Backend, type ImageRef } from './protocol';
 
 const CACHE = 'attnlens-models-v1';
 let client: InferenceClient | null = null;
@@ -18,6 +16,8 @@ export interface LoadedModel {
   contract: Contract;
   backend: Backend;
   fallback?: string;
+  /** Outputs its runs leave in the worker (see MethodSpec.outputs). */
+  held: string[];
 }
 
 export class ModelError extends Error {}
@@ -54,7 +54,9 @@ export async function fetchModelBytes(url: string, onProgress?: (fraction: numbe
   return bytes.buffer;
 }
 
-export async function loadModel(key: string, bytes: ArrayBuffer, backend: Backend | 'auto', sidecar?: string): Promise<LoadedModel> {
+/** Read and validate the contract, load into the worker, check the graph against the contract. */
+export async function loadModel(key: string, bytes: ArrayBuffer, backend: Backend | 'auto', sidecar?: string, keepOnGpu: (c: Contract) => string[] = () => []):
+Promise<LoadedModel> {
   let contractResult;
   try {
     contractResult = loadContract(new Uint8Array(bytes), sidecar);
@@ -64,44 +66,38 @@ export async function loadModel(key: string, bytes: ArrayBuffer, backend: Backen
   }
   if (!contractResult.ok) throw new ModelError(`${key}: ${contractResult.problem}`);
   const contract = contractResult.contract;
-  const loaded = await worker().load(key, bytes, backend, workerHeldOutputs(contract));
+  const loaded = await worker().load(key, bytes, backend, contract.input, keepOnGpu(contract));
   const mismatch = checkAgainstGraph(contract, loaded);
   if (mismatch.length) {
+    void worker().release(key);
     throw new ModelError(`${key}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`);
   }
-  return { key, contract, backend: loaded.backend, fallback: loaded.fallback };
+  return { key, contract, backend: loaded.backend, fallback: loaded.fallback, held: keepOnGpu(contract) };
 }
 
-/** Resize the image to the model's input as its contract says (stretch, or letterbox with fill), then normalise. */
-export function imageToInput(bitmap: ImageBitmap, contract: Contract): { data: Float32Array; dims: number[] } {
-  const p = placement(bitmap.width, bitmap.height, contract.input);
-  const canvas = new OffscreenCanvas(p.inputWidth, p.inputHeight);
-  const ctx = canvas.getContext('2d')!;
-  const [r, g, b] = contract.input.letterbox_fill ?? [114, 114, 114];
-  ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
-  ctx.fillRect(0, 0, p.inputWidth, p.inputHeight);
-  ctx.drawImage(bitmap, p.offsetX, p.offsetY, bitmap.width * p.scaleX, bitmap.height * p.scaleY);
-  return { data: toTensor(ctx.getImageData(0, 0, p.inputWidth, p.inputHeight).data, contract.input), dims: [...contract.input.shape] };
-}
-
-/** Run on an image; the contract's worker-held outputs (see views.ts) stay in the worker under `runKey`. */
-export async function runModel(model: LoadedModel, bitmap: ImageBitmap, outputs: string[], runKey?: string) {
-  const held = runKey ? workerHeldOutputs(model.contract) : [];
-  return worker().run(model.key, model.contract.input.name, imageToInput(bitmap, model.contract), outputs, held, runKey);
+/** Run on an image (pre-processed in the worker); the model's worker-held outputs stay there under the run's key. */
+export function runModel(model: LoadedModel, image: ImageRef, outputs: string[]): Promise<RawRun> {
+  return worker().run(model.key, image, outputs, model.held, `${model.key}@${image.id}`);
 }
 
 /**
  * Attention rollout of a ViT's full attention stack, computed in the worker where the run left it (on the
  * GPU for a WebGPU session). If the worker has since dropped that run, the model runs again first.
  */
-export async function rolloutModel(model: LoadedModel, bitmap: ImageBitmap, runKey: string, options: RolloutOptions) {
-  const stack = vitSelfAttention(model.contract);
-  if (!stack) throw new ModelError(`${model.key}: its contract declares no self_attention output, so rollout cannot be computed`);
+export async function rolloutModel(model: LoadedModel, image: ImageRef, stack: string, options: RolloutOptions) {
+  if (!model.held.includes(stack)) throw new ModelError(`${model.key}: its runs do not keep ${stack} in the worker, so rollout cannot be computed`);
+  const key = `${model.key}@${image.id}`;
   try {
-    return await worker().rollout(runKey, stack.name, options);
+    return await worker().rollout(key, stack, options);
   } catch (e) {
     if ((e as Error).message !== NOT_RETAINED) throw e;
-    await runModel(model, bitmap, [], runKey);
-    return worker().rollout(runKey, stack.name, options);
+    await runModel(model, image, []);
+    return worker().rollout(key, stack, options);
   }
 }
+
+/** Free a model's session (and what the worker kept of its runs): it left the view. */
+export const releaseModel = (key: string): Promise<void> => worker().release(key);
+
+/** Decode an image file in the worker: content id, analysed size, thumbnail. */
+export const describeImage = (blob: Blob) => worker().describe(blob);

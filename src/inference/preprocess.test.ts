@@ -38,7 +38,7 @@ describe('placement', () => {
 });
 
 describe('classAt through a letterbox placement', async () => {
-  const { classAt } = await import('./task');
+  const { classAt } = await import('../app/task');
   it('reads the class under an image pixel, null in the padding', () => {
     const big = { ...input, shape: [1, 3, 4, 4] as [number, number, number, number], resize: 'letterbox' as const };
     const p = placement(8, 4, big); // scale 0.5, offsetY 1: rows 1..2 of the 4x4 map hold the image

@@ -1,40 +1,11 @@
 /**
- * Contract-driven pre-processing: RGBA pixels → the model's input tensor, and the geometry that maps model
- * coordinates back onto the original image exactly (stretch or letterbox).
+ * Contract-driven pre-processing (runs in the inference worker): an image → the model's input tensor, placed
+ * as the contract says (stretch or letterbox, see analysis/geometry), with the placement the run carries.
  */
 import type { ContractInput } from '../contract';
+import { placement, type Placement } from '../analysis/geometry';
 
-export interface Placement {
-  /** Model input size. */
-  inputWidth: number;
-  inputHeight: number;
-  /** Where the image sits inside the input, in input pixels (letterbox pads around it). */
-  offsetX: number;
-  offsetY: number;
-  scaleX: number; // input pixels per image pixel
-  scaleY: number;
-}
-
-export function placement(imageWidth: number, imageHeight: number, input: ContractInput): Placement {
-  const [inputHeight, inputWidth] = input.layout === 'NCHW' ? [input.shape[2], input.shape[3]] : [input.shape[1], input.shape[2]];
-  if (input.resize === 'stretch') {
-    return { inputWidth, inputHeight, offsetX: 0, offsetY: 0, scaleX: inputWidth / imageWidth, scaleY: inputHeight / imageHeight };
-  }
-  const s = Math.min(inputWidth / imageWidth, inputHeight / imageHeight);
-  return {
-    inputWidth,
-    inputHeight,
-    offsetX: (inputWidth - imageWidth * s) / 2,
-    offsetY: (inputHeight - imageHeight * s) / 2,
-    scaleX: s,
-    scaleY: s,
-  };
-}
-
-/** A point in model-input pixels → original-image pixels. */
-export function toImage(p: Placement, x: number, y: number): [number, number] {
-  return [(x - p.offsetX) / p.scaleX, (y - p.offsetY) / p.scaleY];
-}
+export { placement, toImage, type Placement } from '../analysis/geometry';
 
 /**
  * RGBA pixels already resized to the model's input size (by canvas drawImage, as `placement` says) →
@@ -56,4 +27,17 @@ export function toTensor(rgba: Uint8ClampedArray, input: ContractInput): Float32
     }
   }
   return out;
+}
+
+/** Draw the image into the model's input frame (letterbox fill around it), then normalise: the tensor and its placement. */
+export function imageToInput(image: CanvasImageSource & { width: number; height: number }, input: ContractInput):
+{ data: Float32Array; dims: number[]; placement: Placement } {
+  const p = placement(image.width, image.height, input);
+  const canvas = new OffscreenCanvas(p.inputWidth, p.inputHeight);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  const [r, g, b] = input.letterbox_fill ?? [114, 114, 114];
+  ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
+  ctx.fillRect(0, 0, p.inputWidth, p.inputHeight);
+  ctx.drawImage(image, p.offsetX, p.offsetY, image.width * p.scaleX, image.height * p.scaleY);
+  return { data: toTensor(ctx.getImageData(0, 0, p.inputWidth, p.inputHeight).data, input), dims: [...input.shape], placement: p };
 }

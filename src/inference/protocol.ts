@@ -1,5 +1,7 @@
 /** Messages between the UI thread and the inference worker. Tensors travel as transferable buffers. */
+import type { Placement } from '../analysis/geometry';
 import type { RolloutOptions } from '../analysis/rollout';
+import type { ContractInput } from '../contract';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -8,10 +10,27 @@ export interface TensorPayload {
   dims: number[];
 }
 
+/** An image as the worker knows it: its content id and the file it decodes from (a Blob travels by reference). */
+export interface ImageRef {
+  id: string;
+  blob: Blob;
+}
+
+/** What the worker found in an image file: its content id, analysed size, and a small thumbnail. */
+export interface ImageFacts {
+  id: string;
+  width: number;
+  height: number;
+  /** The decoded size when it was larger than the largest side kept (then width/height are the scaled size). */
+  original: { width: number; height: number } | null;
+  thumb: Blob;
+}
+
 export type WorkerRequest =
-  | { kind: 'load'; requestId: number; modelKey: string; bytes: ArrayBuffer; backend: Backend | 'auto'; keepOnGpu?: string[] }
+  | { kind: 'describe'; requestId: number; blob: Blob }
+  | { kind: 'load'; requestId: number; modelKey: string; bytes: ArrayBuffer; backend: Backend | 'auto'; input: ContractInput; keepOnGpu?: string[] }
   /** `retain` outputs stay in the worker (on the GPU for a WebGPU session) under `retainKey`, for `rollout`. */
-  | { kind: 'run'; requestId: number; modelKey: string; inputName: string; input: TensorPayload; outputs: string[]; retain?: string[]; retainKey?: string }
+  | { kind: 'run'; requestId: number; modelKey: string; image: ImageRef; outputs: string[]; retain?: string[]; retainKey?: string }
   | { kind: 'rollout'; requestId: number; retainKey: string; output: string; options: RolloutOptions }
   | { kind: 'release'; requestId: number; modelKey: string };
 
@@ -26,9 +45,13 @@ export type MathEngine = 'webgpu' | 'cpu';
 /** The error message of a rollout asked for a run the worker no longer holds (the caller re-runs the model). */
 export const NOT_RETAINED = 'not-retained';
 
+/** Largest image side kept for analysis and display: models see a few hundred pixels. */
+export const MAX_SIDE = 4096;
+
 export type WorkerResponse =
+  | ({ kind: 'described'; requestId: number } & ImageFacts)
   | { kind: 'loaded'; requestId: number; backend: Backend; inputs: GraphIO[]; outputs: GraphIO[]; fallback?: string }
-  | { kind: 'ran'; requestId: number; outputs: Record<string, TensorPayload>; milliseconds: number }
+  | { kind: 'ran'; requestId: number; outputs: Record<string, TensorPayload>; milliseconds: number; placement: Placement; width: number; height: number }
   | { kind: 'released'; requestId: number }
   | { kind: 'rolled'; requestId: number; row: Float32Array; engine: MathEngine; milliseconds: number }
   | { kind: 'error'; requestId: number; message: string };

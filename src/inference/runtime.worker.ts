@@ -1,15 +1,18 @@
 /// <reference lib="webworker" />
 /**
- * The inference worker: owns every onnxruntime-web session so the UI thread never blocks on a model.
- * WebGPU when the browser has an adapter (and the user did not ask for WASM), WASM otherwise; the backend
- * actually used, and why a fallback happened, go back to the UI.
+ * The inference worker: owns every onnxruntime-web session and every decoded image, so the UI thread never
+ * blocks on a model or on pre-processing. WebGPU when the browser has an adapter (and the user did not ask for
+ * WASM), WASM otherwise; the backend actually used, and why a fallback happened, go back to the UI.
  */
 import * as ort from 'onnxruntime-web/webgpu';
+import type { ContractInput } from '../contract';
+import { describeImage, imageFor } from './images';
+import { imageToInput } from './preprocess';
 import { NOT_RETAINED, type Backend, type GraphIO, type WorkerRequest, type WorkerResponse } from './protocol';
 import { RetainedRuns, rolloutOf } from './workerMath';
 
 ort.env.wasm.numThreads = 1; // measured: 2 WASM threads were slower than 1 on a 2-core machine
-const sessions = new Map<string, ort.InferenceSession>();
+const sessions = new Map<string, { session: ort.InferenceSession; input: ContractInput }>();
 const retained = new RetainedRuns();
 const post = (msg: WorkerResponse, transfer: Transferable[] = []) => (self as DedicatedWorkerGlobalScope).postMessage(msg, transfer);
 
@@ -56,18 +59,26 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     backend = 'wasm';
     session = await ort.InferenceSession.create(req.bytes, { executionProviders: ['wasm'] });
   }
-  await sessions.get(req.modelKey)?.release();
-  retained.dropModel(req.modelKey);
-  sessions.set(req.modelKey, session);
+  await release(req.modelKey);
+  sessions.set(req.modelKey, { session, input: req.input });
   post({ kind: 'loaded', requestId: req.requestId, backend, inputs: io(session.inputMetadata), outputs: io(session.outputMetadata), fallback });
 }
 
+async function release(modelKey: string) {
+  retained.dropModel(modelKey);
+  await sessions.get(modelKey)?.session.release();
+  sessions.delete(modelKey);
+}
+
 async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
-  const session = sessions.get(req.modelKey);
-  if (!session) throw new Error(`model ${req.modelKey} is not loaded`);
+  const entry = sessions.get(req.modelKey);
+  if (!entry) throw new Error(`model ${req.modelKey} is not loaded`);
+  const { session, input } = entry;
+  const image = await imageFor(req.image);
   const t0 = performance.now();
+  const tensor = imageToInput(image, input);
   const keep = req.retainKey ? (req.retain ?? []) : [];
-  const result = await session.run({ [req.inputName]: new ort.Tensor('float32', req.input.data, req.input.dims) },
+  const result = await session.run({ [input.name]: new ort.Tensor('float32', tensor.data, tensor.dims) },
     [...new Set([...req.outputs, ...keep])]);
   const outputs: Record<string, { data: Float32Array; dims: number[] }> = {};
   for (const name of req.outputs) {
@@ -77,8 +88,8 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
     if (!keep.includes(name)) t.dispose();
   }
   if (req.retainKey && keep.length) retained.put(req.retainKey, Object.fromEntries(keep.map((n) => [n, result[n]])));
-  post({ kind: 'ran', requestId: req.requestId, outputs, milliseconds: performance.now() - t0 },
-    Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
+  post({ kind: 'ran', requestId: req.requestId, outputs, milliseconds: performance.now() - t0, placement: tensor.placement,
+    width: image.width, height: image.height }, Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
 }
 
 async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
@@ -92,13 +103,14 @@ async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
 self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   const req = event.data;
   try {
-    if (req.kind === 'load') await load(req);
+    if (req.kind === 'describe') {
+      const facts = await describeImage(req.blob);
+      post({ kind: 'described', requestId: req.requestId, ...facts });
+    } else if (req.kind === 'load') await load(req);
     else if (req.kind === 'run') await run(req);
     else if (req.kind === 'rollout') await rollout(req);
     else {
-      retained.dropModel(req.modelKey);
-      await sessions.get(req.modelKey)?.release();
-      sessions.delete(req.modelKey);
+      await release(req.modelKey);
       post({ kind: 'released', requestId: req.requestId });
     }
   } catch (e) {

@@ -6,7 +6,7 @@ import { create } from 'zustand';
 import type { Coco, GtObject } from '../analysis/groundTruth';
 
 interface GroundTruthStore {
-  /** Drawn boxes per image name, in image pixels. */
+  /** Drawn boxes per image (content id), in image pixels. */
   drawn: Record<string, GtObject[]>;
   imported: { file: string; coco: Coco } | null;
   /** Class the next drawn box gets. */

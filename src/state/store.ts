@@ -1,15 +1,27 @@
-/** The one store: the shareable view (mirrored to the URL fragment) and what the app has loaded/computed. */
+/**
+ * The one store: the shareable view (mirrored to the URL fragment, which also restores it) and what the app
+ * has loaded and computed: images (keyed by content), model sessions, and runs (bounded in bytes).
+ */
 import { create } from 'zustand';
 import type { ZooIndex } from '../zoo';
 import type { LoadedModel } from '../inference/models';
-import type { TensorPayload } from '../inference/protocol';
-import { DEFAULT_VIEW, decodeView, encodeView, type ViewState } from './viewState';
+import { evictions, RUN_BUDGET_BYTES, runKey, type Run } from './runs';
+import { DEFAULT_VIEW, decodeView, encodeView, type ImageLink, type ViewState } from './viewState';
 
 export interface ImageEntry {
+  /** Hash of the decoded pixels: the same picture has the same id whatever its file is called. */
+  id: string;
   name: string;
-  bitmap: ImageBitmap;
-  /** Gallery samples can be named in a link; the user's own images cannot (they never leave the browser). */
-  fromGallery: boolean;
+  blob: Blob;
+  /** Object URLs of the file and of a small thumbnail (made once, for <img>). */
+  url: string;
+  thumb: string;
+  /** The analysed size (after EXIF orientation; scaled when the longest side exceeded the limit). */
+  width: number;
+  height: number;
+  original: { width: number; height: number } | null;
+  /** Gallery samples can be named in a link by name; the user's own images by content id. */
+  source: 'gallery' | 'user';
 }
 
 export interface ModelSlot {
@@ -17,12 +29,6 @@ export interface ModelSlot {
   progress?: number;
   model?: LoadedModel;
   error?: string;
-}
-
-/** Raw task outputs of one model on one image; views interpret them with the current settings. */
-export interface RunResult {
-  outputs: Record<string, TensorPayload>;
-  milliseconds: number;
 }
 
 /** Pan/zoom shared by every pane (d3-zoom transform in pane pixels), and the hovered image point. */
@@ -36,53 +42,93 @@ interface Store {
   view: ViewState;
   zoom: ZoomState;
   hover: { x: number; y: number } | null;
-  setZoom: (z: ZoomState) => void;
-  setHover: (h: { x: number; y: number } | null) => void;
   zoo: ZooIndex | null;
   images: ImageEntry[];
-  current: number;
   slots: Record<string, ModelSlot>;
-  results: Record<string, RunResult>; // key: `${modelId}@${imageName}`
+  runs: Record<string, Run>;
   notices: string[];
+  setZoom: (z: ZoomState) => void;
+  setHover: (h: { x: number; y: number } | null) => void;
   setView: (patch: Partial<ViewState>) => void;
+  setMethod: <K extends keyof ViewState['methods']>(id: K, patch: Partial<ViewState['methods'][K]>) => void;
   setZoo: (zoo: ZooIndex) => void;
   addImages: (images: ImageEntry[]) => void;
-  setCurrent: (i: number) => void;
+  showImage: (image: ImageEntry) => void;
+  step: (delta: number) => void;
   setSlot: (id: string, slot: ModelSlot) => void;
-  setResult: (key: string, r: RunResult) => void;
+  dropModel: (id: string) => void;
+  putRun: (run: Run) => void;
   notify: (message: string) => void;
   dismiss: (i: number) => void;
 }
 
+export const linkTo = (image: ImageEntry): ImageLink =>
+  image.source === 'gallery' ? { sample: image.name } : { hash: image.id, name: image.name };
+
+/** The image the view names, if it is open. */
+export function findImage(images: ImageEntry[], link: ImageLink): ImageEntry | undefined {
+  if (!link) return undefined;
+  return 'sample' in link ? images.find((i) => i.source === 'gallery' && i.name === link.sample) : images.find((i) => i.id === link.hash);
+}
+
 const initial = decodeView(typeof location === 'undefined' ? '' : location.hash);
 
-export const useStore = create<Store>((set) => ({
+export const useStore = create<Store>((set, get) => ({
   view: initial.view,
   zoom: { k: 1, x: 0, y: 0 },
   hover: null,
-  setZoom: (zoom) => set({ zoom }),
-  setHover: (hover) => set({ hover }),
   zoo: null,
   images: [],
-  current: 0,
   slots: {},
-  results: {},
+  runs: {},
   notices: initial.problems,
-  // A backend switch drops loaded sessions and results: the models reload and rerun on the new backend.
-  setView: (patch) => set((s) => (patch.backend && patch.backend !== s.view.backend
-    ? { view: { ...s.view, ...patch }, slots: {}, results: {} } : { view: { ...s.view, ...patch } })),
+  setZoom: (zoom) => set({ zoom }),
+  setHover: (hover) => set({ hover }),
+  // A backend switch drops loaded sessions and runs: the models reload and rerun on the new backend.
+  setView: (patch) => set((s) => {
+    const view = { ...s.view, ...patch };
+    const imageChanged = patch.image !== undefined && JSON.stringify(patch.image) !== JSON.stringify(s.view.image);
+    const reset = imageChanged ? { zoom: { k: 1, x: 0, y: 0 }, hover: null } : {};
+    return patch.backend && patch.backend !== s.view.backend ? { view, slots: {}, runs: {}, ...reset } : { view, ...reset };
+  }),
+  setMethod: (id, patch) => set((s) => ({ view: { ...s.view, methods: { ...s.view.methods, [id]: { ...(s.view.methods[id] as object), ...patch } } } })),
   setZoo: (zoo) => set({ zoo }),
-  addImages: (images) => set((s) => ({ images: [...s.images, ...images], current: s.images.length })),
-  setCurrent: (i) => set((s) => ({ current: Math.max(0, Math.min(i, s.images.length - 1)), zoom: { k: 1, x: 0, y: 0 }, hover: null })),
+  addImages: (images) => set((s) => {
+    const known = new Set(s.images.map((i) => i.id));
+    const fresh = images.filter((i) => !known.has(i.id) && known.add(i.id));
+    return { images: [...s.images, ...fresh] };
+  }),
+  showImage: (image) => get().setView({ image: linkTo(image) }),
+  step: (delta) => {
+    const { images, view, showImage } = get();
+    const at = images.findIndex((i) => i === findImage(images, view.image));
+    const next = images[Math.max(0, Math.min(images.length - 1, at + delta))];
+    if (next) showImage(next);
+  },
   setSlot: (id, slot) => set((s) => ({ slots: { ...s.slots, [id]: slot } })),
-  setResult: (key, r) => set((s) => ({ results: { ...s.results, [key]: r } })),
-  notify: (message) => set((s) => ({ notices: [...s.notices, message] })),
+  dropModel: (id) => set((s) => ({
+    slots: Object.fromEntries(Object.entries(s.slots).filter(([k]) => k !== id)),
+    runs: Object.fromEntries(Object.entries(s.runs).filter(([, r]) => r.modelId !== id)),
+  })),
+  putRun: (run) => set((s) => {
+    const key = runKey(run.modelId, run.imageId);
+    const runs = { ...s.runs };
+    delete runs[key]; // re-inserted last: the newest
+    runs[key] = run;
+    const current = findImage(s.images, s.view.image)?.id;
+    for (const k of evictions(runs, RUN_BUDGET_BYTES, (k) => runs[k].imageId === current)) delete runs[k];
+    return { runs };
+  }),
+  notify: (message) => set((s) => (s.notices.includes(message) ? s : { notices: [...s.notices, message] })),
   dismiss: (i) => set((s) => ({ notices: s.notices.filter((_, j) => j !== i) })),
 }));
 
 /** Mirror the view into the URL fragment (replaceState: no history entry per slider move). */
 useStore.subscribe((s, prev) => {
-  if (s.view !== prev.view && typeof history !== 'undefined') history.replaceState(null, '', encodeView(s.view));
+  if (s.view !== prev.view && typeof history !== 'undefined') {
+    const hash = encodeView(s.view);
+    if (hash !== location.hash) history.replaceState(null, '', hash);
+  }
 });
 
 export { DEFAULT_VIEW };

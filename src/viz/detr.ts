@@ -46,3 +46,30 @@ export function drawQueryBox(svg: SVGSVGElement, box: Box | null, label: string,
     .attr('stroke', colour).attr('stroke-width', Math.max(1, width / 160));
   g.select('text').attr('x', (d) => d.x0).attr('y', (d) => d.y0).attr('font-size', Math.max(6, width / 30)).attr('fill', colour).text(label);
 }
+
+/**
+ * An assignment in an SVG whose viewBox is the width×height image: ground-truth boxes dashed white, each link
+ * from an object's centre to its query's predicted box (in the object's class colour), the selected query thicker.
+ */
+export function drawAssignment(svg: SVGSVGElement, a: { objects: GtObject[]; pairs: [number, number][]; predicted: Map<number, Box> },
+  classes: ContractClass[], width: number, height: number, selected: number | null): void {
+  const root = select(svg).attr('viewBox', `0 0 ${width} ${height}`);
+  root.selectAll('*').remove();
+  const stroke = Math.max(0.6, width / 250);
+  const centre = (b: Box) => [(b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2];
+  for (const g of a.objects) {
+    root.append('rect').attr('class', 'gt').attr('x', g.x0).attr('y', g.y0).attr('width', g.x1 - g.x0).attr('height', g.y1 - g.y0)
+      .attr('fill', 'none').attr('stroke', '#fff').attr('stroke-dasharray', `${2 * stroke} ${2 * stroke}`).attr('stroke-width', stroke);
+  }
+  for (const [query, obj] of a.pairs) {
+    const b = a.predicted.get(query)!;
+    const g = a.objects[obj];
+    const colour = classes.find((c) => c.id === g.classId)?.color ?? '#38bdf8';
+    const [gx, gy] = centre(g);
+    const [px, py] = centre(b);
+    root.append('line').attr('class', 'link').attr('x1', gx).attr('y1', gy).attr('x2', px).attr('y2', py).attr('stroke', colour).attr('stroke-width', stroke);
+    root.append('rect').attr('class', 'pred').attr('data-query', query).attr('data-selected', query === selected ? 'true' : null)
+      .attr('x', b.x0).attr('y', b.y0).attr('width', b.x1 - b.x0).attr('height', b.y1 - b.y0)
+      .attr('fill', 'none').attr('stroke', colour).attr('stroke-width', query === selected ? 3 * stroke : stroke);
+  }
+}

@@ -1,39 +1,35 @@
-/** Hooks the DETR views share: which models are detectors, the ground truth in use, the selected query's rows. */
+/** What the DETR views share: the detectors in view, the ground truth in use, the selected query's rows. */
 import { useMemo } from 'react';
-import type { Detection } from '../analysis/boxes';
-import { cocoObjects, resolveGroundTruth, type GtSource } from '../analysis/groundTruth';
-import { describeMatch, matchQuery, queryRow, type MatchRule } from '../analysis/queries';
-import { galleryObjects } from '../app/controller';
-import type { Contract, ContractOutput } from '../contract';
-import { blockQueries, queryBlock, type BlockName } from '../inference/queries';
-import { useGroundTruthStore } from '../state/groundTruth';
-import { useStore, type ImageEntry } from '../state/store';
-import { usePaneResult } from './Pane';
-import { useGalleryCoco } from './useGalleryCoco';
+import type { Detection } from '../../analysis/boxes';
+import { cocoObjects, resolveGroundTruth, type GtSource } from '../../analysis/groundTruth';
+import { describeMatch, matchQuery, queryRow, type MatchRule } from '../../analysis/queries';
+import { galleryObjects, useGalleryCoco } from '../../app/gallery';
+import { useModelsInView, useRuns, useTaskResult } from '../../components/hooks';
+import type { Contract, ContractOutput } from '../../contract';
+import { useGroundTruthStore } from '../../state/groundTruth';
+import { useStore, type ImageEntry } from '../../state/store';
+import type { ModelInView } from '../types';
+import { blockQueries, isDetector, queryBlock, type BlockName } from './contract';
+import { detectionThreshold } from '../../app/task';
 
 /** Models in the view with a one-to-one query block, left to right. */
-export function useDetectors(): string[] {
-  const models = useStore((s) => s.view.models);
-  const slots = useStore((s) => s.slots);
-  return useMemo(() => models.filter((m) => {
-    const c = slots[m]?.model?.contract;
-    return c && queryBlock(c, 'one_to_one');
-  }), [models, slots]);
+export function useDetectors(): ModelInView[] {
+  const models = useModelsInView();
+  return useMemo(() => models.filter((m) => isDetector(m.contract)), [models]);
 }
 
 /** The model whose detections serve as pseudo ground truth: the first teacher detector, else the first detector. */
 export function usePseudoModel(): string | undefined {
   const detectors = useDetectors();
-  const slots = useStore((s) => s.slots);
-  return detectors.find((m) => slots[m]?.model?.contract.model.role === 'teacher') ?? detectors[0];
+  return (detectors.find((m) => m.contract.model.role === 'teacher') ?? detectors[0])?.id;
 }
 
 /** The ground truth the detection views use for this image (drawn > imported COCO > gallery COCO > teacher). */
 export function useGroundTruth(image: ImageEntry | undefined): GtSource | null {
   const pseudoModel = usePseudoModel();
-  const pseudo = usePaneResult(pseudoModel ?? '', image);
+  const pseudo = useTaskResult(pseudoModel, image);
   const classes = useStore((s) => (pseudoModel ? s.slots[pseudoModel]?.model?.contract.classes : undefined));
-  const drawn = useGroundTruthStore((s) => (image ? s.drawn[image.name] : undefined));
+  const drawn = useGroundTruthStore((s) => (image ? s.drawn[image.id] : undefined));
   const imported = useGroundTruthStore((s) => s.imported);
   const coco = useGalleryCoco();
   return useMemo(() => {
@@ -66,30 +62,26 @@ export interface QueryAttention {
  */
 export function useQueryAttention(image: ImageEntry | undefined): { items: QueryAttention[]; problem?: string } | null {
   const selection = useStore((s) => s.view.selection);
-  const threshold = useStore((s) => s.view.threshold);
-  const slots = useStore((s) => s.slots);
-  const results = useStore((s) => s.results);
+  const userThreshold = useStore((s) => s.view.threshold);
   const detectors = useDetectors();
+  const runs = useRuns(image);
   return useMemo(() => {
     if (!selection || !image) return null;
-    const W = image.bitmap.width;
-    const H = image.bitmap.height;
-    const src = slots[selection.model]?.model?.contract;
-    const srcRun = results[`${selection.model}@${image.name}`];
-    if (!detectors.includes(selection.model)) return { items: [], problem: `the selected query belongs to ${selection.model}, which is not shown` };
-    if (!src || !srcRun) return null;
-    const srcBlock = queryBlock(src, selection.block);
-    const target = srcBlock && blockQueries(src, srcBlock, srcRun.outputs, W, H).find((d) => d.query === selection.query);
+    const src = detectors.find((d) => d.id === selection.model);
+    if (!src) return { items: [], problem: `the selected query belongs to ${selection.model}, which is not a detector in view` };
+    const srcRun = runs[src.id];
+    if (!srcRun) return null;
+    const srcBlock = queryBlock(src.contract, selection.block);
+    const target = srcBlock && blockQueries(srcBlock, srcRun).find((d) => d.query === selection.query);
     if (!target) return { items: [], problem: `${selection.model} has no query ${selection.query} in its ${selection.block.replace(/_/g, '-')} block` };
     const items: QueryAttention[] = [];
-    for (const id of detectors) {
-      const contract = slots[id]!.model!.contract;
-      const run = results[`${id}@${image.name}`];
+    for (const { id, contract } of detectors) {
+      const run = runs[id];
       if (!run) continue;
       const blockName: BlockName = id === selection.model ? selection.block : queryBlock(contract, selection.block) ? selection.block : 'one_to_one';
       const block = queryBlock(contract, blockName)!;
       const m = id === selection.model ? { detection: target, iou: 1, rule: 'same-query' as const }
-        : matchQuery(target, blockQueries(contract, block, run.outputs, W, H), threshold);
+        : matchQuery(target, blockQueries(block, run), detectionThreshold(contract, userThreshold).value);
       if (!m) continue;
       const t = block.cross && run.outputs[block.cross.name];
       items.push({
@@ -98,5 +90,5 @@ export function useQueryAttention(image: ImageEntry | undefined): { items: Query
       });
     }
     return { items };
-  }, [selection, image, slots, results, detectors, threshold]);
+  }, [selection, image, detectors, runs, userThreshold]);
 }

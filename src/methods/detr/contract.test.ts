@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Contract } from '../contract';
-import { blockQueries, queryBlock } from './queries';
+import { placement } from '../../analysis/geometry';
+import type { Contract } from '../../contract';
+import { blockQueries, queryBlock, recommendedThreshold } from './contract';
 
 const contract = {
   input: { name: 'image', shape: [1, 3, 100, 100], layout: 'NCHW', dtype: 'float32', color: 'RGB', scale: 255,
@@ -25,10 +26,20 @@ describe('query blocks', () => {
       'a.boxes': { data: Float32Array.from([0.5, 0.5, 0.2, 0.2, 0.25, 0.5, 0.1, 0.1]), dims: [1, 2, 4] },
     };
     // a 200×100 image letterboxed into 100×100: scale 0.5, 25 px bands above and below
-    const qs = blockQueries(contract, queryBlock(contract, 'one_to_one')!, outputs, 200, 100);
+    const qs = blockQueries(queryBlock(contract, 'one_to_one')!, { outputs, placement: placement(200, 100, contract.input) });
     expect(qs.map((d) => [d.query, d.classId])).toEqual([[1, 3], [0, 5]]);
     const q0 = qs.find((d) => d.query === 0)!;
     [q0.x0, q0.y0, q0.x1, q0.y1].forEach((v, i) => expect(v).toBeCloseTo([80, 30, 120, 70][i], 4));
     expect(q0.score).toBeCloseTo(1 / (1 + Math.exp(8)));
+  });
+});
+
+describe('recommended score threshold', () => {
+  it('is read from the one-to-one logits (or the model), and absent otherwise', () => {
+    expect(recommendedThreshold(contract)).toBeNull();
+    const withOne = { ...contract, outputs: contract.outputs.map((o) => (o.name === 'a.logits' ? { ...o, score_threshold: 0.3 } : o)) } as Contract;
+    expect(recommendedThreshold(withOne)).toBe(0.3);
+    const onModel = { ...contract, model: { score_threshold: 0.45 } } as unknown as Contract;
+    expect(recommendedThreshold(onModel)).toBe(0.45);
   });
 });

@@ -1,0 +1,71 @@
+/** What a model's contract lets the panes show, and turning a run into that (pure). */
+import type { Detection } from '../analysis/boxes';
+import type { Placement } from '../analysis/geometry';
+import { argmaxClasses } from '../analysis/segmentation';
+import type { Contract } from '../contract';
+import { blockOutputs, blockQueries, queryBlock, recommendedThreshold } from '../methods/detr/contract';
+import type { Run } from '../state/runs';
+
+export type TaskView =
+  | { kind: 'segmentation'; logits: string }
+  | { kind: 'detection' }
+  | { kind: 'none'; reason: string };
+
+/** Ask the contract, never the names: segmentation logits, else a one-to-one query block. */
+export function taskView(c: Contract): TaskView {
+  const seg = c.outputs.find((o) => o.role === 'segmentation_logits');
+  if (seg) return { kind: 'segmentation', logits: seg.name };
+  if (queryBlock(c, 'one_to_one')) return { kind: 'detection' };
+  return { kind: 'none', reason: 'its contract declares no segmentation_logits and no one-to-one box block' };
+}
+
+export const taskOutputs = (c: Contract): string[] => {
+  const v = taskView(c);
+  return v.kind === 'segmentation' ? [v.logits] : v.kind === 'detection' ? blockOutputs(c) : [];
+};
+
+export interface ClassMap {
+  classMap: Uint8Array;
+  width: number;
+  height: number;
+  placement: Placement;
+}
+
+export type TaskResult =
+  | ({ kind: 'segmentation' } & ClassMap)
+  | { kind: 'detection'; detections: Detection[]; threshold: number; thresholdFrom: 'contract' | 'default' | 'user' }
+  | { kind: 'none'; reason: string };
+
+/** The threshold a detector uses: the user's when set, else its contract's recommendation, else 0.5. */
+export function detectionThreshold(c: Contract, user: number | null): { value: number; from: 'contract' | 'default' | 'user' } {
+  if (user !== null) return { value: user, from: 'user' };
+  const rec = recommendedThreshold(c);
+  return rec === null ? { value: 0.5, from: 'default' } : { value: rec, from: 'contract' };
+}
+
+/**
+ * A run → a class map at model-input resolution (with the run's placement that maps it onto the image), or
+ * detections in the run's image pixels — for stretch and letterbox alike.
+ */
+export function interpret(contract: Contract, run: Run, userThreshold: number | null): TaskResult {
+  const v = taskView(contract);
+  if (v.kind === 'segmentation') {
+    const t = run.outputs[v.logits];
+    if (!t) return { kind: 'none', reason: `the run has no output ${v.logits}` };
+    const [, classes, height, width] = t.dims;
+    return { kind: 'segmentation', classMap: argmaxClasses(t.data, classes, height, width), width, height, placement: run.placement };
+  }
+  if (v.kind === 'detection') {
+    const th = detectionThreshold(contract, userThreshold);
+    return { kind: 'detection', detections: blockQueries(queryBlock(contract, 'one_to_one')!, run, th.value), threshold: th.value, thresholdFrom: th.from };
+  }
+  return v;
+}
+
+/** Class id under an image pixel, read from a class map through its placement (null outside the map). */
+export function classAt(r: ClassMap, x: number, y: number): number | null {
+  const u = Math.floor(x * r.placement.scaleX + r.placement.offsetX);
+  const v = Math.floor(y * r.placement.scaleY + r.placement.offsetY);
+  if (u < 0 || v < 0 || u >= r.width || v >= r.height) return null;
+  return r.classMap[v * r.width + u];
+}

@@ -1,0 +1,35 @@
+/** Store selectors every view uses: the current image, the models in view, a model's run and its task result. */
+import { useMemo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { interpret, type TaskResult } from '../app/task';
+import type { ModelInView } from '../methods/types';
+import { runKey, type Run } from '../state/runs';
+import { findImage, useStore, type ImageEntry } from '../state/store';
+
+export const useCurrentImage = (): ImageEntry | undefined => useStore((s) => findImage(s.images, s.view.image));
+
+/** Loaded models in the view, left to right (those still loading or failed are left out). */
+export function useModelsInView(): ModelInView[] {
+  const contracts = useStore(useShallow((s) => s.view.models.map((id) => s.slots[id]?.model?.contract)));
+  const ids = useStore((s) => s.view.models);
+  return useMemo(() => ids.flatMap((id, i) => (contracts[i] ? [{ id, contract: contracts[i]! }] : [])), [ids, contracts]);
+}
+
+export function useRun(modelId: string | undefined, image: ImageEntry | undefined): Run | undefined {
+  return useStore((s) => (modelId && image ? s.runs[runKey(modelId, image.id)] : undefined));
+}
+
+/** Runs of the current image for every model in view, by model id. */
+export function useRuns(image: ImageEntry | undefined): Record<string, Run> {
+  const ids = useStore((s) => s.view.models);
+  const runs = useStore(useShallow((s) => ids.map((id) => (image ? s.runs[runKey(id, image.id)] : undefined))));
+  return useMemo(() => Object.fromEntries(ids.flatMap((id, i) => (runs[i] ? [[id, runs[i]!]] : []))), [ids, runs]);
+}
+
+/** One model's task result (mask or detections at the current threshold) on an image, or null until it has run. */
+export function useTaskResult(modelId: string | undefined, image: ImageEntry | undefined): TaskResult | null {
+  const contract = useStore((s) => (modelId ? s.slots[modelId]?.model?.contract : undefined));
+  const run = useRun(modelId, image);
+  const threshold = useStore((s) => s.view.threshold);
+  return useMemo(() => (contract && run ? interpret(contract, run, threshold) : null), [contract, run, threshold]);
+}

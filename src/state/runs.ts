@@ -1,0 +1,43 @@
+/**
+ * A run: one model's outputs on one image, keyed by the image's content (never its file name), with the
+ * geometry it was computed for. Runs live in a cache bounded in bytes; the current image's runs are never
+ * evicted (pure, tested).
+ */
+import type { Placement } from '../analysis/geometry';
+import type { TensorPayload } from '../inference/protocol';
+
+export interface Run {
+  modelId: string;
+  imageId: string;
+  outputs: Record<string, TensorPayload>;
+  milliseconds: number;
+  /** The analysed image's size and where it sat in the model input: every view maps through these. */
+  width: number;
+  height: number;
+  placement: Placement;
+  bytes: number;
+}
+
+export const runKey = (modelId: string, imageId: string) => `${modelId}@${imageId}`;
+
+export const payloadBytes = (outputs: Record<string, TensorPayload>) =>
+  Object.values(outputs).reduce((a, t) => a + t.data.byteLength, 0);
+
+/** Default budget for kept runs: about 60 images × the default pair's outputs. */
+export const RUN_BUDGET_BYTES = 256 * 2 ** 20;
+
+/**
+ * Keys to evict so that the runs fit `budget` bytes: oldest first (insertion order), never a pinned key.
+ * Pinned runs count toward the total but are kept even if they alone exceed it.
+ */
+export function evictions(runs: Record<string, Pick<Run, 'bytes'>>, budget: number, pinned: (key: string) => boolean): string[] {
+  let total = Object.values(runs).reduce((a, r) => a + r.bytes, 0);
+  const out: string[] = [];
+  for (const [key, r] of Object.entries(runs)) {
+    if (total <= budget) break;
+    if (pinned(key)) continue;
+    out.push(key);
+    total -= r.bytes;
+  }
+  return out;
+}
