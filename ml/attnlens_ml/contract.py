@@ -141,6 +141,9 @@ def semantic_errors(c: dict) -> list[ContractError]:
             add("path-count", f"{_label(i, o)} has {shape[1]} weights but names {len(o['paths'])} paths")
         elif role == "adapter_features" and (o["stride"] * shape[2] != in_h or o["stride"] * shape[3] != in_w):
             add("stride", f"{_label(i, o)} is {shape[2]}x{shape[3]} at stride {o['stride']}, which does not cover the {in_h}x{in_w} input")
+        if "score_threshold" in o and (role != "box_logits" or o["block"] != "one_to_one"):
+            add("score-threshold", f"{_label(i, o)} gives a score_threshold, but only the one_to_one block's "
+                                   f"box_logits may: it is the block that makes the detections")
     for name, parts in blocks.items():
         if "box_logits" not in parts or "boxes" not in parts:
             add("block-incomplete", f"query block '{name}' needs both box_logits and boxes outputs")
@@ -163,19 +166,40 @@ def semantic_errors(c: dict) -> list[ContractError]:
             if rf["shape"][1] != ch["shape"][1] or rf["shape"][2:] != sp["shape"][2:]:
                 add("site-shape", f"refined map of site '{name}' is {rf['shape']}, expected [1, {ch['shape'][1]}, "
                                   f"{sp['shape'][2]}, {sp['shape'][3]}] from its gates")
-    methods = c["model"].get("methods", [])
-    if "attnfd" in methods and not sites:
-        add("method-needs", "methods lists 'attnfd' but no CBAM site is exported")
-    if "vit-pseudo-mask" in methods and not any(o["role"] == "cls_attention" for o in c["outputs"]):
-        add("method-needs", "methods lists 'vit-pseudo-mask' but no cls_attention output is exported")
-    roles = {o["role"] for o in c["outputs"]}
-    if "h-detr" in methods and "one_to_many" not in blocks:
-        add("method-needs", "methods lists 'h-detr' but no one_to_many query block is exported")
-    if "ks-detr" in methods and not roles & {"encoder_attention", "cross_attention"}:
-        add("method-needs", "methods lists 'ks-detr' but no encoder_attention or cross_attention output is exported")
-    if "sak" in methods and not roles & {"router_weights", "adapter_features"}:
-        add("method-needs", "methods lists 'sak' but no router_weights or adapter_features output is exported")
     return errs
+
+
+# What each method's views need, as predicates over the outputs. `model.methods` is informational (the app
+# derives the applicable views from the outputs alone); a listed method whose outputs are missing is a
+# warning, code `method-needs` — the same list, messages and order as contractWarnings in src/contract.
+METHOD_NEEDS = [
+    ("attnfd", "CBAM site", lambda roles, blocks: bool(roles & {"cbam_channel_gate", "cbam_spatial_gate",
+                                                                  "cbam_refined", "attnfd_projected"})),
+    ("vit-pseudo-mask", "cls_attention output", lambda roles, blocks: "cls_attention" in roles),
+    ("h-detr", "one_to_many query block", lambda roles, blocks: "one_to_many" in blocks),
+    ("ks-detr", "encoder_attention or cross_attention output",
+     lambda roles, blocks: bool(roles & {"encoder_attention", "cross_attention"})),
+    ("sak", "router_weights or adapter_features output",
+     lambda roles, blocks: bool(roles & {"router_weights", "adapter_features"})),
+]
+
+
+def contract_warnings(c: dict) -> list[ContractError]:
+    """Problems that do not make a (valid) contract unusable: a `model.methods` entry whose outputs are
+    missing (`method-needs`). The views follow the outputs, so such a method's views are simply absent."""
+    roles = {o["role"] for o in c["outputs"]}
+    blocks = {o["block"] for o in c["outputs"] if o["role"] in ("box_logits", "boxes", "cross_attention")}
+    return [ContractError("method-needs", f"model.methods lists '{m}' but the model exports no {what}, so "
+                                          f"its views will not show (methods is informational: the views follow the outputs)")
+            for m, what, ok in METHOD_NEEDS if m in c["model"].get("methods", []) and not ok(roles, blocks)]
+
+
+def recommended_score_threshold(c: dict) -> float | None:
+    """The one_to_one block's recommended score threshold (contract 1.3), or None."""
+    for o in c["outputs"]:
+        if o["role"] == "box_logits" and o.get("block") == "one_to_one" and "score_threshold" in o:
+            return float(o["score_threshold"])
+    return None
 
 
 def _input_hw(inp: dict) -> tuple[int, int, int, int]:
@@ -251,8 +275,10 @@ def write_sidecar(model_path: str | Path, contract: dict) -> Path:
 if __name__ == "__main__":  # python -m attnlens_ml.contract model.onnx [sidecar.json]
     import sys
 
-    _, errs = load_model_contract(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
+    contract, errs = load_model_contract(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
     for e in errs:
         print(e)
+    for w in contract_warnings(contract) if contract and not validate_contract(contract) else []:
+        print(f"warning {w}")
     print("contract OK" if not errs else f"{len(errs)} problem(s)")
     sys.exit(1 if errs else 0)

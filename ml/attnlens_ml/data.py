@@ -17,8 +17,12 @@ from PIL import Image, ImageDraw, ImageFilter
 
 CLASS_NAMES = ["background", "bolt", "nut", "washer", "gear", "bracket", "defect"]
 CLASS_COLORS = ["#1f2430", "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#f032e6"]
-PART_CLASSES = [1, 2, 3, 4, 5]
-DEFECT_CLASS = 6
+DEFECT_CLASS = CLASS_NAMES.index("defect")  # 6
+PART_CLASSES = [i for i, n in enumerate(CLASS_NAMES) if n not in ("background", "defect")]  # [1, 2, 3, 4, 5]
+# Every class count in the package is read from here, never typed in:
+NUM_CLASSES = len(CLASS_NAMES)  # semantic ids 0..NUM_CLASSES-1, background included: segmentation heads
+FOREGROUND_CLASSES = list(range(1, NUM_CLASSES))  # ids of parts and defects: boxes, COCO categories
+NUM_LABELS = len(FOREGROUND_CLASSES)  # image-level presence labels and detector classes (background excluded)
 SUPERSAMPLE = 4  # shapes are drawn at 4x and box-filtered down, giving anti-aliased edges
 
 
@@ -42,8 +46,8 @@ class Scene:
     instances: list[Instance] = field(default_factory=list)
 
     def labels_present(self) -> np.ndarray:
-        """Image-level multi-hot labels over classes 1..6 (what a weakly supervised model may see)."""
-        present = np.zeros(len(CLASS_NAMES) - 1, dtype=np.float32)
+        """Image-level multi-hot labels over the foreground classes (what a weakly supervised model may see)."""
+        present = np.zeros(NUM_LABELS, dtype=np.float32)
         for inst in self.instances:
             present[inst.class_id - 1] = 1.0
         return present

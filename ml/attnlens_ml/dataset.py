@@ -19,7 +19,7 @@ def _render(args):
 
 
 def load_split(split: str, count: int | None = None, workers: int = 2) -> dict[str, np.ndarray]:
-    """images uint8 [N,H,W,3], semantic uint8 [N,H,W], present float32 [N,6]; cached per split."""
+    """images uint8 [N,H,W,3], semantic uint8 [N,H,W], present float32 [N, NUM_LABELS]; cached per split."""
     n = SPLITS[split][1] if count is None else count
     path = DATA_DIR / f"{split}-{IMAGE_SIZE}.npz"
     if path.exists():
@@ -56,7 +56,7 @@ def mask_to_rle(mask: np.ndarray) -> dict:
 
 
 def coco_document(scenes: list[Scene], file_names: list[str], first_id: int = 1) -> dict:
-    """COCO instances JSON: boxes [x, y, w, h], uncompressed RLE masks, categories 1..6."""
+    """COCO instances JSON: boxes [x, y, w, h], uncompressed RLE masks, categories: the foreground classes (ids 1..)."""
     images, annotations = [], []
     ann_id = 1
     for img_id, (scene, name) in enumerate(zip(scenes, file_names), start=first_id):
@@ -96,7 +96,7 @@ def _render_boxes(args):
 
 
 def load_boxes(split: str, count: int | None = None, workers: int = 2) -> dict[str, np.ndarray]:
-    """Per-image object boxes: classes int [N, MAX_OBJECTS] (class id 1..6, −1 = padding) and
+    """Per-image object boxes: classes int [N, MAX_OBJECTS] (foreground class id ≥ 1, −1 = padding) and
     boxes float [N, MAX_OBJECTS, 4] as normalised (cx, cy, w, h); cached like load_split."""
     n = SPLITS[split][1] if count is None else count
     path = DATA_DIR / f"{split}-{IMAGE_SIZE}-boxes.npz"

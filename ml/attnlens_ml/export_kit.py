@@ -6,6 +6,11 @@
     export_with_contract(model, torch.zeros(1, 3, 160, 160), contract, "my-seg.onnx",
                          outputs=lambda out, taps: {"seg_logits": out, **taps}, taps=taps)
 
+    # a DETR: query blocks, and the recommended score threshold (contract 1.3) chosen on validation data
+    outputs = [*detection_block_outputs("o2o", "one_to_one", 100, labels), ...]
+    contract = make_contract(model_id="my-detr", task="detection", ..., outputs=outputs, score_threshold=0.3)
+    # (or after export: embed_score_threshold("my-detr.onnx", 0.3); choose it with attnlens_ml.thresholds)
+
     # a timm ViT: CLS rows and every layer's full attention (for rollout) in three lines
     attn = timm_vit_attention(vit)
     contract = make_contract(model_id="my-vit", ..., outputs=[{...logits...}, *attn.outputs])
@@ -27,10 +32,14 @@ import onnx
 import torch
 from torch import nn
 
-from .contract import ContractError, check_against_graph, validate_contract, write_contract
+from .contract import ContractError, check_against_graph, read_contract, validate_contract, write_contract
 
 OPSET = 17
-CONTRACT_VERSION = "1.2"  # 1.1: detection, encoder-attention and SAK roles; 1.2: ViT self_attention (docs/contract.md)
+# The spec version the kit implements. 1.1: detection, encoder-attention and SAK roles; 1.2: ViT self_attention;
+# 1.3: a detector's recommended score_threshold (docs/contract.md). A document is stamped with the lowest
+# version that has every field it uses, floor 1.2 (contract_version), so 1.2 readers keep reading what they can.
+CONTRACT_VERSION = "1.3"
+BASE_VERSION = "1.2"
 
 
 @dataclass
@@ -119,10 +128,25 @@ def export_with_contract(model: nn.Module, example: torch.Tensor, contract: dict
 
 # ---- contract builders: the common pieces, so hand-written contracts do not drift from the spec ----
 
+def contract_version(contract: dict) -> str:
+    """The lowest spec version whose fields the document uses (floor BASE_VERSION)."""
+    if any("score_threshold" in o for o in contract["outputs"]):
+        return "1.3"
+    return BASE_VERSION
+
+
+def _max_version(a: str, b: str) -> str:
+    return max(a, b, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
 def make_contract(*, model_id: str, name: str, task: str, role: str, family: str, input_name: str,
                   input_hw: tuple[int, int], mean, std, class_names: list[str], class_colors: list[str],
                   outputs: list[dict], methods: list[str] | None = None, teachers: list[str] | None = None,
-                  description: str = "", scale: float = 255.0, resize: str = "stretch") -> dict:
+                  description: str = "", scale: float = 255.0, resize: str = "stretch",
+                  letterbox_fill: tuple[int, int, int] | None = None, score_threshold: float | None = None) -> dict:
+    """A contract document. `methods` is informational (the app derives its views from the outputs).
+    `score_threshold` (detectors, 1.3): the recommended score threshold, stored on the one_to_one block's
+    box_logits output — choose it on validation data, e.g. with attnlens_ml.thresholds.choose_threshold."""
     model = {"id": model_id, "name": name, "task": task, "role": role, "family": family}
     if methods:
         model["methods"] = methods
@@ -130,16 +154,65 @@ def make_contract(*, model_id: str, name: str, task: str, role: str, family: str
         model["teachers"] = teachers
     if description:
         model["description"] = description
-    return {
+    inp = {"name": input_name, "shape": [1, 3, input_hw[0], input_hw[1]], "layout": "NCHW",
+           "dtype": "float32", "color": "RGB", "scale": scale, "mean": list(mean), "std": list(std), "resize": resize}
+    if letterbox_fill is not None:
+        inp["letterbox_fill"] = list(letterbox_fill)
+    contract = {
         "format": "attnlens-contract",
-        "version": CONTRACT_VERSION,
+        "version": BASE_VERSION,
         "model": model,
-        "input": {"name": input_name, "shape": [1, 3, input_hw[0], input_hw[1]], "layout": "NCHW",
-                  "dtype": "float32", "color": "RGB", "scale": scale, "mean": list(mean), "std": list(std),
-                  "resize": resize},
+        "input": inp,
         "classes": [{"id": i, "name": n, "color": c} for i, (n, c) in enumerate(zip(class_names, class_colors))],
         "outputs": outputs,
     }
+    if score_threshold is not None:
+        set_score_threshold(contract, score_threshold)
+    contract["version"] = contract_version(contract)
+    return contract
+
+
+def detection_block_outputs(prefix: str, block: str, queries: int, labels: list[int], *, activation: str = "sigmoid",
+                            box_format: str = "cxcywh_normalized", k: int | None = None,
+                            score_threshold: float | None = None) -> list[dict]:
+    """Contract entries of one DETR query block: `<prefix>.logits` (box_logits [1, Q, C]) and `<prefix>.boxes`
+    ([1, Q, 4]). A one_to_many block needs `k`; `score_threshold` (1.3) belongs to the one_to_one block."""
+    extra = {"k": k} if k is not None else {}
+    logits = {"name": f"{prefix}.logits", "role": "box_logits", "shape": [1, queries, len(labels)], "block": block,
+              "labels": list(labels), "activation": activation, **extra}
+    if score_threshold is not None:
+        logits["score_threshold"] = float(score_threshold)
+    return [logits, {"name": f"{prefix}.boxes", "role": "boxes", "shape": [1, queries, 4], "block": block,
+                     "box_format": box_format, **extra}]
+
+
+def set_score_threshold(contract: dict, value: float) -> dict:
+    """Store a detector's recommended score threshold (1.3) on its one_to_one box_logits; bumps the version."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"score_threshold must lie in [0, 1], got {value}")
+    targets = [o for o in contract["outputs"] if o["role"] == "box_logits" and o.get("block") == "one_to_one"]
+    if not targets:
+        raise ValueError("the contract has no one_to_one box_logits output to carry a score_threshold")
+    for o in targets:
+        o["score_threshold"] = float(value)
+    contract["version"] = _max_version(contract["version"], "1.3")
+    return contract
+
+
+def embed_score_threshold(path: str | Path, value: float, out: str | Path | None = None) -> dict:
+    """Write a recommended score threshold into an exported detector's embedded contract (metadata only: the
+    graph and its weights are untouched). Validates the result; returns the new contract."""
+    proto = onnx.load(str(path))
+    contract = read_contract(proto)
+    if contract is None:
+        raise ValueError(f"{path} has no embedded AttnLens contract")
+    set_score_threshold(contract, value)
+    errors = validate_contract(contract) or check_against_graph(contract, proto)
+    if errors:
+        raise ContractViolation(errors)
+    write_contract(proto, contract)
+    onnx.save(proto, str(out or path))
+    return contract
 
 
 def cbam_site_outputs(site: str, channels: int, hw: tuple[int, int], stride: int, prefix: str = "cbam",

@@ -1,10 +1,31 @@
-"""Pure metric functions (numpy), shared by training, evaluation, the model cards and the tests."""
+"""Every metric of the package, in one place: training's validation, the zoo's measurements (index.json),
+the model cards (which only format what is measured here) and the tests all use these functions.
+
+- segmentation: confusion matrix → per-class IoU, mIoU, pixel accuracy (`segmentation_metrics`), and the
+  batch loop over any predictor (`evaluate_segmentation`: a PyTorch model in training, onnxruntime in the zoo);
+- image-level labels: exact match and per-label accuracy (`label_metrics`);
+- detection: DETR's top-k decoding (`detections`) and COCO box AP with pycocotools (`coco_box_ap`,
+  `coco_box_ap_on_split`);
+- ViT attention → pseudo-masks: DINO's mass rule, CST's score rule, the patch-grid ceiling, baselines and the
+  rule's own limit on ideal maps (`pseudo_mask_metrics`, built on the per-image pieces below).
+
+Metric functions are pure numpy (pycocotools for AP); the only data they read is `coco_box_ap_on_split`'s
+ground truth. Class counts come from the data configuration (`data.py`).
+"""
 from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .data import CLASS_NAMES, FOREGROUND_CLASSES, NUM_CLASSES
 
-def confusion_matrix(truth: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
+# ---------------------------------------------------------------------------------------------- segmentation
+
+
+def confusion_matrix(truth: np.ndarray, pred: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """[truth, pred] pixel counts."""
     idx = truth.astype(np.int64).ravel() * num_classes + pred.astype(np.int64).ravel()
     return np.bincount(idx, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
@@ -18,10 +39,103 @@ def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
         return np.where(denom > 0, tp / np.maximum(denom, 1), np.nan)
 
 
+def mean_iou(conf: np.ndarray) -> float:
+    """Mean IoU over the classes present in truth or prediction (absent ones are left out, not counted as 0)."""
+    return float(np.nanmean(iou_from_confusion(conf)))
+
+
+def segmentation_metrics(conf: np.ndarray, class_names: Sequence[str] = CLASS_NAMES, digits: int = 6) -> dict:
+    """mIoU, per-class IoU by name (None: class absent from truth and prediction) and pixel accuracy."""
+    iou = iou_from_confusion(conf)
+    return {"miou": round(float(np.nanmean(iou)), digits),
+            "iou_per_class": {n: (None if np.isnan(v) else round(float(v), digits)) for n, v in zip(class_names, iou)},
+            "pixel_accuracy": round(float(np.trace(conf) / conf.sum()), digits)}
+
+
+def evaluate_segmentation(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, semantic: np.ndarray,
+                          batch: int = 50, num_classes: int = NUM_CLASSES) -> dict:
+    """`predict` maps uint8 images [b,H,W,3] to class ids [b,H,W]; run in batches, scored on `semantic`."""
+    conf = np.zeros((num_classes, num_classes), np.int64)
+    for i in range(0, len(images), batch):
+        conf += confusion_matrix(semantic[i:i + batch], predict(images[i:i + batch]), num_classes)
+    return {**segmentation_metrics(conf), "images": int(len(images))}
+
+
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two binary masks; 1.0 when both are empty."""
     a, b = a.astype(bool), b.astype(bool)
     union = np.logical_or(a, b).sum()
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+# -------------------------------------------------------------------------------------- image-level labels
+
+
+def label_metrics(logits: np.ndarray, present: np.ndarray) -> dict:
+    """Image-level labels: exact-match accuracy and per-label accuracy at sigmoid 0.5."""
+    pred = logits > 0
+    truth = present > 0.5
+    return {"exact_match": round(float((pred == truth).all(1).mean()), 6),
+            "label_accuracy": round(float((pred == truth).mean()), 6)}
+
+
+# ----------------------------------------------------------------------------------------------- detection
+
+
+def detections(logits: np.ndarray, boxes: np.ndarray, top: int = 100):
+    """DETR inference on one image's one-to-one block: the top (query, class) pairs by sigmoid score.
+    → (scores, class ids 1..C, boxes cxcywh normalised)."""
+    prob = 1 / (1 + np.exp(-logits))
+    flat = prob.ravel()
+    order = np.argsort(-flat)[:top]
+    q, c = np.divmod(order, logits.shape[1])
+    return flat[order], c + 1, boxes[q]
+
+
+def coco_box_ap(preds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], truth_classes: np.ndarray,
+                truth_boxes: np.ndarray, image_size: int, categories: Sequence[int] = FOREGROUND_CLASSES) -> dict:
+    """COCO box AP / AP50 / AP75 / AP small (pycocotools, IoU 0.50:0.95) of per-image (scores, class ids,
+    boxes cxcywh normalised) against ground truth: class ids [N, M] (−1 = padding), boxes [N, M, 4] cxcywh
+    normalised, square images of `image_size` px."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    n = len(preds)
+    images, anns, dets = [], [], []
+    for i in range(n):
+        images.append({"id": i + 1, "width": image_size, "height": image_size})
+        for c, (cx, cy, w, h) in zip(truth_classes[i], truth_boxes[i]):
+            if c < 0:
+                continue
+            bw, bh = w * image_size, h * image_size
+            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": int(c), "iscrowd": 0,
+                         "bbox": [(cx - w / 2) * image_size, (cy - h / 2) * image_size, bw, bh], "area": bw * bh})
+        scores, classes, boxes = preds[i]
+        for s, c, (cx, cy, w, h) in zip(scores, classes, boxes):
+            dets.append({"image_id": i + 1, "category_id": int(c), "score": float(s),
+                         "bbox": [float((cx - w / 2) * image_size), float((cy - h / 2) * image_size),
+                                  float(w * image_size), float(h * image_size)]})
+    gt = COCO()
+    gt.dataset = {"images": images, "annotations": anns, "categories": [{"id": int(k)} for k in categories]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt.createIndex()
+        dt = gt.loadRes(dets) if dets else COCO()
+        ev = COCOeval(gt, dt, "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return {"ap": round(float(ev.stats[0]), 6), "ap50": round(float(ev.stats[1]), 6),
+            "ap75": round(float(ev.stats[2]), 6), "ap_small": round(float(ev.stats[3]), 6), "images": n}
+
+
+def coco_box_ap_on_split(preds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], split: str) -> dict:
+    """`coco_box_ap` against the first len(preds) scenes of a split (boxes from the data generator's cache)."""
+    from .dataset import IMAGE_SIZE, load_boxes
+    labels = load_boxes(split, len(preds))
+    return coco_box_ap(preds, labels["classes"], labels["boxes"], IMAGE_SIZE)
+
+
+# ---------------------------------------------------------------------------- ViT attention → pseudo-masks
 
 
 def dino_mass_mask(cls_attention: np.ndarray, mass: float = 0.6) -> np.ndarray:
@@ -68,6 +182,29 @@ def patch_fractions(foreground: np.ndarray, patch: int) -> np.ndarray:
     return foreground[:gh * patch, :gw * patch].reshape(gh, patch, gw, patch).mean((1, 3)).ravel()
 
 
+def dino_iou(cls_attention: np.ndarray, foreground: np.ndarray, patch: int, mass: float = 0.6) -> float:
+    """IoU with the foreground of DINO's mask of one attention map [N] (or the head mean of [H, N])."""
+    att = cls_attention.reshape(-1, cls_attention.shape[-1]).mean(0, keepdims=True)
+    grid = (foreground.shape[0] // patch, foreground.shape[1] // patch)
+    return mask_iou(upsample_patch_mask(dino_mass_mask(att, mass)[0], grid, patch), foreground)
+
+
+def cst_iou(cosine: np.ndarray, foreground: np.ndarray, patch: int, score: float = 0.4,
+            upsample: str = "bilinear") -> float:
+    """IoU with the foreground of CST's mask of one image's cosine [H, N]: scores upsampled bilinearly then
+    thresholded (CST's convention), or thresholded on the grid and upsampled nearest ("nearest")."""
+    grid = (foreground.shape[0] // patch, foreground.shape[1] // patch)
+    if upsample == "bilinear":
+        return mask_iou(upsample_bilinear((cosine.mean(0) + 1) / 2, grid, foreground.shape) > score, foreground)
+    return mask_iou(upsample_patch_mask(cst_score_mask(cosine, score), grid, patch), foreground)
+
+
+def centre_disc(size: tuple[int, int], radius: float = 0.35) -> np.ndarray:
+    """The centre-disc baseline mask: radius · height, ≈ 38 % of the pixels at 0.35."""
+    yy, xx = np.mgrid[0:size[0], 0:size[1]]
+    return ((yy - size[0] / 2) ** 2 + (xx - size[1] / 2) ** 2) < (radius * size[0]) ** 2
+
+
 def dino_rule_oracles(foreground: np.ndarray, patch: int, mass: float) -> tuple[float, float]:
     """What DINO's mass rule scores on ideal attention maps: (uniform over every patch touching the
     foreground, proportional to each patch's foreground fraction). Keeping `mass` of a flat map keeps only
@@ -75,10 +212,7 @@ def dino_rule_oracles(foreground: np.ndarray, patch: int, mass: float) -> tuple[
     frac = patch_fractions(foreground, patch)
     if frac.sum() == 0:
         return 1.0, 1.0
-    gh, gw = foreground.shape[0] // patch, foreground.shape[1] // patch
-    score = lambda att: mask_iou(upsample_patch_mask(dino_mass_mask(att[None], mass)[0], (gh, gw), patch),  # noqa: E731
-                                 foreground)
-    return score((frac > 0).astype(np.float64)), score(frac)
+    return dino_iou((frac > 0).astype(np.float64), foreground, patch, mass), dino_iou(frac, foreground, patch, mass)
 
 
 def best_patch_mask(foreground: np.ndarray, patch: int) -> np.ndarray:
@@ -103,3 +237,52 @@ def best_patch_mask(foreground: np.ndarray, patch: int) -> np.ndarray:
     mask = np.zeros(gh * gw, bool)
     mask[order[:best_k]] = True
     return mask
+
+
+def ceiling_iou(foreground: np.ndarray, patch: int) -> float:
+    """The best IoU any patch-level mask can reach against this foreground."""
+    grid = (foreground.shape[0] // patch, foreground.shape[1] // patch)
+    return mask_iou(upsample_patch_mask(best_patch_mask(foreground, patch), grid, patch), foreground)
+
+
+def pseudo_mask_metrics(cls_attention: np.ndarray, cosine: np.ndarray, semantic: np.ndarray, patch: int,
+                        mass: float = 0.6, score: float = 0.4, per_head: bool = False, oracles: bool = True,
+                        digits: int | None = 6) -> dict:
+    """Foreground IoU (foreground = any part or defect) of a ViT's pseudo-masks, averaged over images:
+    DINO's rule on the head-mean CLS attention of every layer, CST's rule on the last layer's cosine, next to
+    the whole-image and centre-disc baselines and the patch-grid ceiling.
+
+    cls_attention [B, L, H, N] (CLS over patch keys, every layer and head), cosine [B, H, N] (last layer),
+    semantic [B, H_px, W_px]. per_head adds the last layer's DINO IoU per head and CST thresholded on the
+    grid; oracles adds DINO's rule on ideal maps (`dino_rule_oracles`). digits=None: unrounded."""
+    fg = semantic > 0
+    layers = cls_attention.shape[1]
+    dino = np.array([[dino_iou(cls_attention[b, l], fg[b], patch, mass) for l in range(layers)]
+                     for b in range(len(fg))]).reshape(len(fg), layers)
+    disc = centre_disc(fg.shape[1:])
+    r = (lambda v: float(v)) if digits is None else (lambda v: round(float(v), digits))  # noqa: E731
+    out = {
+        "images": int(len(fg)),
+        "dino_mass": mass,
+        "dino_iou_last_layer": r(dino[:, -1].mean()),
+        "dino_iou_per_layer": [r(v) for v in dino.mean(0)],
+    }
+    if per_head:
+        out["dino_iou_last_layer_per_head"] = [
+            r(np.mean([dino_iou(cls_attention[b, -1, h], fg[b], patch, mass) for b in range(len(fg))]))
+            for h in range(cls_attention.shape[2])]
+    out["cst_score"] = score
+    out["cst_iou"] = r(np.mean([cst_iou(cosine[b], fg[b], patch, score) for b in range(len(fg))]))
+    if per_head:
+        out["cst_iou_patch_nearest"] = r(np.mean([cst_iou(cosine[b], fg[b], patch, score, "nearest")
+                                                  for b in range(len(fg))]))
+    out.update({
+        "baseline_whole_image_iou": r(np.mean([mask_iou(np.ones_like(f), f) for f in fg])),
+        "baseline_centre_disc_iou": r(np.mean([mask_iou(disc, f) for f in fg])),
+        "ceiling_patch_iou": r(np.mean([ceiling_iou(f, patch) for f in fg])),
+    })
+    if oracles:
+        o = np.array([dino_rule_oracles(f, patch, mass) for f in fg]).reshape(len(fg), 2)
+        out["dino_rule_on_flat_foreground_iou"] = r(o[:, 0].mean())
+        out["dino_rule_on_fraction_map_iou"] = r(o[:, 1].mean())
+    return out

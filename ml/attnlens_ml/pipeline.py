@@ -201,6 +201,12 @@ def build_zoo() -> dict:
         "experiments": {**part2_experiments, "attnfd_students": experiments, "vit": vit_experiments,
                         "budget": {"steps": SEG_STEPS, "batch": 16, "same_data_order": True}},
     }
+    # Detectors: the recommended score threshold (validation F1) into each contract; then the letterbox
+    # test variants (they copy those contracts). Both update index (file facts, "variants").
+    from .thresholds import annotate_zoo
+    from .variants import add_variants
+    annotate_zoo(index)
+    add_variants(index)
     (zoo.MODELS / "index.json").write_text(json.dumps(index, indent=1))
     from .cards import write_cards
     write_cards(index)
@@ -209,7 +215,7 @@ def build_zoo() -> dict:
 
 def build_part2(test: dict) -> tuple[list, dict]:
     """Export and measure the detectors and the SAK student; return (index entries, experiment tables)."""
-    from .train_sak import label_metrics
+    from .metrics import label_metrics
     entries, detectors = [], {}
     # Every detector exports its encoder attention, so the KS-DETR foreground view applies to all of them.
     methods = {"detr-teacher": ["h-detr", "ks-detr"], "detr-student-hybrid": ["h-detr", "ks-detr"],
@@ -246,8 +252,9 @@ def build_part2(test: dict) -> tuple[list, dict]:
         sak_labels.append(lab[0])
         vit_labels.append(vit_sess.run(["label_logits"], {"image": x})[0][0])
     router = np.array(router)
-    from .data import CLASS_NAMES
-    per_class = {CLASS_NAMES[c]: np.round(router[test["present"][:, c - 1] > 0].mean(0), 4).tolist() for c in range(1, 7)}
+    from .data import CLASS_NAMES, FOREGROUND_CLASSES
+    per_class = {CLASS_NAMES[c]: np.round(router[test["present"][:, c - 1] > 0].mean(0), 4).tolist()
+                 for c in FOREGROUND_CLASSES}
     sak_summary = {
         "paths": ["stem", "seg-teacher", "vit-attn"],
         "router_mean_per_image_class": per_class,

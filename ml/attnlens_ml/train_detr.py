@@ -7,10 +7,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .common import Checkpointer, batch_indices, cosine_lr, device, to_input
-from .dataset import IMAGE_SIZE, load_boxes, load_split
+from .common import to_input
+from .dataset import load_boxes, load_split
 from .matching import box_cxcywh_to_xyxy, generalized_iou, hungarian_match
+from .metrics import coco_box_ap_on_split, detections
 from .models.detr import DetrConfig, SmallDETR
+from .training import Checkpointer, Job, Schedule, batch_indices, load_weights, train
 
 
 def augment_boxes(images, classes, boxes, step: int, seed: int):
@@ -84,89 +86,39 @@ def detr_loss(model: SmallDETR, out, gt_classes, gt_boxes, lam: float = 1.0) -> 
 
 
 def train_detr(name: str, cfg: DetrConfig, steps: int, lr: float = 4e-4, batch: int = 16, seed: int = 0) -> dict:
-    ck = Checkpointer(name)
-    if ck.done:
-        return ck.done
-    dev = device()
-    torch.manual_seed(seed)
-    train = load_split("train")
-    labels = load_boxes("train")
-    model = SmallDETR(cfg).to(dev)
-    backbone = [p for n, p in model.named_parameters() if n.startswith("backbone")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("backbone")]
-    opt = torch.optim.AdamW([{"params": backbone, "lr_scale": 1.0}, {"params": rest, "lr_scale": 1.0}],
-                            lr=lr, weight_decay=1e-4)
-    state = {"model": model, "opt": opt}
-    start = ck.resume(state)
-    for step in range(start, steps):
-        for g in opt.param_groups:
-            g["lr"] = cosine_lr(step, steps, lr, warmup=200)
-        model.train()
-        idx = batch_indices(len(train["images"]), batch, step, seed)
-        imgs, classes, boxes = augment_boxes(train["images"][idx], labels["classes"][idx], labels["boxes"][idx], step, seed)
-        fg = torch.from_numpy(box_mask(classes, boxes, cfg.grid)).to(dev) if cfg.ks else None
-        out = model(to_input(imgs, dev).contiguous(), fg_mask=fg)
-        loss = detr_loss(model, out, torch.from_numpy(classes).to(dev), torch.from_numpy(boxes).to(dev))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
-        opt.step()
-        if step % 50 == 0:
-            ck.log(f"step {step}/{steps} loss {loss.item():.3f}")
-        ck.maybe_save(step + 1, state)
-    val = evaluate_detr(model, "val", 150)
-    ck.log(f"val {val}")
-    return ck.finish(model, {"name": name, "steps": steps, "batch": batch, "lr": lr, "seed": seed,
-                             "config": cfg.__dict__, "val": val})
 
+    def setup(dev) -> Job:
+        train_split = load_split("train")
+        labels = load_boxes("train")
+        model = SmallDETR(cfg).to(dev)
+        backbone = [p for n, p in model.named_parameters() if n.startswith("backbone")]
+        rest = [p for n, p in model.named_parameters() if not n.startswith("backbone")]
 
-def detections(logits: np.ndarray, boxes: np.ndarray, top: int = 100):
-    """DETR inference on one image's one-to-one block: the top (query, class) pairs by sigmoid score.
-    → (scores, class ids 1..C, boxes cxcywh normalised)."""
-    prob = 1 / (1 + np.exp(-logits))
-    flat = prob.ravel()
-    order = np.argsort(-flat)[:top]
-    q, c = np.divmod(order, logits.shape[1])
-    return flat[order], c + 1, boxes[q]
+        def loss(step: int):
+            idx = batch_indices(len(train_split["images"]), batch, step, seed)
+            imgs, classes, boxes = augment_boxes(train_split["images"][idx], labels["classes"][idx],
+                                                 labels["boxes"][idx], step, seed)
+            fg = torch.from_numpy(box_mask(classes, boxes, cfg.grid)).to(dev) if cfg.ks else None
+            out = model(to_input(imgs, dev).contiguous(), fg_mask=fg)
+            total = detr_loss(model, out, torch.from_numpy(classes).to(dev), torch.from_numpy(boxes).to(dev))
+            return total, {"loss": total}
 
+        def finish(ck: Checkpointer) -> dict:
+            val = evaluate_detr(model, "val", 150)
+            ck.log(f"val {val}")
+            return {"name": name, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "config": cfg.__dict__,
+                    "val": val}
 
-def coco_eval(preds: list[tuple[np.ndarray, np.ndarray, np.ndarray]], split: str, n: int) -> dict:
-    """COCO box AP / AP50 (pycocotools) of per-image (scores, classes, boxes) against the split's boxes."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-    import contextlib
-    import io
+        # Two parameter groups (backbone, rest) at the same rate: an optimiser state only loads into the same
+        # groups, so checkpoints of earlier runs still resume.
+        return Job(modules={"model": model}, params=[{"params": backbone}, {"params": rest}], loss=loss, finish=finish)
 
-    labels = load_boxes(split, n)
-    images, anns, dets = [], [], []
-    for i in range(n):
-        images.append({"id": i + 1, "width": IMAGE_SIZE, "height": IMAGE_SIZE})
-        for c, (cx, cy, w, h) in zip(labels["classes"][i], labels["boxes"][i]):
-            if c < 0:
-                continue
-            bw, bh = w * IMAGE_SIZE, h * IMAGE_SIZE
-            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": int(c), "iscrowd": 0,
-                         "bbox": [(cx - w / 2) * IMAGE_SIZE, (cy - h / 2) * IMAGE_SIZE, bw, bh], "area": bw * bh})
-        scores, classes, boxes = preds[i]
-        for s, c, (cx, cy, w, h) in zip(scores, classes, boxes):
-            dets.append({"image_id": i + 1, "category_id": int(c), "score": float(s),
-                         "bbox": [float((cx - w / 2) * IMAGE_SIZE), float((cy - h / 2) * IMAGE_SIZE),
-                                  float(w * IMAGE_SIZE), float(h * IMAGE_SIZE)]})
-    gt = COCO()
-    gt.dataset = {"images": images, "annotations": anns, "categories": [{"id": k} for k in range(1, 7)]}
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt.createIndex()
-        dt = gt.loadRes(dets) if dets else COCO()
-        ev = COCOeval(gt, dt, "bbox")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return {"ap": round(float(ev.stats[0]), 6), "ap50": round(float(ev.stats[1]), 6),
-            "ap75": round(float(ev.stats[2]), 6), "ap_small": round(float(ev.stats[3]), 6), "images": n}
+    return train(name, Schedule(steps=steps, lr=lr, seed=seed, warmup=200, weight_decay=1e-4, clip_norm=0.1), setup)
 
 
 @torch.no_grad()
 def evaluate_detr(model: SmallDETR, split: str, n: int | None = None, block: str = "o2o") -> dict:
+    """COCO box AP (metrics.coco_box_ap_on_split) of a PyTorch DETR's one-to-one (or one-to-many) block."""
     model.eval()
     data = load_split(split, n)
     n = len(data["images"])
@@ -178,13 +130,11 @@ def evaluate_detr(model: SmallDETR, split: str, n: int | None = None, block: str
         sl = slice(0, cfg.num_o2o) if block == "o2o" else slice(cfg.num_o2o, None)
         for b in range(logits.shape[0]):
             preds.append(detections(logits[b, sl].cpu().numpy(), boxes[b, sl].cpu().numpy()))
-    return coco_eval(preds, split, n)
+    return coco_box_ap_on_split(preds, split)
 
 
 def load_detr(name: str, cfg: DetrConfig) -> SmallDETR:
-    m = SmallDETR(cfg)
-    m.load_state_dict(torch.load(Checkpointer(name).dir / "model.pt", map_location="cpu"))
-    return m.eval()
+    return load_weights(SmallDETR(cfg), name)
 
 
 if __name__ == "__main__":

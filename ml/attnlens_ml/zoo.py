@@ -15,15 +15,15 @@ import onnxruntime as ort
 import torch
 from PIL import Image
 
-from .common import MEAN, STD, Checkpointer
-from .data import CLASS_COLORS, CLASS_NAMES, render_scene, split_seed
+from .common import MEAN, STD
+from .data import CLASS_COLORS, CLASS_NAMES, FOREGROUND_CLASSES, render_scene, split_seed
 from .dataset import IMAGE_SIZE, coco_document, load_split, write_coco
 from .export_kit import (Tap, cbam_site_outputs, export_with_contract, make_contract, self_attention_output,
                          torch_outputs)
-from .metrics import (best_patch_mask, confusion_matrix, dino_mass_mask, dino_rule_oracles, iou_from_confusion,
-                      mask_iou, upsample_bilinear, upsample_patch_mask)
+from .metrics import coco_box_ap_on_split, detections, evaluate_segmentation, pseudo_mask_metrics
 from .models.cbam_seg import SITES, STUDENT, TEACHER, CBAMSegmenter
 from .models.vit import PatchViT
+from .training import finished
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "public" / "models"
@@ -39,7 +39,8 @@ def _site_hw(stride: int) -> tuple[int, int]:
 def export_segmenter(model: CBAMSegmenter, model_id: str, name: str, role: str, description: str,
                      connectors: torch.nn.ModuleDict | None = None, teacher_id: str | None = None) -> Path:
     widths = model.site_widths()
-    outputs = [{"name": "seg_logits", "role": "segmentation_logits", "shape": [1, 7, IMAGE_SIZE, IMAGE_SIZE],
+    outputs = [{"name": "seg_logits", "role": "segmentation_logits",
+                "shape": [1, model.cfg.num_classes, IMAGE_SIZE, IMAGE_SIZE],
                 "layout": "NCHW", "description": "per-pixel class logits at input size"}]
     taps: dict[str, Tap] = {}
     for site in SITES:
@@ -163,46 +164,21 @@ def preprocess(images: np.ndarray) -> np.ndarray:
 
 
 def seg_metrics_onnx(path: Path, images: np.ndarray, semantic: np.ndarray) -> dict:
+    """metrics.evaluate_segmentation of the exported file, one image at a time (the graph's batch is 1)."""
     sess = ort_session(path)
-    conf = np.zeros((7, 7), np.int64)
-    for i in range(len(images)):
-        logits = sess.run(["seg_logits"], {"image": preprocess(images[i:i + 1])})[0]
-        conf += confusion_matrix(semantic[i:i + 1], logits.argmax(1), 7)
-    iou = iou_from_confusion(conf)
-    return {"miou": round(float(np.nanmean(iou)), 6),
-            "iou_per_class": {n: (None if np.isnan(v) else round(float(v), 6)) for n, v in zip(CLASS_NAMES, iou)},
-            "pixel_accuracy": round(float(np.trace(conf) / conf.sum()), 6), "images": int(len(images))}
+    return evaluate_segmentation(lambda x: sess.run(["seg_logits"], {"image": preprocess(x)})[0].argmax(1),
+                                 images, semantic, batch=1)
 
 
-def vit_metrics_onnx(path: Path, images: np.ndarray, semantic: np.ndarray, patch: int, grid: int,
+def vit_metrics_onnx(path: Path, images: np.ndarray, semantic: np.ndarray, patch: int, grid: int | None = None,
                      mass: float = 0.6, score: float = 0.4) -> dict:
+    """metrics.pseudo_mask_metrics (with the rule's ideal-map limits) of the exported file's attention."""
+    if grid is not None and grid != semantic.shape[1] // patch:
+        raise ValueError(f"a {grid}x{grid} patch grid does not cover {semantic.shape[1]} px with {patch} px patches")
     sess = ort_session(path)
-    fg = semantic > 0
-    size = semantic.shape[1:]
-    yy, xx = np.mgrid[0:size[0], 0:size[1]]
-    centre = ((yy - size[0] / 2) ** 2 + (xx - size[1] / 2) ** 2) < (0.35 * size[0]) ** 2
-    dino, cst, ceiling, oracles, per_layer = [], [], [], [], None
-    for i in range(len(images)):
-        rows, cos = sess.run(["cls_attention", "cls_key_cosine"], {"image": preprocess(images[i:i + 1])})
-        layer_ious = [mask_iou(upsample_patch_mask(dino_mass_mask(rows[0, l].mean(0, keepdims=True), mass)[0],
-                                                   (grid, grid), patch), fg[i]) for l in range(rows.shape[1])]
-        per_layer = np.array(layer_ious) if per_layer is None else per_layer + layer_ious
-        dino.append(layer_ious[-1])
-        cst.append(mask_iou(upsample_bilinear((cos[0].mean(0) + 1) / 2, (grid, grid), size) > score, fg[i]))
-        ceiling.append(mask_iou(upsample_patch_mask(best_patch_mask(fg[i], patch), (grid, grid), patch), fg[i]))
-        oracles.append(dino_rule_oracles(fg[i], patch, mass))
-    r = lambda v: round(float(v), 6)  # noqa: E731
-    return {
-        "images": int(len(images)),
-        "dino_mass": mass, "dino_iou_last_layer": r(np.mean(dino)),
-        "dino_iou_per_layer": [r(v) for v in per_layer / len(images)],
-        "cst_score": score, "cst_iou": r(np.mean(cst)),
-        "baseline_whole_image_iou": r(np.mean([mask_iou(np.ones_like(f), f) for f in fg])),
-        "baseline_centre_disc_iou": r(np.mean([mask_iou(centre, f) for f in fg])),
-        "ceiling_patch_iou": r(np.mean(ceiling)),
-        "dino_rule_on_flat_foreground_iou": r(np.mean([o[0] for o in oracles])),
-        "dino_rule_on_fraction_map_iou": r(np.mean([o[1] for o in oracles])),
-    }
+    rows, cos = zip(*(sess.run(["cls_attention", "cls_key_cosine"], {"image": preprocess(images[i:i + 1])})
+                      for i in range(len(images))))
+    return pseudo_mask_metrics(np.concatenate(rows), np.concatenate(cos), semantic, patch, mass, score)
 
 
 def write_gallery() -> list[str]:
@@ -245,12 +221,13 @@ def node_latency(files: list[Path]) -> dict[str, float]:
 
 
 def run_name(name: str) -> dict:
-    return Checkpointer(name).done or {}
+    """A finished training run's done.json record ({} when it has not finished)."""
+    return finished(name) or {}
 
 
 # ---------------------------------------------------------------- part 2: detectors and the SAK student
 
-DETECTION_LABELS = [1, 2, 3, 4, 5, 6]
+DETECTION_LABELS = list(FOREGROUND_CLASSES)  # class ids of the detectors' logits and the label heads, in order
 
 
 class _DetrExport(torch.nn.Module):
@@ -306,20 +283,21 @@ def export_detr(model, model_id: str, name: str, role: str, description: str, me
 
 
 def detr_metrics_onnx(path: Path, images: np.ndarray, split: str, block: str = "o2o") -> dict:
-    from .train_detr import coco_eval, detections
+    """metrics.coco_box_ap_on_split of the exported file's `block` queries; `images` are the split's first."""
     sess = ort_session(path)
     preds = []
     for i in range(len(images)):
         logits, boxes = sess.run([f"{block}.logits", f"{block}.boxes"], {"image": preprocess(images[i:i + 1])})
         preds.append(detections(logits[0], boxes[0]))
-    return coco_eval(preds, split, len(images))
+    return coco_box_ap_on_split(preds, split)
 
 
 def export_sak(model, model_id: str, description: str) -> Path:
     cfg = model.cfg
     h = IMAGE_SIZE // 8
     outputs = [
-        {"name": "seg_logits", "role": "segmentation_logits", "shape": [1, 7, IMAGE_SIZE, IMAGE_SIZE], "layout": "NCHW"},
+        {"name": "seg_logits", "role": "segmentation_logits", "shape": [1, cfg.num_classes, IMAGE_SIZE, IMAGE_SIZE],
+         "layout": "NCHW"},
         {"name": "label_logits", "role": "multilabel_logits", "shape": [1, cfg.num_labels], "labels": DETECTION_LABELS},
         {"name": "router_weights", "role": "router_weights", "shape": [1, 1 + len(cfg.teachers)],
          "paths": ["stem"] + [t for t, _ in cfg.teachers], "description": "softmax mix of [stem, path per teacher]"},

@@ -74,3 +74,19 @@ def test_coco_document_boxes_cover_masks():
         x, y, w, h = ann["bbox"]
         ys, xs = np.nonzero(inst.mask)
         assert xs.min() == x and ys.min() == y and xs.max() == x + w - 1 and ys.max() == y + h - 1
+
+
+def test_class_counts_come_from_the_data_configuration():
+    from attnlens_ml import zoo
+    from attnlens_ml.data import FOREGROUND_CLASSES, NUM_CLASSES, NUM_LABELS, PART_CLASSES
+    from attnlens_ml.models.cbam_seg import STUDENT, TEACHER
+    from attnlens_ml.models.detr import DetrConfig
+    from attnlens_ml.models.sak import SAKConfig
+    from attnlens_ml.models.vit import ViTConfig
+
+    assert NUM_CLASSES == len(CLASS_NAMES) and FOREGROUND_CLASSES == list(range(1, NUM_CLASSES))
+    assert NUM_LABELS == len(FOREGROUND_CLASSES) and sorted(PART_CLASSES + [DEFECT_CLASS]) == FOREGROUND_CLASSES
+    assert TEACHER.num_classes == STUDENT.num_classes == SAKConfig().num_classes == NUM_CLASSES
+    assert ViTConfig().num_labels == SAKConfig().num_labels == DetrConfig().num_classes == NUM_LABELS
+    assert zoo.DETECTION_LABELS == FOREGROUND_CLASSES
+    assert render_scene(5).labels_present().shape == (NUM_LABELS,)

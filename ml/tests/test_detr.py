@@ -3,7 +3,7 @@ import torch
 
 from attnlens_ml.data import render_scene
 from attnlens_ml.models.detr import DetrConfig, SmallDETR
-from attnlens_ml.train_detr import augment_boxes, box_mask, detections, detr_loss
+from attnlens_ml.train_detr import augment_boxes, box_mask, detr_loss
 
 
 def _boxes_of(scene, size=160):
@@ -47,10 +47,3 @@ def test_loss_is_finite_and_every_stream_gets_gradient():
     loss = detr_loss(model, out, classes, boxes)
     loss.backward()
     assert torch.isfinite(loss) and model.encoder[-1].teacher_in.weight.grad.abs().sum() > 0
-
-
-def test_detections_rank_query_class_pairs():
-    logits = np.array([[0.0, 3.0], [2.0, -1.0]])
-    boxes = np.array([[0.1, 0.1, 0.1, 0.1], [0.5, 0.5, 0.2, 0.2]])
-    scores, classes, b = detections(logits, boxes, top=2)
-    assert classes.tolist() == [2, 1] and np.allclose(b[0], boxes[0]) and scores[0] > scores[1]

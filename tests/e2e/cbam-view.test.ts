@@ -8,7 +8,7 @@ describe('CBAM view', () => {
   it('shows each site for teacher and students, with the AttnFD distance where a connector exists', async () => {
     const page = await app.browser.newPage();
     await page.goto(`${app.url}#m=seg-teacher,seg-student-attnfd,seg-student-plain&s=factory-test-000.png&b=wasm`);
-    const view = page.getByTestId('cbam-view');
+    const view = page.getByTestId('attnfd-view');
     await view.waitFor({ timeout: 60_000 });
     for (const [site, grid] of [['backbone', 20], ['context', 20], ['decoder', 40]] as const) {
       for (const id of ['seg-teacher', 'seg-student-attnfd', 'seg-student-plain']) {

@@ -4,40 +4,63 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decode } from 'fast-png';
+import { decode, encode } from 'fast-png';
 import * as ort from 'onnxruntime-node';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { decodeQueries } from '../../src/analysis/boxes';
-import { argmaxClasses } from '../../src/analysis/segmentation';
+import { argmaxClasses, maskAgreement } from '../../src/analysis/segmentation';
 import { loadContract, type Contract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
 import { root, useApp } from './browser';
 
 const app = useApp();
 
-/** Run a zoo model natively on a gallery PNG, pre-processed as its contract says. */
-async function runNative(modelId: string, sample: string) {
-  const bytes = new Uint8Array(readFileSync(join(root, 'public/models', `${modelId}.onnx`)));
-  const contract = (loadContract(bytes) as { contract: Contract }).contract;
+/** A gallery PNG's pixels as RGBA (optionally mirrored left-right: an image no gallery entry has). */
+function samplePixels(sample: string, mirror = false): { rgba: Uint8ClampedArray; width: number; height: number } {
   const png = decode(readFileSync(join(root, 'public/samples', sample)));
   const rgba = new Uint8ClampedArray(png.width * png.height * 4);
-  for (let i = 0; i < png.width * png.height; i++) {
-    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = png.data[i * png.channels + c];
-    rgba[i * 4 + 3] = 255;
+  for (let y = 0; y < png.height; y++) {
+    for (let x = 0; x < png.width; x++) {
+      const from = y * png.width + (mirror ? png.width - 1 - x : x);
+      for (let c = 0; c < 3; c++) rgba[(y * png.width + x) * 4 + c] = png.data[from * png.channels + c];
+      rgba[(y * png.width + x) * 4 + 3] = 255;
+    }
   }
+  return { rgba, width: png.width, height: png.height };
+}
+
+/** Run a zoo model natively on a gallery PNG (or its mirror image), pre-processed as its contract says. */
+async function runNative(modelId: string, sample: string, mirror = false) {
+  const bytes = new Uint8Array(readFileSync(join(root, 'public/models', `${modelId}.onnx`)));
+  const contract = (loadContract(bytes) as { contract: Contract }).contract;
+  const png = samplePixels(sample, mirror);
+  const rgba = png.rgba;
   const session = await ort.InferenceSession.create(bytes);
   const out = await session.run({ image: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape) });
   return { out, contract, width: png.width, height: png.height };
 }
 
-/** Non-background pixels the model predicts for a gallery image, computed natively in Node. */
-async function expectedForeground(modelId: string, sample: string): Promise<number> {
-  const { out } = await runNative(modelId, sample);
+/** The class map a model predicts for a gallery image, computed natively in Node. */
+async function nativeClassMap(modelId: string, sample: string, mirror = false): Promise<Uint8Array> {
+  const { out } = await runNative(modelId, sample, mirror);
   const logits = out.seg_logits;
-  const map = argmaxClasses(logits.data as Float32Array, logits.dims[1], logits.dims[2], logits.dims[3]);
-  return map.reduce((n, k) => n + (k > 0 ? 1 : 0), 0);
+  return argmaxClasses(logits.data as Float32Array, logits.dims[1], logits.dims[2], logits.dims[3]);
 }
+
+/** Non-background pixels the model predicts for a gallery image, computed natively in Node. */
+async function expectedForeground(modelId: string, sample: string, mirror = false): Promise<number> {
+  return (await nativeClassMap(modelId, sample, mirror)).reduce((n, k) => n + (k > 0 ? 1 : 0), 0);
+}
+
+/** A mirrored gallery sample as a PNG file the user drops. */
+function mirroredPng(sample: string, name: string) {
+  const { rgba, width, height } = samplePixels(sample, true);
+  return { name, mimeType: 'image/png', buffer: Buffer.from(encode({ width, height, data: new Uint8Array(rgba.buffer), channels: 4 })) };
+}
+
+const agreement = (page: Page, model: string, against: string) =>
+  page.locator(`[data-testid=agreement][data-model="${model}"][data-against="${against}"]`);
 
 async function paintedPixels(page: Page, modelId: string): Promise<number> {
   return page.getByTestId(`pane-${modelId}`).getByTestId('mask').evaluate((c: HTMLCanvasElement) => {
@@ -63,31 +86,72 @@ describe('teacher | student compare', () => {
       expect(painted).toBeGreaterThan(200);
       expect(Math.abs(painted - expected)).toBeLessThanOrEqual(10); // WASM vs native float ties
     }
-    await expect.poll(() => page.getByTestId('agreement').innerText()).toMatch(/mask mIoU of seg-student-attnfd against seg-teacher: \d+\.\d %/);
+    const row = agreement(page, models[1], models[0]);
+    await expect.poll(() => row.innerText()).toMatch(/mask mIoU of seg-student-attnfd against seg-teacher: \d+\.\d %/);
+    const native = maskAgreement(await nativeClassMap(models[0], sample), await nativeClassMap(models[1], sample), 7);
+    expect(Math.abs(Number(await row.getAttribute('data-value')) - native.miou)).toBeLessThan(0.01);
     expect(await page.getByTestId(`pane-${models[0]}`).getByTestId('pane-status').innerText()).toMatch(/^wasm · \d+ ms · mask$/);
   });
 
   it('a dropped image joins the strip and both models analyse it', async () => {
     const before = await page.getByTestId('strip').locator('button').count();
-    await page.getByTestId('file-input').setInputFiles(join(root, 'public/samples/factory-test-005.png'));
+    await page.getByTestId('file-input').setInputFiles(mirroredPng('factory-test-005.png', 'mine.png'));
     await expect.poll(() => page.getByTestId('strip').locator('button').count()).toBe(before + 1);
     for (const id of models) {
-      await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
-      expect(Math.abs((await paintedPixels(page, id)) - (await expectedForeground(id, 'factory-test-005.png')))).toBeLessThanOrEqual(10);
+      await expect.poll(async () => Math.abs((await paintedPixels(page, id)) - (await expectedForeground(id, 'factory-test-005.png', true))), { timeout: 60_000 })
+        .toBeLessThanOrEqual(10);
     }
+  });
+
+  it('a file with the same pixels as an open image shows that image instead of a duplicate', async () => {
+    const before = await page.getByTestId('strip').locator('button').count();
+    await page.getByTestId('file-input').setInputFiles({ name: 'copy.png', mimeType: 'image/png', buffer: readFileSync(join(root, 'public/samples/factory-test-005.png')) });
+    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n')).toMatch(/copy\.png has the same pixels as factory-test-005\.png/);
+    expect(await page.getByTestId('strip').locator('button').count()).toBe(before);
+    expect(await page.getByTestId('current-image').innerText()).toMatch(/^factory-test-005\.png/);
+  });
+
+  it('two different images with the same name each show their own results', async () => {
+    const seen: string[] = [];
+    for (const sample of ['factory-test-008.png', 'factory-test-011.png']) {
+      await page.getByTestId('file-input').setInputFiles(mirroredPng(sample, 'image.png'));
+      await expect.poll(() => page.getByTestId('current-image').innerText()).toMatch(/^image\.png · 160×160 · your image \(id [0-9a-f]{16}/);
+      const id = (await page.getByTestId('current-image').innerText()).match(/id ([0-9a-f]{16})/)![1];
+      expect(seen).not.toContain(id);
+      seen.push(id);
+      for (const m of models) {
+        await expect.poll(() => page.getByTestId(`pane-${m}`).getAttribute('data-image'), { timeout: 60_000 }).toBe(id);
+        expect(Math.abs((await paintedPixels(page, m)) - (await expectedForeground(m, sample, true)))).toBeLessThanOrEqual(10);
+      }
+    }
+    const ids = await page.getByTestId('strip').locator('button').evaluateAll((bs) => bs.map((b) => b.getAttribute('data-image')));
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('a non-image file gets a named message and the view stays', async () => {
     await page.getByTestId('file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
-    await expect.poll(() => page.getByRole('alert').first().innerText()).toMatch(/notes\.txt is not an image this browser can decode/);
+    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n')).toMatch(/notes\.txt is not an image this browser can decode/);
     expect(await page.getByTestId(`pane-${models[1]}`).getAttribute('data-state')).toBe('drawn');
   });
 
   it('the URL fragment mirrors the view and restores it on reload', async () => {
+    await page.getByTestId('strip').locator('button').nth(3).click();
     await page.getByRole('slider').first().fill('0.3');
     await expect.poll(() => page.evaluate(() => location.hash)).toContain('t=0.30');
+    expect(await page.evaluate(() => location.hash)).toContain('s=factory-test-003.png');
     await page.reload();
+    await expect.poll(() => page.getByTestId('current-image').innerText()).toMatch(/^factory-test-003\.png/);
     expect(await page.getByRole('slider').first().inputValue()).toBe('0.3');
+  });
+
+  it('a link pasted into the open tab is followed, and stepping with the arrow keys updates it', async () => {
+    await page.evaluate(() => { location.hash = '#m=seg-teacher,seg-student-plain&s=factory-test-006.png&o=0.40&b=wasm'; });
+    await expect.poll(() => page.getByTestId('current-image').innerText()).toMatch(/^factory-test-006\.png/);
+    await expect.poll(() => page.getByTestId('pane-seg-student-plain').getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+    await page.locator('body').press('ArrowRight');
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain('s=factory-test-007.png');
+    await page.evaluate(() => { location.hash = '#m=seg-teacher&img=00000000deadbeef&in=gone.jpg'; });
+    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n')).toMatch(/"gone\.jpg" \(id 00000000deadbeef\), which is not open in this tab/);
     await page.close();
   });
 });
@@ -110,7 +174,7 @@ describe('detectors', () => {
     const models = ['detr-teacher', 'detr-student-hybrid'];
     const sample = 'factory-test-001.png';
     const page = await app.browser.newPage();
-    await page.goto(`${app.url}#m=${models.join(',')}&s=${sample}&b=wasm&t=0.30`);
+    await page.goto(`${app.url}#m=${models.join(',')}&s=${sample}&b=wasm`);
     for (const id of models) {
       await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
       const { out, contract, width, height } = await runNative(id, sample);
@@ -118,9 +182,16 @@ describe('detectors', () => {
       const want = decodeQueries(out['o2o.logits'].data as Float32Array, out['o2o.boxes'].data as Float32Array,
         out['o2o.logits'].dims[1], labels, width, height, 0.3);
       const drawn = await page.getByTestId(`pane-${id}`).locator('g.det').count();
-      expect(drawn).toBe(want.length);
+      expect(drawn).toBe(want.length); // the contract's recommended threshold (0.30) is the default
+      expect(await page.getByTestId(`pane-${id}`).getByTestId('pane-status').innerText()).toMatch(/ ≥ 0\.30, its recommended$/);
     }
-    await expect.poll(() => page.getByTestId('agreement').innerText()).toMatch(/box agreement F1 @ IoU 0\.5 of detr-student-hybrid against detr-teacher: \d+\.\d %/);
+    await expect.poll(() => agreement(page, 'detr-student-hybrid', 'detr-teacher').innerText())
+      .toMatch(/^detr-student-hybrid against detr-teacher: box F1 @ IoU 0\.5 \d+\.\d % \(\d+ of \d+ boxes? matched/);
+    expect(await agreement(page, 'detr-teacher', 'ground truth (gallery COCO)').count()).toBe(1);
+    // Nothing above the threshold for either model: no number, said in words (never "100 %").
+    await page.getByTestId('threshold').fill('1');
+    await expect.poll(() => agreement(page, 'detr-student-hybrid', 'detr-teacher').innerText()).toMatch(/^detr-student-hybrid against detr-teacher: nothing to compare/);
+    expect(await agreement(page, 'detr-student-hybrid', 'detr-teacher').getAttribute('data-value')).toBe('');
     await page.close();
   });
 });

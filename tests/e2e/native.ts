@@ -1,7 +1,7 @@
 /** The zoo models run natively (onnxruntime-node) on a gallery sample: what the page's numbers must equal. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decode } from 'fast-png';
+import { decode, encode } from 'fast-png';
 import * as ort from 'onnxruntime-node';
 import type { GtObject } from '../../src/analysis/groundTruth';
 import { loadContract, type Contract } from '../../src/contract';
@@ -29,4 +29,18 @@ export function galleryGt(sample: string): GtObject[] {
   const id = coco.images.find((i: { file_name: string }) => i.file_name === sample).id;
   return coco.annotations.filter((a: { image_id: number }) => a.image_id === id)
     .map(({ bbox: [x, y, w, h], category_id }: { bbox: number[]; category_id: number }) => ({ classId: category_id, x0: x, y0: y, x1: x + w, y1: y + h }));
+}
+
+/** A gallery sample mirrored left-right, as PNG bytes: an image of the same kind that no gallery entry has. */
+export function mirroredSample(sample: string): Buffer {
+  const png = decode(readFileSync(join(root, 'public/samples', sample)));
+  const out = new Uint8Array(png.width * png.height * 4);
+  for (let y = 0; y < png.height; y++) {
+    for (let x = 0; x < png.width; x++) {
+      const from = y * png.width + (png.width - 1 - x);
+      for (let c = 0; c < 3; c++) out[(y * png.width + x) * 4 + c] = png.data[from * png.channels + c];
+      out[(y * png.width + x) * 4 + 3] = 255;
+    }
+  }
+  return Buffer.from(encode({ width: png.width, height: png.height, data: out, channels: 4 }));
 }

@@ -38,8 +38,7 @@ describe('ViT view', () => {
     const page = await app.browser.newPage();
     await page.goto(`${app.url}#m=seg-teacher,vit-attn&s=${sample}&b=wasm`);
     const view = page.getByTestId('vit-view');
-    await view.waitFor({ timeout: 60_000 });
-    expect(await view.getByTestId('vit-head').count()).toBe(4);
+    await expect.poll(() => view.getByTestId('vit-head').count(), { timeout: 60_000 }).toBe(4);
     const caption = () => view.getByTestId('vit-dino-caption').innerText();
     const patches = async () => Number((await caption()).match(/DINO: (\d+) of 400/)![1]);
     expect(await patches()).toBe(await expectedPatches(4, 0.6));

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data import NUM_CLASSES
+
 SITES = ("backbone", "context", "decoder")
 
 
@@ -97,7 +99,7 @@ class SegConfig:
     context: int
     low: int  # low-level skip width
     decoder: int
-    num_classes: int = 7
+    num_classes: int = NUM_CLASSES  # from the data configuration (background included)
 
 
 TEACHER = SegConfig((32, 64, 128, 192), (2, 2, 2), 128, 48, 128)

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data import NUM_LABELS
 from .cbam_seg import conv_bn, stage
 
 
@@ -36,7 +37,7 @@ class DetrConfig:
     k: int = 3
     ks: bool = False
     two_stage: bool = True  # decoder anchors = boxes of the top-scoring encoder tokens (Deformable DETR's two-stage)
-    num_classes: int = 6  # bolt, nut, washer, gear, bracket, defect (class ids 1..6)
+    num_classes: int = NUM_LABELS  # the foreground classes of the data configuration (ids 1..NUM_LABELS)
     image: int = 160
 
     @property

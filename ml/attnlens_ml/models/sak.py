@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data import NUM_CLASSES, NUM_LABELS
 from .cbam_seg import conv_bn, stage
 
 
@@ -27,8 +28,8 @@ class SAKConfig:
     # Std of Gaussian noise on the router's logits in training (SAK adds it; without it one path won early
     # and took 0.997 of the weight for every image — measured). Evaluation and export have none.
     router_noise: float = 1.0
-    num_classes: int = 7
-    num_labels: int = 6
+    num_classes: int = NUM_CLASSES  # segmentation head, background included (data configuration)
+    num_labels: int = NUM_LABELS  # image-level presence labels
 
 
 class Adapter(nn.Module):

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data import NUM_LABELS
+
 
 @dataclass(frozen=True)
 class ViTConfig:
@@ -24,7 +26,7 @@ class ViTConfig:
     depth: int = 6
     heads: int = 4
     mlp: int = 4
-    num_labels: int = 6  # image-level presence of bolt, nut, washer, gear, bracket, defect
+    num_labels: int = NUM_LABELS  # image-level presence of each foreground class (data configuration)
 
     @property
     def grid(self) -> int:
