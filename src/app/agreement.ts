@@ -67,6 +67,11 @@ export function computeAgreements(models: { id: string; contract: Contract; resu
     if (ra.kind === 'segmentation' && rb.kind === 'segmentation') {
       const classes = Math.max(reference.contract.classes.length, m.contract.classes.length);
       const a = maskAgreementOnImage(ra, rb, classes, width, height);
+      if (a.iou.every((v, k) => k === 0 || v === null)) {
+        rows.push({ model: m.id, against: reference.id, value: null,
+          text: `nothing to compare: neither ${m.id} nor ${reference.id} finds a part on this image (pixel agreement ${pct(a.pixelAgreement)})` });
+        continue;
+      }
       rows.push({ model: m.id, against: reference.id, value: a.miou,
         text: `mask mIoU of ${m.id} against ${reference.id}: ${pct(a.miou)} (pixel agreement ${pct(a.pixelAgreement)})` });
     } else if (ra.kind === 'detection' && rb.kind === 'detection') {

@@ -3,6 +3,7 @@ import { scaleBand, scaleLinear, scaleSequential } from 'd3-scale';
 import { interpolateViridis } from 'd3-scale-chromatic';
 import { select } from 'd3-selection';
 import { color } from 'd3-color';
+import { range } from '../analysis/attention';
 
 /** A [h, w] map into a canvas of w×h cells, coloured over [lo, hi] (the caller shows the range). */
 export function drawHeatmap(canvas: HTMLCanvasElement, values: Float32Array, w: number, h: number, lo: number, hi: number): void {
@@ -59,12 +60,7 @@ export function drawPatchMask(canvas: HTMLCanvasElement, mask: Uint8Array, grid:
 
 /** A grid map in viridis with the masked cells tinted white and one cell (a clicked token) marked red. */
 export function drawGridWithMask(canvas: HTMLCanvasElement, values: Float32Array, grid: readonly [number, number], mask: Uint8Array, cell: number | null): void {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
+  const [lo, hi] = range(values);
   drawHeatmap(canvas, values, grid[1], grid[0], lo, hi);
   const ctx = canvas.getContext('2d')!;
   ctx.fillStyle = 'rgba(255,255,255,0.35)';

@@ -6,15 +6,13 @@
 import { color } from 'd3-color';
 import { scaleSequential } from 'd3-scale';
 import { interpolateViridis } from 'd3-scale-chromatic';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { boxMaskOnGrid, range } from '../../src/analysis/attention';
 import { detectionAt, foregroundShares, matchQuery, meanRow, peak, queryRow, tokenRows, upsampleBilinear } from '../../src/analysis/queries';
 import { placement } from '../../src/analysis/geometry';
 import { blockQueries, queryBlock } from '../../src/methods/detr/contract';
-import { root, useApp } from './browser';
+import { useApp } from './browser';
 import { galleryGt, mirroredSample, runNative } from './native';
 
 const app = useApp();
