@@ -25,7 +25,9 @@ const median = (t) => [...t].sort((a, b) => a - b)[t.length >> 1];
 
 async function timeSession(session, Tensor) {
   const shape = session.inputMetadata[0].shape.map((d) => (typeof d === 'number' ? d : 1));
-  const feeds = { [session.inputNames[0]]: new Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b)).fill(0.1), shape) };
+  const feeds = {
+    [session.inputNames[0]]: new Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b)).fill(0.1), shape),
+  };
   for (let i = 0; i < 3; i++) await session.run(feeds);
   const t = [];
   for (let i = 0; i < RUNS; i++) {
@@ -41,7 +43,14 @@ const server = await preview({ root, preview: { port: 0, host: '127.0.0.1' }, lo
 const url = `http://127.0.0.1:${server.httpServer.address().port}/`;
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  args: [
+    '--no-sandbox',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
 });
 
 /** A page that records its longest main-thread task in window.__longest. */
@@ -64,15 +73,24 @@ async function inBrowser(id) {
   await pane.and(page.locator('[data-state=drawn]')).waitFor({ timeout: 120_000 });
   const overlay = Date.now() - t0;
   const longest = await page.evaluate(() => window.__longest);
-  await page.evaluate(() => { window.__longest = 0; }); // from here on: only while models run
+  await page.evaluate(() => {
+    window.__longest = 0;
+  }); // from here on: only while models run
   // warm runs: step through gallery images; each pane status reports the worker's run time
   const warm = [];
   for (let i = 1; i <= Math.min(8, RUNS); i++) {
     await page.keyboard.press('ArrowRight');
-    await page.waitForFunction(([sel, n]) => {
-      const s = document.querySelector(sel)?.textContent ?? '';
-      return /· \d+ ms/.test(s) && document.querySelectorAll('[data-testid=strip] button')[n]?.className.includes('border-sky-400');
-    }, [`[data-testid="pane-${id}"] [data-testid=pane-status]`, i], { timeout: 60_000 });
+    await page.waitForFunction(
+      ([sel, n]) => {
+        const s = document.querySelector(sel)?.textContent ?? '';
+        return (
+          /· \d+ ms/.test(s) &&
+          document.querySelectorAll('[data-testid=strip] button')[n]?.className.includes('border-sky-400')
+        );
+      },
+      [`[data-testid="pane-${id}"] [data-testid=pane-status]`, i],
+      { timeout: 60_000 },
+    );
     const text = await pane.getByTestId('pane-status').innerText();
     warm.push(Number(text.match(/· (\d+) ms/)[1]));
   }
@@ -83,52 +101,108 @@ async function inBrowser(id) {
 }
 
 const VIEWS_ONLY = process.argv.includes('--views'); // `npm run bench -- --views`: only the view redraws
-if (!VIEWS_ONLY) console.log(`${"model".padEnd(30)}  node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest task: start-up / while running (ms)`);
+if (!VIEWS_ONLY)
+  console.log(
+    `${'model'.padEnd(30)}  node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest task: start-up / while running (ms)`,
+  );
 for (const m of VIEWS_ONLY ? [] : index.models) {
   const bytes = readFileSync(join(root, 'public', m.file));
   const a = await timeSession(await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 2 }), ortNode.Tensor);
-  const b = await timeSession(await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] }), ortWeb.Tensor);
+  const b = await timeSession(
+    await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] }),
+    ortWeb.Tensor,
+  );
   const c = await inBrowser(m.id);
-  console.log(`${m.id.padEnd(30)} ${a.toFixed(1).padStart(8)} ${b.toFixed(1).padStart(14)} ${(b / a).toFixed(1).padStart(6)}`
-    + ` ${c.chromium.padStart(17)} ${String(c.overlay).padStart(16)} ${c.longest.toFixed(0).padStart(22)} / ${c.whileRunning.toFixed(0)}`);
+  console.log(
+    `${m.id.padEnd(30)} ${a.toFixed(1).padStart(8)} ${b.toFixed(1).padStart(14)} ${(b / a).toFixed(1).padStart(6)}` +
+      ` ${c.chromium.padStart(17)} ${String(c.overlay).padStart(16)} ${c.longest.toFixed(0).padStart(22)} / ${c.whileRunning.toFixed(0)}`,
+  );
 }
 // View redraws: [view, link, control (testid), how it is set, values cycled, view section testid].
 const REDRAWS = [
-  ['CBAM gates: mask opacity', '#m=seg-teacher,seg-student-plain,seg-student-attnfd', 'opacity', 'input', ['0.2', '0.8'], 'cbam-view'],
-  ['ViT: layer (CLS attention)', '#m=vit-attn,seg-teacher', 'vit-layer', 'select', ['0', '1', '2', '3', '4'], 'vit-view'],
+  [
+    'CBAM gates: mask opacity',
+    '#m=seg-teacher,seg-student-plain,seg-student-attnfd',
+    'opacity',
+    'input',
+    ['0.2', '0.8'],
+    'cbam-view',
+  ],
+  [
+    'ViT: layer (CLS attention)',
+    '#m=vit-attn,seg-teacher',
+    'vit-layer',
+    'select',
+    ['0', '1', '2', '3', '4'],
+    'vit-view',
+  ],
   ['ViT: DINO mass', '#m=vit-attn,seg-teacher', 'vit-mass', 'input', ['0.3', '0.5', '0.7', '0.9'], 'vit-view'],
   // the rollout arrives from the worker: wait for the caption to name the new layers
-  ['ViT: layer (rollout, worker)', '#m=vit-attn,seg-teacher&vm=rollout', 'vit-layer', 'select', ['0', '1', '2', '3', '4'], 'vit-view',
-    ['vit-map-caption', 'layers 0–{v}']],
-  ['H-DETR: K (one-to-many)', '#m=detr-teacher,detr-student-hybrid&hm=o2m', 'k', 'input', ['1', '3', '6', '2'], 'hdetr-view'],
+  [
+    'ViT: layer (rollout, worker)',
+    '#m=vit-attn,seg-teacher&vm=rollout',
+    'vit-layer',
+    'select',
+    ['0', '1', '2', '3', '4'],
+    'vit-view',
+    ['vit-map-caption', 'layers 0–{v}'],
+  ],
+  [
+    'H-DETR: K (one-to-many)',
+    '#m=detr-teacher,detr-student-hybrid&hm=o2m',
+    'k',
+    'input',
+    ['1', '3', '6', '2'],
+    'hdetr-view',
+  ],
   ['H-DETR: GIoU weight', '#m=detr-teacher,detr-student-hybrid', 'w-giou', 'input', ['1', '2', '4'], 'hdetr-view'],
-  ['KS-DETR: attention source', '#m=detr-student-o2o,detr-student-ks', 'ks-src-mean', 'click', ['ks-src-query', 'ks-src-mean'], 'ks-view'],
+  [
+    'KS-DETR: attention source',
+    '#m=detr-student-o2o,detr-student-ks',
+    'ks-src-mean',
+    'click',
+    ['ks-src-query', 'ks-src-mean'],
+    'ks-view',
+  ],
 ];
 
 async function redraw(page, testid, how, value, section, until) {
-  return page.evaluate(async ([testid, how, value, section, until]) => {
-    const el = document.querySelector(`[data-testid="${how === 'click' ? value : testid}"]`);
-    const view = document.querySelector(`[data-testid="${section}"]`);
-    if (!el || !view) return NaN;
-    const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
-    const done = () => !until || document.querySelector(`[data-testid="${until[0]}"]`)?.textContent.includes(until[1].replace('{v}', value));
-    const changed = new Promise((resolve) => {
-      const obs = new MutationObserver(() => { if (done()) { obs.disconnect(); resolve(); } });
-      obs.observe(view, { subtree: true, childList: true, attributes: true, characterData: true });
-      setTimeout(() => { obs.disconnect(); resolve(); }, 5000);
-    });
-    const t0 = performance.now();
-    if (how === 'click') el.click();
-    else {
-      const proto = how === 'select' ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
-      Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, value); // React tracks the native setter
-      el.dispatchEvent(new Event(how === 'select' ? 'change' : 'input', { bubbles: true }));
-    }
-    await changed;
-    await frame();
-    await frame();
-    return performance.now() - t0;
-  }, [testid, how, value, section, until]);
+  return page.evaluate(
+    async ([testid, how, value, section, until]) => {
+      const el = document.querySelector(`[data-testid="${how === 'click' ? value : testid}"]`);
+      const view = document.querySelector(`[data-testid="${section}"]`);
+      if (!el || !view) return NaN;
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+      const done = () =>
+        !until ||
+        document.querySelector(`[data-testid="${until[0]}"]`)?.textContent.includes(until[1].replace('{v}', value));
+      const changed = new Promise((resolve) => {
+        const obs = new MutationObserver(() => {
+          if (done()) {
+            obs.disconnect();
+            resolve();
+          }
+        });
+        obs.observe(view, { subtree: true, childList: true, attributes: true, characterData: true });
+        setTimeout(() => {
+          obs.disconnect();
+          resolve();
+        }, 5000);
+      });
+      const t0 = performance.now();
+      if (how === 'click') el.click();
+      else {
+        const proto = how === 'select' ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+        Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, value); // React tracks the native setter
+        el.dispatchEvent(new Event(how === 'select' ? 'change' : 'input', { bubbles: true }));
+      }
+      await changed;
+      await frame();
+      await frame();
+      return performance.now() - t0;
+    },
+    [testid, how, value, section, until],
+  );
 }
 
 console.log(`\nview redraw (ms, target < 100)             median   worst   longest main-thread task while redrawing`);
@@ -138,11 +212,18 @@ for (const [label, hash, testid, how, values, section, until] of REDRAWS) {
   await page.getByTestId(testid).waitFor({ timeout: 120_000 });
   await page.getByTestId(section).waitFor({ timeout: 120_000 });
   await page.waitForTimeout(1500); // let every pane finish its first run
-  await page.evaluate(() => { window.__longest = 0; });
+  await page.evaluate(() => {
+    window.__longest = 0;
+  });
   const t = [];
-  for (let round = 0; round < 3; round++) for (const v of values) t.push(await redraw(page, testid, how, v, section, until));
+  for (let round = 0; round < 3; round++)
+    for (const v of values) t.push(await redraw(page, testid, how, v, section, until));
   const longest = await page.evaluate(() => window.__longest);
-  console.log(`${label.padEnd(40)} ${median(t).toFixed(1).padStart(7)} ${Math.max(...t).toFixed(1).padStart(7)} ${longest.toFixed(0).padStart(8)}`);
+  console.log(
+    `${label.padEnd(40)} ${median(t).toFixed(1).padStart(7)} ${Math.max(...t)
+      .toFixed(1)
+      .padStart(7)} ${longest.toFixed(0).padStart(8)}`,
+  );
   await page.close();
 }
 await browser.close();

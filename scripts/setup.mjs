@@ -11,8 +11,16 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const venvPython = join(root, 'ml/.venv/bin/python');
-const APT_PYTHON = ['python3-torch', 'python3-torchvision', 'python3-onnx', 'python3-pil', 'python3-numpy',
-  'python3-scipy', 'python3-venv', 'python3-pytest'];
+const APT_PYTHON = [
+  'python3-torch',
+  'python3-torchvision',
+  'python3-onnx',
+  'python3-pil',
+  'python3-numpy',
+  'python3-scipy',
+  'python3-venv',
+  'python3-pytest',
+];
 const APT_BROWSER = ['chromium', 'fonts-dejavu-core'];
 
 function run(cmd, args, opts = {}) {
@@ -20,8 +28,15 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
 }
 
+// dpkg-query's own format syntax, not a JavaScript template.
+// biome-ignore lint/suspicious/noTemplateCurlyInString: see above
+const DPKG_STATUS = '-f=${Status}';
+
 function missingDebs(pkgs) {
-  return pkgs.filter((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes('ok installed') !== true);
+  return pkgs.filter(
+    (p) =>
+      spawnSync('dpkg-query', ['-W', DPKG_STATUS, p], { encoding: 'utf8' }).stdout?.includes('ok installed') !== true,
+  );
 }
 
 function aptInstall(pkgs) {
@@ -33,7 +48,10 @@ function aptInstall(pkgs) {
     process.exit(1);
   }
   console.log(`[setup] apt-get install ${missing.join(' ')}`);
-  run('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${cmd} >/tmp/attnlens-apt.log 2>&1 || (tail -30 /tmp/attnlens-apt.log; exit 1)`]);
+  run('bash', [
+    '-c',
+    `DEBIAN_FRONTEND=noninteractive ${cmd} >/tmp/attnlens-apt.log 2>&1 || (tail -30 /tmp/attnlens-apt.log; exit 1)`,
+  ]);
 }
 
 export function setupNode() {

@@ -9,7 +9,9 @@ for (const file of process.argv.slice(2)) {
   const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });
   const meta = session.inputMetadata[0];
   const shape = meta.shape.map((d) => (typeof d === 'number' ? d : 1));
-  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b)), shape) };
+  const feeds = {
+    [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b)), shape),
+  };
   for (let i = 0; i < 3; i++) await session.run(feeds);
   const times = [];
   for (let i = 0; i < RUNS; i++) {

@@ -7,12 +7,15 @@ import { describe, expect, it } from 'vitest';
 const root = join(__dirname, '..');
 
 describe('npm run zoo', () => {
-  it.skipIf(!existsSync(join(root, 'ml/.venv/bin/python')))('starts the pipeline (its --help) from the repository root', () => {
-    const script: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.zoo;
-    // The part after the setup step (setup itself is what `npm test` has just run).
-    const pipeline = script.replace(/^node scripts\/setup\.mjs --python && /, '');
-    expect(pipeline).not.toBe(script);
-    const out = execSync(`${pipeline} --help`, { cwd: root, encoding: 'utf8', shell: '/bin/sh' });
-    expect(out).toContain('--export-only');
-  });
+  it.skipIf(!existsSync(join(root, 'ml/.venv/bin/python')))(
+    'starts the pipeline (its --help) from the repository root',
+    () => {
+      const script: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.zoo;
+      // The part after the setup step (setup itself is what `npm test` has just run).
+      const pipeline = script.replace(/^node scripts\/setup\.mjs --python && /, '');
+      expect(pipeline).not.toBe(script);
+      const out = execSync(`${pipeline} --help`, { cwd: root, encoding: 'utf8', shell: '/bin/sh' });
+      expect(out).toContain('--export-only');
+    },
+  );
 });

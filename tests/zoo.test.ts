@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { checkAgainstGraph, loadContract, type Contract } from '../src/contract';
+import { type Contract, checkAgainstGraph, loadContract } from '../src/contract';
 
 const root = join(__dirname, '..');
 const index = JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')) as {
@@ -26,8 +26,9 @@ function probeInput(shape: readonly number[]): Float32Array {
 }
 
 type Signature = { name: string; shape: (number | string)[] | null };
-const signature = (meta: readonly { name: string; isTensor: boolean; shape?: readonly (number | string)[] }[]): Signature[] =>
-  meta.map((m) => ({ name: m.name, shape: m.isTensor && m.shape ? [...m.shape] : null }));
+const signature = (
+  meta: readonly { name: string; isTensor: boolean; shape?: readonly (number | string)[] }[],
+): Signature[] => meta.map((m) => ({ name: m.name, shape: m.isTensor && m.shape ? [...m.shape] : null }));
 
 describe.each(index.models)('zoo model $id', ({ id, file }) => {
   const bytes = new Uint8Array(readFileSync(join(root, 'public', file)));
@@ -87,6 +88,9 @@ describe('bad model files get a named problem', () => {
     lying.classes = lying.classes.slice(0, 3);
     const r = loadContract(zooBytes, JSON.stringify(lying));
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.problem).toMatch(/sidecar contract is invalid: outputs\[0\] 'seg_logits' has 7 channels but the contract lists 3 classes/);
+    if (!r.ok)
+      expect(r.problem).toMatch(
+        /sidecar contract is invalid: outputs\[0\] 'seg_logits' has 7 channels but the contract lists 3 classes/,
+      );
   });
 });

@@ -1,5 +1,6 @@
 """What training and export share: where runs live, and the input normalisation every zoo model uses.
 (The training loop itself — device, seeding, optimiser, schedule, checkpoints — is in training.py.)"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-RUNS = Path(__file__).resolve().parents[1] / "runs"
+RUNS = Path(__file__).resolve().parents[1] / 'runs'
 # Input normalisation every zoo model uses; written into each contract, so the app never assumes it.
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)

@@ -2,6 +2,7 @@
 an ONNX graph; read/write it in metadata_props. The TypeScript half (src/contract) implements the same rules
 with the same error codes; both are tested against contract/examples (docs/contract.md is the spec).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ from pathlib import Path
 import jsonschema
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = ROOT / "contract" / "attnlens-contract.schema.json"
-METADATA_KEY = "attnlens.contract"
-FIX = "Re-export with the AttnLens export kit (ml/attnlens_ml/export_kit.py), or correct the sidecar contract."
+SCHEMA_PATH = ROOT / 'contract' / 'attnlens-contract.schema.json'
+METADATA_KEY = 'attnlens.contract'
+FIX = 'Re-export with the AttnLens export kit (ml/attnlens_ml/export_kit.py), or correct the sidecar contract.'
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class ContractError:
     message: str
 
     def __str__(self) -> str:
-        return f"[{self.code}] {self.message}"
+        return f'[{self.code}] {self.message}'
 
 
 _validator = None
@@ -41,8 +42,10 @@ def _label(i: int, out: dict) -> str:
 
 def validate_contract(contract: dict) -> list[ContractError]:
     """All problems with a contract document; an empty list means valid."""
-    errors = [ContractError("schema", f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}")
-              for e in sorted(_schema_validator().iter_errors(contract), key=lambda e: list(e.absolute_path))]
+    errors = [
+        ContractError('schema', f'{"/".join(str(p) for p in e.absolute_path) or "(root)"}: {e.message}')
+        for e in sorted(_schema_validator().iter_errors(contract), key=lambda e: list(e.absolute_path))
+    ]
     if errors:
         return errors
     return semantic_errors(contract)
@@ -51,121 +54,154 @@ def validate_contract(contract: dict) -> list[ContractError]:
 def semantic_errors(c: dict) -> list[ContractError]:
     errs: list[ContractError] = []
     add = lambda code, msg: errs.append(ContractError(code, msg))  # noqa: E731
-    _, _, in_h, in_w = _input_hw(c["input"])
-    class_ids = [k["id"] for k in c["classes"]]
+    _, _, in_h, in_w = _input_hw(c['input'])
+    class_ids = [k['id'] for k in c['classes']]
     if sorted(class_ids) != list(range(len(class_ids))):
-        add("class-ids", f"class ids must be 0..{len(class_ids) - 1} without gaps or repeats, got {class_ids}")
-    names = [o["name"] for o in c["outputs"]]
+        add('class-ids', f'class ids must be 0..{len(class_ids) - 1} without gaps or repeats, got {class_ids}')
+    names = [o['name'] for o in c['outputs']]
     for n in sorted({n for n in names if names.count(n) > 1}):
-        add("duplicate-output", f"output name '{n}' is declared more than once")
+        add('duplicate-output', f"output name '{n}' is declared more than once")
 
     sites: dict[str, dict[str, tuple[int, dict]]] = {}
-    for i, o in enumerate(c["outputs"]):
-        role, shape = o["role"], o["shape"]
-        if role == "segmentation_logits":
+    for i, o in enumerate(c['outputs']):
+        role, shape = o['role'], o['shape']
+        if role == 'segmentation_logits':
             if shape[1] != len(class_ids):
-                add("class-count", f"{_label(i, o)} has {shape[1]} channels but the contract lists {len(class_ids)} classes")
+                add(
+                    'class-count',
+                    f'{_label(i, o)} has {shape[1]} channels but the contract lists {len(class_ids)} classes',
+                )
             if shape[2:] != [in_h, in_w]:
-                add("logits-size", f"{_label(i, o)} is {shape[2]}x{shape[3]} but the input is {in_h}x{in_w}; export logits at input size")
-        elif role in ("class_logits", "multilabel_logits"):
-            if shape[1] != len(o["labels"]):
-                add("label-count", f"{_label(i, o)} has {shape[1]} logits but lists {len(o['labels'])} labels")
-            missing = [k for k in o["labels"] if k not in class_ids]
+                add(
+                    'logits-size',
+                    f'{_label(i, o)} is {shape[2]}x{shape[3]} but the input is {in_h}x{in_w}; export logits at input size',
+                )
+        elif role in ('class_logits', 'multilabel_logits'):
+            if shape[1] != len(o['labels']):
+                add('label-count', f'{_label(i, o)} has {shape[1]} logits but lists {len(o["labels"])} labels')
+            missing = [k for k in o['labels'] if k not in class_ids]
             if missing:
-                add("unknown-class", f"{_label(i, o)} names class ids {missing} that are not in classes")
-        elif role.startswith("cbam_") or role == "attnfd_projected":
-            kind = role.removeprefix("cbam_").removesuffix("_gate")
-            site = sites.setdefault(o["site"], {})
+                add('unknown-class', f'{_label(i, o)} names class ids {missing} that are not in classes')
+        elif role.startswith('cbam_') or role == 'attnfd_projected':
+            kind = role.removeprefix('cbam_').removesuffix('_gate')
+            site = sites.setdefault(o['site'], {})
             if kind in site:
-                add("duplicate-site-output", f"site '{o['site']}' declares two {role} outputs")
+                add('duplicate-site-output', f"site '{o['site']}' declares two {role} outputs")
             site[kind] = (i, o)
-            if len(shape) == 4 and o["stride"] * shape[2] != in_h or len(shape) == 4 and o["stride"] * shape[3] != in_w:
-                add("stride", f"{_label(i, o)} is {shape[2]}x{shape[3]} at stride {o['stride']}, which does not cover the {in_h}x{in_w} input")
-        elif role in ("cls_attention", "cls_key_cosine"):
-            gh, gw = o["grid"]
-            expect = gh * gw + (1 if o["keys"] == "all_tokens" else 0)
+            if len(shape) == 4 and o['stride'] * shape[2] != in_h or len(shape) == 4 and o['stride'] * shape[3] != in_w:
+                add(
+                    'stride',
+                    f'{_label(i, o)} is {shape[2]}x{shape[3]} at stride {o["stride"]}, which does not cover the {in_h}x{in_w} input',
+                )
+        elif role in ('cls_attention', 'cls_key_cosine'):
+            gh, gw = o['grid']
+            expect = gh * gw + (1 if o['keys'] == 'all_tokens' else 0)
             if shape[-1] != expect:
-                add("token-count", f"{_label(i, o)} has {shape[-1]} keys but grid {gh}x{gw} with keys='{o['keys']}' means {expect}")
-            if gh * o["patch"] != in_h or gw * o["patch"] != in_w:
-                add("grid", f"{_label(i, o)}: grid {gh}x{gw} of {o['patch']}-px patches does not tile the {in_h}x{in_w} input")
-            if role == "cls_attention" and len(o["layers"]) != shape[1]:
-                add("layer-count", f"{_label(i, o)} lists {len(o['layers'])} layers but its shape has {shape[1]}")
-        elif role == "self_attention":
-            gh, gw = o["grid"]
-            expect = gh * gw + (1 if o["cls_token"] == "leads" else 0)
+                add(
+                    'token-count',
+                    f"{_label(i, o)} has {shape[-1]} keys but grid {gh}x{gw} with keys='{o['keys']}' means {expect}",
+                )
+            if gh * o['patch'] != in_h or gw * o['patch'] != in_w:
+                add(
+                    'grid',
+                    f'{_label(i, o)}: grid {gh}x{gw} of {o["patch"]}-px patches does not tile the {in_h}x{in_w} input',
+                )
+            if role == 'cls_attention' and len(o['layers']) != shape[1]:
+                add('layer-count', f'{_label(i, o)} lists {len(o["layers"])} layers but its shape has {shape[1]}')
+        elif role == 'self_attention':
+            gh, gw = o['grid']
+            expect = gh * gw + (1 if o['cls_token'] == 'leads' else 0)
             if shape[3] != shape[4]:
-                add("token-count", f"{_label(i, o)} must be square over tokens, is {shape[3]}x{shape[4]}")
+                add('token-count', f'{_label(i, o)} must be square over tokens, is {shape[3]}x{shape[4]}')
             if shape[4] != expect:
-                add("token-count", f"{_label(i, o)} has {shape[4]} tokens but grid {gh}x{gw} with "
-                                   f"cls_token='{o['cls_token']}' means {expect}")
-            if gh * o["patch"] != in_h or gw * o["patch"] != in_w:
-                add("grid", f"{_label(i, o)}: grid {gh}x{gw} of {o['patch']}-px patches does not tile the {in_h}x{in_w} input")
-            if len(o["layers"]) != shape[1]:
-                add("layer-count", f"{_label(i, o)} lists {len(o['layers'])} layers but its shape has {shape[1]}")
-    for i, o in enumerate(c["outputs"]):
-        if o["role"] != "self_attention":
+                add(
+                    'token-count',
+                    f'{_label(i, o)} has {shape[4]} tokens but grid {gh}x{gw} with '
+                    f"cls_token='{o['cls_token']}' means {expect}",
+                )
+            if gh * o['patch'] != in_h or gw * o['patch'] != in_w:
+                add(
+                    'grid',
+                    f'{_label(i, o)}: grid {gh}x{gw} of {o["patch"]}-px patches does not tile the {in_h}x{in_w} input',
+                )
+            if len(o['layers']) != shape[1]:
+                add('layer-count', f'{_label(i, o)} lists {len(o["layers"])} layers but its shape has {shape[1]}')
+    for i, o in enumerate(c['outputs']):
+        if o['role'] != 'self_attention':
             continue
-        for j, p in enumerate(c["outputs"]):
-            if p["role"] not in ("cls_attention", "cls_key_cosine"):
+        for j, p in enumerate(c['outputs']):
+            if p['role'] not in ('cls_attention', 'cls_key_cosine'):
                 continue
-            heads = p["shape"][2] if p["role"] == "cls_attention" else p["shape"][1]
-            if heads != o["shape"][2] or p["grid"] != o["grid"] or p["patch"] != o["patch"]:
-                add("attention-mismatch", f"{_label(i, o)} ({o['shape'][2]} heads, grid {o['grid'][0]}x{o['grid'][1]} of "
-                                          f"{o['patch']} px) does not describe the same ViT as {_label(j, p)} ({heads} heads, "
-                                          f"grid {p['grid'][0]}x{p['grid'][1]} of {p['patch']} px)")
+            heads = p['shape'][2] if p['role'] == 'cls_attention' else p['shape'][1]
+            if heads != o['shape'][2] or p['grid'] != o['grid'] or p['patch'] != o['patch']:
+                add(
+                    'attention-mismatch',
+                    f'{_label(i, o)} ({o["shape"][2]} heads, grid {o["grid"][0]}x{o["grid"][1]} of '
+                    f'{o["patch"]} px) does not describe the same ViT as {_label(j, p)} ({heads} heads, '
+                    f'grid {p["grid"][0]}x{p["grid"][1]} of {p["patch"]} px)',
+                )
 
     blocks: dict[str, dict[str, tuple[int, dict]]] = {}
-    for i, o in enumerate(c["outputs"]):
-        role, shape = o["role"], o["shape"]
-        if role in ("box_logits", "boxes", "cross_attention"):
-            blocks.setdefault(o["block"], {})[role] = (i, o)
-        if role == "box_logits":
-            if shape[2] != len(o["labels"]):
-                add("label-count", f"{_label(i, o)} has {shape[2]} class logits but lists {len(o['labels'])} labels")
-            missing = [k for k in o["labels"] if k not in class_ids]
+    for i, o in enumerate(c['outputs']):
+        role, shape = o['role'], o['shape']
+        if role in ('box_logits', 'boxes', 'cross_attention'):
+            blocks.setdefault(o['block'], {})[role] = (i, o)
+        if role == 'box_logits':
+            if shape[2] != len(o['labels']):
+                add('label-count', f'{_label(i, o)} has {shape[2]} class logits but lists {len(o["labels"])} labels')
+            missing = [k for k in o['labels'] if k not in class_ids]
             if missing:
-                add("unknown-class", f"{_label(i, o)} names class ids {missing} that are not in classes")
-        elif role == "boxes" and shape[2] != 4:
-            add("box-shape", f"{_label(i, o)} must end in 4 box coordinates, has {shape[2]}")
-        elif role in ("cross_attention", "encoder_attention", "token_features"):
-            gh, gw = o["grid"]
-            n = shape[1] if role == "token_features" else shape[-1]
+                add('unknown-class', f'{_label(i, o)} names class ids {missing} that are not in classes')
+        elif role == 'boxes' and shape[2] != 4:
+            add('box-shape', f'{_label(i, o)} must end in 4 box coordinates, has {shape[2]}')
+        elif role in ('cross_attention', 'encoder_attention', 'token_features'):
+            gh, gw = o['grid']
+            n = shape[1] if role == 'token_features' else shape[-1]
             if n != gh * gw:
-                add("token-count", f"{_label(i, o)} has {n} keys but grid {gh}x{gw} means {gh * gw}")
-            if role == "encoder_attention" and shape[2] != shape[3]:
-                add("token-count", f"{_label(i, o)} must be square over tokens, is {shape[2]}x{shape[3]}")
-            cell = o["patch"] if role == "token_features" else o["stride"]
+                add('token-count', f'{_label(i, o)} has {n} keys but grid {gh}x{gw} means {gh * gw}')
+            if role == 'encoder_attention' and shape[2] != shape[3]:
+                add('token-count', f'{_label(i, o)} must be square over tokens, is {shape[2]}x{shape[3]}')
+            cell = o['patch'] if role == 'token_features' else o['stride']
             if gh * cell != in_h or gw * cell != in_w:
-                add("grid", f"{_label(i, o)}: grid {gh}x{gw} at {cell} px does not tile the {in_h}x{in_w} input")
-        elif role == "router_weights" and shape[1] != len(o["paths"]):
-            add("path-count", f"{_label(i, o)} has {shape[1]} weights but names {len(o['paths'])} paths")
-        elif role == "adapter_features" and (o["stride"] * shape[2] != in_h or o["stride"] * shape[3] != in_w):
-            add("stride", f"{_label(i, o)} is {shape[2]}x{shape[3]} at stride {o['stride']}, which does not cover the {in_h}x{in_w} input")
-        if "score_threshold" in o and (role != "box_logits" or o["block"] != "one_to_one"):
-            add("score-threshold", f"{_label(i, o)} gives a score_threshold, but only the one_to_one block's "
-                                   f"box_logits may: it is the block that makes the detections")
+                add('grid', f'{_label(i, o)}: grid {gh}x{gw} at {cell} px does not tile the {in_h}x{in_w} input')
+        elif role == 'router_weights' and shape[1] != len(o['paths']):
+            add('path-count', f'{_label(i, o)} has {shape[1]} weights but names {len(o["paths"])} paths')
+        elif role == 'adapter_features' and (o['stride'] * shape[2] != in_h or o['stride'] * shape[3] != in_w):
+            add(
+                'stride',
+                f'{_label(i, o)} is {shape[2]}x{shape[3]} at stride {o["stride"]}, which does not cover the {in_h}x{in_w} input',
+            )
+        if 'score_threshold' in o and (role != 'box_logits' or o['block'] != 'one_to_one'):
+            add(
+                'score-threshold',
+                f"{_label(i, o)} gives a score_threshold, but only the one_to_one block's "
+                f'box_logits may: it is the block that makes the detections',
+            )
     for name, parts in blocks.items():
-        if "box_logits" not in parts or "boxes" not in parts:
-            add("block-incomplete", f"query block '{name}' needs both box_logits and boxes outputs")
+        if 'box_logits' not in parts or 'boxes' not in parts:
+            add('block-incomplete', f"query block '{name}' needs both box_logits and boxes outputs")
             continue
-        q = parts["box_logits"][1]["shape"][1]
-        for role, (i, o) in parts.items():
-            if o["shape"][1] != q:
-                add("block-shape", f"{_label(i, o)} has {o['shape'][1]} queries but block '{name}' has {q}")
+        q = parts['box_logits'][1]['shape'][1]
+        for i, o in parts.values():
+            if o['shape'][1] != q:
+                add('block-shape', f"{_label(i, o)} has {o['shape'][1]} queries but block '{name}' has {q}")
 
     for name, parts in sites.items():
-        if "channel" not in parts or "spatial" not in parts:
-            add("site-incomplete", f"CBAM site '{name}' needs both a cbam_channel_gate and a cbam_spatial_gate output")
+        if 'channel' not in parts or 'spatial' not in parts:
+            add('site-incomplete', f"CBAM site '{name}' needs both a cbam_channel_gate and a cbam_spatial_gate output")
             continue
-        _, ch = parts["channel"]
-        _, sp = parts["spatial"]
-        if sp["shape"][1] != 1:
-            add("spatial-shape", f"spatial gate of site '{name}' must have 1 channel, has {sp['shape'][1]}")
-        if "refined" in parts:
-            _, rf = parts["refined"]
-            if rf["shape"][1] != ch["shape"][1] or rf["shape"][2:] != sp["shape"][2:]:
-                add("site-shape", f"refined map of site '{name}' is {rf['shape']}, expected [1, {ch['shape'][1]}, "
-                                  f"{sp['shape'][2]}, {sp['shape'][3]}] from its gates")
+        _, ch = parts['channel']
+        _, sp = parts['spatial']
+        if sp['shape'][1] != 1:
+            add('spatial-shape', f"spatial gate of site '{name}' must have 1 channel, has {sp['shape'][1]}")
+        if 'refined' in parts:
+            _, rf = parts['refined']
+            if rf['shape'][1] != ch['shape'][1] or rf['shape'][2:] != sp['shape'][2:]:
+                add(
+                    'site-shape',
+                    f"refined map of site '{name}' is {rf['shape']}, expected [1, {ch['shape'][1]}, "
+                    f'{sp["shape"][2]}, {sp["shape"][3]}] from its gates',
+                )
     return errs
 
 
@@ -173,38 +209,55 @@ def semantic_errors(c: dict) -> list[ContractError]:
 # derives the applicable views from the outputs alone); a listed method whose outputs are missing is a
 # warning, code `method-needs` — the same list, messages and order as contractWarnings in src/contract.
 METHOD_NEEDS = [
-    ("attnfd", "CBAM site", lambda roles, blocks: bool(roles & {"cbam_channel_gate", "cbam_spatial_gate",
-                                                                  "cbam_refined", "attnfd_projected"})),
-    ("vit-pseudo-mask", "cls_attention output", lambda roles, blocks: "cls_attention" in roles),
-    ("h-detr", "one_to_many query block", lambda roles, blocks: "one_to_many" in blocks),
-    ("ks-detr", "encoder_attention or cross_attention output",
-     lambda roles, blocks: bool(roles & {"encoder_attention", "cross_attention"})),
-    ("sak", "router_weights or adapter_features output",
-     lambda roles, blocks: bool(roles & {"router_weights", "adapter_features"})),
+    (
+        'attnfd',
+        'CBAM site',
+        lambda roles, blocks: bool(
+            roles & {'cbam_channel_gate', 'cbam_spatial_gate', 'cbam_refined', 'attnfd_projected'}
+        ),
+    ),
+    ('vit-pseudo-mask', 'cls_attention output', lambda roles, blocks: 'cls_attention' in roles),
+    ('h-detr', 'one_to_many query block', lambda roles, blocks: 'one_to_many' in blocks),
+    (
+        'ks-detr',
+        'encoder_attention or cross_attention output',
+        lambda roles, blocks: bool(roles & {'encoder_attention', 'cross_attention'}),
+    ),
+    (
+        'sak',
+        'router_weights or adapter_features output',
+        lambda roles, blocks: bool(roles & {'router_weights', 'adapter_features'}),
+    ),
 ]
 
 
 def contract_warnings(c: dict) -> list[ContractError]:
     """Problems that do not make a (valid) contract unusable: a `model.methods` entry whose outputs are
     missing (`method-needs`). The views follow the outputs, so such a method's views are simply absent."""
-    roles = {o["role"] for o in c["outputs"]}
-    blocks = {o["block"] for o in c["outputs"] if o["role"] in ("box_logits", "boxes", "cross_attention")}
-    return [ContractError("method-needs", f"model.methods lists '{m}' but the model exports no {what}, so "
-                                          f"its views will not show (methods is informational: the views follow the outputs)")
-            for m, what, ok in METHOD_NEEDS if m in c["model"].get("methods", []) and not ok(roles, blocks)]
+    roles = {o['role'] for o in c['outputs']}
+    blocks = {o['block'] for o in c['outputs'] if o['role'] in ('box_logits', 'boxes', 'cross_attention')}
+    return [
+        ContractError(
+            'method-needs',
+            f"model.methods lists '{m}' but the model exports no {what}, so "
+            f'its views will not show (methods is informational: the views follow the outputs)',
+        )
+        for m, what, ok in METHOD_NEEDS
+        if m in c['model'].get('methods', []) and not ok(roles, blocks)
+    ]
 
 
 def recommended_score_threshold(c: dict) -> float | None:
     """The one_to_one block's recommended score threshold (contract 1.3), or None."""
-    for o in c["outputs"]:
-        if o["role"] == "box_logits" and o.get("block") == "one_to_one" and "score_threshold" in o:
-            return float(o["score_threshold"])
+    for o in c['outputs']:
+        if o['role'] == 'box_logits' and o.get('block') == 'one_to_one' and 'score_threshold' in o:
+            return float(o['score_threshold'])
     return None
 
 
 def _input_hw(inp: dict) -> tuple[int, int, int, int]:
-    s = inp["shape"]
-    return (s[0], s[1], s[2], s[3]) if inp["layout"] == "NCHW" else (s[0], s[3], s[1], s[2])
+    s = inp['shape']
+    return (s[0], s[1], s[2], s[3]) if inp['layout'] == 'NCHW' else (s[0], s[3], s[1], s[2])
 
 
 def check_against_graph(contract: dict, model) -> list[ContractError]:
@@ -212,26 +265,43 @@ def check_against_graph(contract: dict, model) -> list[ContractError]:
     errs: list[ContractError] = []
 
     def dims(value_info) -> list[int | str]:
-        return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
-                for d in value_info.type.tensor_type.shape.dim]
+        return [
+            d.dim_value if d.HasField('dim_value') else (d.dim_param or '?')
+            for d in value_info.type.tensor_type.shape.dim
+        ]
 
     graph_inputs = {v.name: v for v in model.graph.input}
     init = {t.name for t in model.graph.initializer}
     real_inputs = [n for n in graph_inputs if n not in init]
-    inp = contract["input"]
-    if inp["name"] not in graph_inputs:
-        errs.append(ContractError("input-missing", f"input '{inp['name']}' is not an input of the graph (it has {real_inputs})"))
-    elif dims(graph_inputs[inp["name"]]) != inp["shape"]:
-        errs.append(ContractError("input-shape", f"input '{inp['name']}' is {dims(graph_inputs[inp['name']])} in the graph "
-                                                 f"but {inp['shape']} in the contract; export with a fixed input size"))
+    inp = contract['input']
+    if inp['name'] not in graph_inputs:
+        errs.append(
+            ContractError('input-missing', f"input '{inp['name']}' is not an input of the graph (it has {real_inputs})")
+        )
+    elif dims(graph_inputs[inp['name']]) != inp['shape']:
+        errs.append(
+            ContractError(
+                'input-shape',
+                f"input '{inp['name']}' is {dims(graph_inputs[inp['name']])} in the graph "
+                f'but {inp["shape"]} in the contract; export with a fixed input size',
+            )
+        )
     graph_outputs = {v.name: v for v in model.graph.output}
-    for i, o in enumerate(contract["outputs"]):
-        if o["name"] not in graph_outputs:
-            errs.append(ContractError("output-missing", f"{_label(i, o)} is not an output of the graph "
-                                                        f"(graph outputs: {sorted(graph_outputs)})"))
-        elif dims(graph_outputs[o["name"]]) != o["shape"]:
-            errs.append(ContractError("output-shape", f"{_label(i, o)} is {dims(graph_outputs[o['name']])} in the graph "
-                                                      f"but {o['shape']} in the contract"))
+    for i, o in enumerate(contract['outputs']):
+        if o['name'] not in graph_outputs:
+            errs.append(
+                ContractError(
+                    'output-missing',
+                    f'{_label(i, o)} is not an output of the graph (graph outputs: {sorted(graph_outputs)})',
+                )
+            )
+        elif dims(graph_outputs[o['name']]) != o['shape']:
+            errs.append(
+                ContractError(
+                    'output-shape',
+                    f'{_label(i, o)} is {dims(graph_outputs[o["name"]])} in the graph but {o["shape"]} in the contract',
+                )
+            )
     return errs
 
 
@@ -248,37 +318,42 @@ def write_contract(model, contract: dict) -> None:
             model.metadata_props.remove(p)
     entry = model.metadata_props.add()
     entry.key = METADATA_KEY
-    entry.value = json.dumps(contract, separators=(",", ":"))
+    entry.value = json.dumps(contract, separators=(',', ':'))
 
 
-def load_model_contract(model_path: str | Path, sidecar: str | Path | None = None) -> tuple[dict | None, list[ContractError]]:
+def load_model_contract(
+    model_path: str | Path, sidecar: str | Path | None = None
+) -> tuple[dict | None, list[ContractError]]:
     """The contract of an ONNX file (a sidecar wins over the embedded one) and every problem with it."""
     import onnx
 
     proto = onnx.load(str(model_path), load_external_data=False)
-    sidecar = Path(sidecar) if sidecar else Path(str(model_path).removesuffix(".onnx") + ".contract.json")
+    sidecar = Path(sidecar) if sidecar else Path(str(model_path).removesuffix('.onnx') + '.contract.json')
     contract = json.loads(sidecar.read_text()) if sidecar.exists() else read_contract(proto)
     if contract is None:
-        return None, [ContractError("no-contract", f"{model_path} has no '{METADATA_KEY}' metadata and no sidecar "
-                                                   f"{sidecar.name}. {FIX}")]
+        return None, [
+            ContractError(
+                'no-contract', f"{model_path} has no '{METADATA_KEY}' metadata and no sidecar {sidecar.name}. {FIX}"
+            )
+        ]
     errors = validate_contract(contract)
     return contract, errors or check_against_graph(contract, proto)
 
 
 def write_sidecar(model_path: str | Path, contract: dict) -> Path:
     """<model>.contract.json next to a model that cannot be re-exported."""
-    path = Path(str(model_path).removesuffix(".onnx") + ".contract.json")
+    path = Path(str(model_path).removesuffix('.onnx') + '.contract.json')
     path.write_text(json.dumps(contract, indent=1))
     return path
 
 
-if __name__ == "__main__":  # python -m attnlens_ml.contract model.onnx [sidecar.json]
+if __name__ == '__main__':  # python -m attnlens_ml.contract model.onnx [sidecar.json]
     import sys
 
     contract, errs = load_model_contract(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
     for e in errs:
         print(e)
     for w in contract_warnings(contract) if contract and not validate_contract(contract) else []:
-        print(f"warning {w}")
-    print("contract OK" if not errs else f"{len(errs)} problem(s)")
+        print(f'warning {w}')
+    print('contract OK' if not errs else f'{len(errs)} problem(s)')
     sys.exit(1 if errs else 0)

@@ -7,6 +7,7 @@ Classes are the semantic ids used by every model in the zoo. Parts are deliberat
 (any part can be steel, zinc or brass), so a model has to read shape, holes and teeth: the probe in
 shared/docs/measured.md showed colour-coded parts let a half-width student match its teacher.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-CLASS_NAMES = ["background", "bolt", "nut", "washer", "gear", "bracket", "defect"]
-CLASS_COLORS = ["#1f2430", "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#f032e6"]
-DEFECT_CLASS = CLASS_NAMES.index("defect")  # 6
-PART_CLASSES = [i for i, n in enumerate(CLASS_NAMES) if n not in ("background", "defect")]  # [1, 2, 3, 4, 5]
+CLASS_NAMES = ['background', 'bolt', 'nut', 'washer', 'gear', 'bracket', 'defect']
+CLASS_COLORS = ['#1f2430', '#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#f032e6']
+DEFECT_CLASS = CLASS_NAMES.index('defect')  # 6
+PART_CLASSES = [i for i, n in enumerate(CLASS_NAMES) if n not in ('background', 'defect')]  # [1, 2, 3, 4, 5]
 # Every class count in the package is read from here, never typed in:
 NUM_CLASSES = len(CLASS_NAMES)  # semantic ids 0..NUM_CLASSES-1, background included: segmentation heads
 FOREGROUND_CLASSES = list(range(1, NUM_CLASSES))  # ids of parts and defects: boxes, COCO categories
@@ -30,7 +31,7 @@ SUPERSAMPLE = 4  # shapes are drawn at 4x and box-filtered down, giving anti-ali
 class Instance:
     class_id: int
     mask: np.ndarray  # bool [H, W], visible pixels only (occlusion and defects already removed)
-    kind: str = ""  # e.g. "scratch", "crack", "missing_hole" for defects
+    kind: str = ''  # e.g. "scratch", "crack", "missing_hole" for defects
 
     @property
     def bbox_xywh(self) -> tuple[int, int, int, int]:
@@ -65,7 +66,7 @@ def _circle(r: float, n: int = 28) -> np.ndarray:
 
 def _poly_mask(size: int, polys: list[np.ndarray], holes: list[np.ndarray]) -> np.ndarray:
     """Anti-aliased coverage in [0, 1] of (union of polys) minus (union of holes); coords in pixels."""
-    big = Image.new("L", (size * SUPERSAMPLE, size * SUPERSAMPLE), 0)
+    big = Image.new('L', (size * SUPERSAMPLE, size * SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(big)
     for p in polys:
         draw.polygon([tuple(v) for v in (p * SUPERSAMPLE).round().astype(int).tolist()], fill=255)
@@ -125,12 +126,12 @@ def _belt(size: int, rng: np.random.Generator) -> np.ndarray:
 def _shade(mask: np.ndarray, rng: np.random.Generator, centre: tuple[float, float], s: float) -> np.ndarray:
     """Metallic colour with a directional gradient and a specular highlight, inside the coverage mask."""
     size = mask.shape[0]
-    metal = rng.choice(["steel", "zinc", "brass", "dark"], p=[0.4, 0.25, 0.2, 0.15])
+    metal = rng.choice(['steel', 'zinc', 'brass', 'dark'], p=[0.4, 0.25, 0.2, 0.15])
     base = {
-        "steel": np.array([0.62, 0.64, 0.67]),
-        "zinc": np.array([0.72, 0.72, 0.62]),
-        "brass": np.array([0.72, 0.6, 0.32]),
-        "dark": np.array([0.33, 0.33, 0.35]),
+        'steel': np.array([0.62, 0.64, 0.67]),
+        'zinc': np.array([0.72, 0.72, 0.62]),
+        'brass': np.array([0.72, 0.6, 0.32]),
+        'dark': np.array([0.33, 0.33, 0.35]),
     }[metal] * rng.uniform(0.8, 1.15)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     phi = rng.uniform(0, 2 * math.pi)
@@ -143,13 +144,13 @@ def _shade(mask: np.ndarray, rng: np.random.Generator, centre: tuple[float, floa
 def _defect(part_mask: np.ndarray, rng: np.random.Generator, centre, s: float, cls: int):
     """A scratch (thin bright line) or crack (dark jagged line) inside a part; returns (kind, mask, colour)."""
     size = part_mask.shape[0]
-    kind = rng.choice(["scratch", "crack"])
-    img = Image.new("L", (size * SUPERSAMPLE, size * SUPERSAMPLE), 0)
+    kind = rng.choice(['scratch', 'crack'])
+    img = Image.new('L', (size * SUPERSAMPLE, size * SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(img)
     ang = rng.uniform(0, 2 * math.pi)
     length = rng.uniform(1.0, 2.2) * s
     start = np.array(centre) + rng.uniform(-0.5, 0.5, 2) * s
-    if kind == "scratch":
+    if kind == 'scratch':
         pts = [start, start + length * np.array([math.cos(ang), math.sin(ang)])]
     else:
         pts = [start]
@@ -160,7 +161,7 @@ def _defect(part_mask: np.ndarray, rng: np.random.Generator, centre, s: float, c
     draw.line([tuple((p * SUPERSAMPLE).tolist()) for p in pts], fill=255, width=width)
     cover = np.asarray(img.resize((size, size), Image.BOX), dtype=np.float32) / 255.0
     cover = cover * (part_mask > 0.5)
-    colour = np.array([0.95, 0.95, 0.92]) if kind == "scratch" else np.array([0.08, 0.07, 0.06])
+    colour = np.array([0.95, 0.95, 0.92]) if kind == 'scratch' else np.array([0.08, 0.07, 0.06])
     return str(kind), cover, colour
 
 
@@ -175,15 +176,15 @@ def render_scene(seed: int, size: int = 160, n_parts: tuple[int, int] = (3, 9)) 
     # Clutter first: oil stains, paper scraps, tape — belt-coloured distractors that are background.
     for _ in range(int(rng.integers(1, 6))):
         c = rng.uniform(0, size, 2)
-        kind = rng.choice(["stain", "scrap", "tape"])
-        if kind == "stain":
+        kind = rng.choice(['stain', 'scrap', 'tape'])
+        if kind == 'stain':
             poly = _circle(rng.uniform(4, 14), 12) * rng.uniform(0.6, 1.4, (12, 1)) + c
             col = np.array([0.05, 0.05, 0.04]) + rng.uniform(0, 0.1)
             alpha = 0.55
         else:
-            w, h = rng.uniform(3, 14), rng.uniform(2, 8) if kind == "tape" else rng.uniform(3, 12)
+            w, h = rng.uniform(3, 14), rng.uniform(2, 8) if kind == 'tape' else rng.uniform(3, 12)
             poly = _rot(np.array([[-w, -h], [w, -h], [w, h], [-w, h]]), rng.uniform(0, math.pi)) + c
-            col = rng.uniform(0.4, 0.85, 3) if kind == "scrap" else np.array([0.75, 0.62, 0.25])
+            col = rng.uniform(0.4, 0.85, 3) if kind == 'scrap' else np.array([0.75, 0.62, 0.25])
             alpha = 0.85
         cov = _poly_mask(size, [poly], [])
         img = img * (1 - alpha * cov[..., None]) + alpha * cov[..., None] * col
@@ -218,7 +219,7 @@ def render_scene(seed: int, size: int = 160, n_parts: tuple[int, int] = (3, 9)) 
             img = img * (1 - 0.3 * hole_cover[..., None])
             hole_hard = (hole_cover > 0.5) & hard
             if hole_hard.sum() >= 2:
-                instances.append(Instance(DEFECT_CLASS, hole_hard, "missing_hole"))
+                instances.append(Instance(DEFECT_CLASS, hole_hard, 'missing_hole'))
                 owner[hole_hard] = len(instances) - 1
         elif rng.random() < 0.4:
             kind, dcover, dcol = _defect(cover, rng, (float(centre[0]), float(centre[1])), s, cls)
@@ -234,8 +235,11 @@ def render_scene(seed: int, size: int = 160, n_parts: tuple[int, int] = (3, 9)) 
         m = owner == i
         if inst.class_id != DEFECT_CLASS:
             # a defect sits *on* its part: the part's instance mask keeps those pixels, semantic does not
-            m = m | (inst.mask & (owner >= 0) & np.isin(owner, [j for j, o in enumerate(instances)
-                                                                   if o.class_id == DEFECT_CLASS]))
+            m = m | (
+                inst.mask
+                & (owner >= 0)
+                & np.isin(owner, [j for j, o in enumerate(instances) if o.class_id == DEFECT_CLASS])
+            )
         if m.sum() >= 3:
             visible.append(Instance(inst.class_id, m, inst.kind))
     semantic[:] = 0
@@ -259,12 +263,16 @@ def render_scene(seed: int, size: int = 160, n_parts: tuple[int, int] = (3, 9)) 
     return Scene(np.asarray(out), semantic, visible)
 
 
-SPLITS = {"train": (1_000_000, 4000), "val": (2_000_000, 300), "test": (3_000_000, 400),
-          # A ViT learns here from image-level labels only. With 3-9 parts of 5 kinds nearly every label is
-          # "present" in nearly every image and says little; this split (same generator, 1-3 parts a scene)
-          # makes each label informative, so attention has to find the parts that carry it.
-          "train-sparse": (4_000_000, 4000)}
-PARTS_PER_SCENE = {"train-sparse": (1, 3)}
+SPLITS = {
+    'train': (1_000_000, 4000),
+    'val': (2_000_000, 300),
+    'test': (3_000_000, 400),
+    # A ViT learns here from image-level labels only. With 3-9 parts of 5 kinds nearly every label is
+    # "present" in nearly every image and says little; this split (same generator, 1-3 parts a scene)
+    # makes each label informative, so attention has to find the parts that carry it.
+    'train-sparse': (4_000_000, 4000),
+}
+PARTS_PER_SCENE = {'train-sparse': (1, 3)}
 
 
 def split_seed(split: str, index: int) -> int:

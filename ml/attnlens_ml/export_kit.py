@@ -22,6 +22,7 @@ validated (schema, semantic rules, and against the exported graph) and stored in
 'attnlens.contract'. Export fails loudly with the contract's error list rather than write a file the app
 would reject. See docs/contract.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,8 +39,8 @@ OPSET = 17
 # The spec version the kit implements. 1.1: detection, encoder-attention and SAK roles; 1.2: ViT self_attention;
 # 1.3: a detector's recommended score_threshold (docs/contract.md). A document is stamped with the lowest
 # version that has every field it uses, floor 1.2 (contract_version), so 1.2 readers keep reading what they can.
-CONTRACT_VERSION = "1.3"
-BASE_VERSION = "1.2"
+CONTRACT_VERSION = '1.3'
+BASE_VERSION = '1.2'
 
 
 @dataclass
@@ -53,15 +54,20 @@ class Tap:
 
 class ContractViolation(RuntimeError):
     def __init__(self, errors: list[ContractError]):
-        super().__init__("contract check failed:\n" + "\n".join(f"  {e}" for e in errors))
+        super().__init__('contract check failed:\n' + '\n'.join(f'  {e}' for e in errors))
         self.errors = errors
 
 
 class TapWrapper(nn.Module):
     """Runs `model`, collects taps through forward hooks, returns outputs in the contract's order."""
 
-    def __init__(self, model: nn.Module, names: list[str], taps: dict[str, Tap],
-                 outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]]):
+    def __init__(
+        self,
+        model: nn.Module,
+        names: list[str],
+        taps: dict[str, Tap],
+        outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+    ):
         super().__init__()
         self.model = model
         self.names = names
@@ -72,12 +78,14 @@ class TapWrapper(nn.Module):
         captured: dict[str, torch.Tensor] = {}
         handles = []
         for name, tap in self.taps.items():
+
             def hook(_m, inputs, output, name=name, tap=tap):
                 t = inputs[0] if tap.use_input else output
                 # A module called more than once (a shared gate) keeps its first call: deterministic.
                 # Returns None: a forward hook that returns a value would replace the module's output.
                 if name not in captured:
                     captured[name] = tap.transform(t) if tap.transform else t
+
             handles.append(tap.module.register_forward_hook(hook))
         try:
             out = self.model(x)
@@ -86,36 +94,53 @@ class TapWrapper(nn.Module):
                 h.remove()
         missing = [n for n in self.taps if n not in captured]
         if missing:
-            raise RuntimeError(f"taps never fired (module not called in forward): {missing}")
+            raise RuntimeError(f'taps never fired (module not called in forward): {missing}')
         named = self.outputs(out, captured)
         absent = [n for n in self.names if n not in named]
         if absent:
-            raise KeyError(f"outputs() did not produce contract outputs {absent}; it produced {sorted(named)}")
+            raise KeyError(f'outputs() did not produce contract outputs {absent}; it produced {sorted(named)}')
         return tuple(named[n] for n in self.names)
 
 
-def torch_outputs(model: nn.Module, x: torch.Tensor, contract: dict,
-                  outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]],
-                  taps: dict[str, Tap] | None = None) -> dict[str, torch.Tensor]:
+def torch_outputs(
+    model: nn.Module,
+    x: torch.Tensor,
+    contract: dict,
+    outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+    taps: dict[str, Tap] | None = None,
+) -> dict[str, torch.Tensor]:
     """What the exported graph should return for `x`, computed in PyTorch (for parity checks)."""
-    names = [o["name"] for o in contract["outputs"]]
+    names = [o['name'] for o in contract['outputs']]
     with torch.no_grad():
         return dict(zip(names, TapWrapper(model.eval(), names, taps or {}, outputs)(x)))
 
 
-def export_with_contract(model: nn.Module, example: torch.Tensor, contract: dict, path: str | Path,
-                         outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]],
-                         taps: dict[str, Tap] | None = None, opset: int = OPSET) -> onnx.ModelProto:
+def export_with_contract(
+    model: nn.Module,
+    example: torch.Tensor,
+    contract: dict,
+    path: str | Path,
+    outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+    taps: dict[str, Tap] | None = None,
+    opset: int = OPSET,
+) -> onnx.ModelProto:
     """Export `model` at the fixed size of `example`, with every contract output named; validate; embed."""
     errors = validate_contract(contract)
     if errors:
         raise ContractViolation(errors)
-    names = [o["name"] for o in contract["outputs"]]
+    names = [o['name'] for o in contract['outputs']]
     wrapper = TapWrapper(model.eval(), names, taps or {}, outputs).eval()
     path = Path(path)
     with torch.no_grad():
-        torch.onnx.export(wrapper, (example,), str(path), input_names=[contract["input"]["name"]],
-                          output_names=names, opset_version=opset, do_constant_folding=True)
+        torch.onnx.export(
+            wrapper,
+            (example,),
+            str(path),
+            input_names=[contract['input']['name']],
+            output_names=names,
+            opset_version=opset,
+            do_constant_folding=True,
+        )
     proto = onnx.load(str(path))
     errors = check_against_graph(contract, proto)
     if errors:
@@ -128,74 +153,125 @@ def export_with_contract(model: nn.Module, example: torch.Tensor, contract: dict
 
 # ---- contract builders: the common pieces, so hand-written contracts do not drift from the spec ----
 
+
 def contract_version(contract: dict) -> str:
     """The lowest spec version whose fields the document uses (floor BASE_VERSION)."""
-    if any("score_threshold" in o for o in contract["outputs"]):
-        return "1.3"
+    if any('score_threshold' in o for o in contract['outputs']):
+        return '1.3'
     return BASE_VERSION
 
 
 def _max_version(a: str, b: str) -> str:
-    return max(a, b, key=lambda v: tuple(int(x) for x in v.split(".")))
+    return max(a, b, key=lambda v: tuple(int(x) for x in v.split('.')))
 
 
-def make_contract(*, model_id: str, name: str, task: str, role: str, family: str, input_name: str,
-                  input_hw: tuple[int, int], mean, std, class_names: list[str], class_colors: list[str],
-                  outputs: list[dict], methods: list[str] | None = None, teachers: list[str] | None = None,
-                  description: str = "", scale: float = 255.0, resize: str = "stretch",
-                  letterbox_fill: tuple[int, int, int] | None = None, score_threshold: float | None = None) -> dict:
+def make_contract(
+    *,
+    model_id: str,
+    name: str,
+    task: str,
+    role: str,
+    family: str,
+    input_name: str,
+    input_hw: tuple[int, int],
+    mean,
+    std,
+    class_names: list[str],
+    class_colors: list[str],
+    outputs: list[dict],
+    methods: list[str] | None = None,
+    teachers: list[str] | None = None,
+    description: str = '',
+    scale: float = 255.0,
+    resize: str = 'stretch',
+    letterbox_fill: tuple[int, int, int] | None = None,
+    score_threshold: float | None = None,
+) -> dict:
     """A contract document. `methods` is informational (the app derives its views from the outputs).
     `score_threshold` (detectors, 1.3): the recommended score threshold, stored on the one_to_one block's
     box_logits output — choose it on validation data, e.g. with attnlens_ml.thresholds.choose_threshold."""
-    model = {"id": model_id, "name": name, "task": task, "role": role, "family": family}
+    model = {'id': model_id, 'name': name, 'task': task, 'role': role, 'family': family}
     if methods:
-        model["methods"] = methods
+        model['methods'] = methods
     if teachers:
-        model["teachers"] = teachers
+        model['teachers'] = teachers
     if description:
-        model["description"] = description
-    inp = {"name": input_name, "shape": [1, 3, input_hw[0], input_hw[1]], "layout": "NCHW",
-           "dtype": "float32", "color": "RGB", "scale": scale, "mean": list(mean), "std": list(std), "resize": resize}
+        model['description'] = description
+    inp = {
+        'name': input_name,
+        'shape': [1, 3, input_hw[0], input_hw[1]],
+        'layout': 'NCHW',
+        'dtype': 'float32',
+        'color': 'RGB',
+        'scale': scale,
+        'mean': list(mean),
+        'std': list(std),
+        'resize': resize,
+    }
     if letterbox_fill is not None:
-        inp["letterbox_fill"] = list(letterbox_fill)
+        inp['letterbox_fill'] = list(letterbox_fill)
     contract = {
-        "format": "attnlens-contract",
-        "version": BASE_VERSION,
-        "model": model,
-        "input": inp,
-        "classes": [{"id": i, "name": n, "color": c} for i, (n, c) in enumerate(zip(class_names, class_colors))],
-        "outputs": outputs,
+        'format': 'attnlens-contract',
+        'version': BASE_VERSION,
+        'model': model,
+        'input': inp,
+        'classes': [{'id': i, 'name': n, 'color': c} for i, (n, c) in enumerate(zip(class_names, class_colors))],
+        'outputs': outputs,
     }
     if score_threshold is not None:
         set_score_threshold(contract, score_threshold)
-    contract["version"] = contract_version(contract)
+    contract['version'] = contract_version(contract)
     return contract
 
 
-def detection_block_outputs(prefix: str, block: str, queries: int, labels: list[int], *, activation: str = "sigmoid",
-                            box_format: str = "cxcywh_normalized", k: int | None = None,
-                            score_threshold: float | None = None) -> list[dict]:
+def detection_block_outputs(
+    prefix: str,
+    block: str,
+    queries: int,
+    labels: list[int],
+    *,
+    activation: str = 'sigmoid',
+    box_format: str = 'cxcywh_normalized',
+    k: int | None = None,
+    score_threshold: float | None = None,
+) -> list[dict]:
     """Contract entries of one DETR query block: `<prefix>.logits` (box_logits [1, Q, C]) and `<prefix>.boxes`
     ([1, Q, 4]). A one_to_many block needs `k`; `score_threshold` (1.3) belongs to the one_to_one block."""
-    extra = {"k": k} if k is not None else {}
-    logits = {"name": f"{prefix}.logits", "role": "box_logits", "shape": [1, queries, len(labels)], "block": block,
-              "labels": list(labels), "activation": activation, **extra}
+    extra = {'k': k} if k is not None else {}
+    logits = {
+        'name': f'{prefix}.logits',
+        'role': 'box_logits',
+        'shape': [1, queries, len(labels)],
+        'block': block,
+        'labels': list(labels),
+        'activation': activation,
+        **extra,
+    }
     if score_threshold is not None:
-        logits["score_threshold"] = float(score_threshold)
-    return [logits, {"name": f"{prefix}.boxes", "role": "boxes", "shape": [1, queries, 4], "block": block,
-                     "box_format": box_format, **extra}]
+        logits['score_threshold'] = float(score_threshold)
+    return [
+        logits,
+        {
+            'name': f'{prefix}.boxes',
+            'role': 'boxes',
+            'shape': [1, queries, 4],
+            'block': block,
+            'box_format': box_format,
+            **extra,
+        },
+    ]
 
 
 def set_score_threshold(contract: dict, value: float) -> dict:
     """Store a detector's recommended score threshold (1.3) on its one_to_one box_logits; bumps the version."""
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"score_threshold must lie in [0, 1], got {value}")
-    targets = [o for o in contract["outputs"] if o["role"] == "box_logits" and o.get("block") == "one_to_one"]
+        raise ValueError(f'score_threshold must lie in [0, 1], got {value}')
+    targets = [o for o in contract['outputs'] if o['role'] == 'box_logits' and o.get('block') == 'one_to_one']
     if not targets:
-        raise ValueError("the contract has no one_to_one box_logits output to carry a score_threshold")
+        raise ValueError('the contract has no one_to_one box_logits output to carry a score_threshold')
     for o in targets:
-        o["score_threshold"] = float(value)
-    contract["version"] = _max_version(contract["version"], "1.3")
+        o['score_threshold'] = float(value)
+    contract['version'] = _max_version(contract['version'], '1.3')
     return contract
 
 
@@ -205,7 +281,7 @@ def embed_score_threshold(path: str | Path, value: float, out: str | Path | None
     proto = onnx.load(str(path))
     contract = read_contract(proto)
     if contract is None:
-        raise ValueError(f"{path} has no embedded AttnLens contract")
+        raise ValueError(f'{path} has no embedded AttnLens contract')
     set_score_threshold(contract, value)
     errors = validate_contract(contract) or check_against_graph(contract, proto)
     if errors:
@@ -215,19 +291,40 @@ def embed_score_threshold(path: str | Path, value: float, out: str | Path | None
     return contract
 
 
-def cbam_site_outputs(site: str, channels: int, hw: tuple[int, int], stride: int, prefix: str = "cbam",
-                      refined: bool = True) -> list[dict]:
+def cbam_site_outputs(
+    site: str, channels: int, hw: tuple[int, int], stride: int, prefix: str = 'cbam', refined: bool = True
+) -> list[dict]:
     h, w = hw
     outs = [
-        {"name": f"{prefix}.{site}.channel", "role": "cbam_channel_gate", "site": site, "shape": [1, channels],
-         "description": "sigmoid channel gate (avg+max pooled MLP)"},
-        {"name": f"{prefix}.{site}.spatial", "role": "cbam_spatial_gate", "site": site, "shape": [1, 1, h, w],
-         "stride": stride, "upsample": "bilinear_align_corners", "description": "sigmoid spatial gate (7x7 conv)"},
+        {
+            'name': f'{prefix}.{site}.channel',
+            'role': 'cbam_channel_gate',
+            'site': site,
+            'shape': [1, channels],
+            'description': 'sigmoid channel gate (avg+max pooled MLP)',
+        },
+        {
+            'name': f'{prefix}.{site}.spatial',
+            'role': 'cbam_spatial_gate',
+            'site': site,
+            'shape': [1, 1, h, w],
+            'stride': stride,
+            'upsample': 'bilinear_align_corners',
+            'description': 'sigmoid spatial gate (7x7 conv)',
+        },
     ]
     if refined:
-        outs.append({"name": f"{prefix}.{site}.refined", "role": "cbam_refined", "site": site,
-                     "shape": [1, channels, h, w], "stride": stride, "upsample": "bilinear_align_corners",
-                     "description": "features after both gates (what AttnFD's loss compares)"})
+        outs.append(
+            {
+                'name': f'{prefix}.{site}.refined',
+                'role': 'cbam_refined',
+                'site': site,
+                'shape': [1, channels, h, w],
+                'stride': stride,
+                'upsample': 'bilinear_align_corners',
+                'description': "features after both gates (what AttnFD's loss compares)",
+            }
+        )
     return outs
 
 
@@ -238,11 +335,11 @@ def explicit_timm_attention(model: nn.Module) -> list[nn.Module]:
     """
     found = []
     for m in model.modules():
-        if hasattr(m, "fused_attn") and hasattr(m, "attn_drop"):
+        if hasattr(m, 'fused_attn') and hasattr(m, 'attn_drop'):
             m.fused_attn = False
             found.append(m.attn_drop)
     if not found:
-        raise ValueError("no timm Attention modules (with fused_attn and attn_drop) found in this model")
+        raise ValueError('no timm Attention modules (with fused_attn and attn_drop) found in this model')
     return found
 
 
@@ -266,25 +363,58 @@ def full_attention(attn: torch.Tensor, prefix_tokens: int = 1, cls_token: bool =
     return torch.cat([rows[:, :, :, :1], rows[:, :, :, prefix_tokens:]], 3)
 
 
-def cls_attention_output(name: str, layers: list[int], heads: int, grid: tuple[int, int], patch: int,
-                         keys: str = "patches", upsample: str = "nearest", description: str = "") -> dict:
+def cls_attention_output(
+    name: str,
+    layers: list[int],
+    heads: int,
+    grid: tuple[int, int],
+    patch: int,
+    keys: str = 'patches',
+    upsample: str = 'nearest',
+    description: str = '',
+) -> dict:
     """Contract entry for CLS attention rows [1, L, H, N] (N = rows·cols, + 1 with keys='all_tokens')."""
-    n = grid[0] * grid[1] + (1 if keys == "all_tokens" else 0)
-    return {"name": name, "role": "cls_attention", "shape": [1, len(layers), heads, n],
-            "layout": "batch,layer,head,key", "layers": list(layers), "grid": list(grid), "patch": patch,
-            "cls_token": "leads", "keys": keys, "upsample": upsample,
-            "description": description or "softmax attention of the CLS query over patch keys, per layer and head"}
+    n = grid[0] * grid[1] + (1 if keys == 'all_tokens' else 0)
+    return {
+        'name': name,
+        'role': 'cls_attention',
+        'shape': [1, len(layers), heads, n],
+        'layout': 'batch,layer,head,key',
+        'layers': list(layers),
+        'grid': list(grid),
+        'patch': patch,
+        'cls_token': 'leads',
+        'keys': keys,
+        'upsample': upsample,
+        'description': description or 'softmax attention of the CLS query over patch keys, per layer and head',
+    }
 
 
-def self_attention_output(name: str, layers: list[int], heads: int, grid: tuple[int, int], patch: int,
-                          cls_token: bool = True, upsample: str = "nearest", description: str = "") -> dict:
+def self_attention_output(
+    name: str,
+    layers: list[int],
+    heads: int,
+    grid: tuple[int, int],
+    patch: int,
+    cls_token: bool = True,
+    upsample: str = 'nearest',
+    description: str = '',
+) -> dict:
     """Contract entry for full self-attention [1, L, H, T, T] (contract 1.2): T = rows·cols (+ 1 for CLS)."""
     t = grid[0] * grid[1] + (1 if cls_token else 0)
-    order = "token 0 is CLS, then the patches row-major" if cls_token else "the patches row-major"
-    return {"name": name, "role": "self_attention", "shape": [1, len(layers), heads, t, t],
-            "layout": "batch,layer,head,query,key", "layers": list(layers), "grid": list(grid), "patch": patch,
-            "cls_token": "leads" if cls_token else "none", "upsample": upsample,
-            "description": description or f"softmax self-attention of every layer and head ({order}): rollout's input"}
+    order = 'token 0 is CLS, then the patches row-major' if cls_token else 'the patches row-major'
+    return {
+        'name': name,
+        'role': 'self_attention',
+        'shape': [1, len(layers), heads, t, t],
+        'layout': 'batch,layer,head,query,key',
+        'layers': list(layers),
+        'grid': list(grid),
+        'patch': patch,
+        'cls_token': 'leads' if cls_token else 'none',
+        'upsample': upsample,
+        'description': description or f"softmax self-attention of every layer and head ({order}): rollout's input",
+    }
 
 
 @dataclass
@@ -297,28 +427,34 @@ class AttentionExport:
     collect: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] = field(repr=False)
 
 
-def timm_vit_attention(model: nn.Module, *, cls_rows: bool = True, full: bool = True,
-                       cls_name: str = "cls_attention", full_name: str = "self_attention",
-                       upsample: str = "nearest") -> AttentionExport:
+def timm_vit_attention(
+    model: nn.Module,
+    *,
+    cls_rows: bool = True,
+    full: bool = True,
+    cls_name: str = 'cls_attention',
+    full_name: str = 'self_attention',
+    upsample: str = 'nearest',
+) -> AttentionExport:
     """Every block's attention of a timm VisionTransformer as contract outputs: the CLS rows
     (`cls_attention`, [1, L, H, N]) and/or the full matrices (`self_attention`, [1, L, H, T, T], what
     attention rollout needs). Reads heads, grid, patch and prefix tokens from the model; makes the
     attention explicit (explicit_timm_attention). The model's code and outputs are untouched."""
     if not (cls_rows or full):
-        raise ValueError("ask for cls_rows, full or both")
+        raise ValueError('ask for cls_rows, full or both')
     drops = explicit_timm_attention(model)
-    attn_modules = [m for m in model.modules() if hasattr(m, "fused_attn") and hasattr(m, "attn_drop")]
+    attn_modules = [m for m in model.modules() if hasattr(m, 'fused_attn') and hasattr(m, 'attn_drop')]
     heads = {m.num_heads for m in attn_modules}
     pe = model.patch_embed
     if len(heads) != 1 or pe.patch_size[0] != pe.patch_size[1]:
-        raise ValueError(f"need one head count and square patches, got heads {heads}, patch {pe.patch_size}")
+        raise ValueError(f'need one head count and square patches, got heads {heads}, patch {pe.patch_size}')
     (h,), grid, patch = heads, tuple(pe.grid_size), pe.patch_size[0]
-    prefix = getattr(model, "num_prefix_tokens", 1)
-    has_cls = getattr(model, "cls_token", None) is not None
+    prefix = getattr(model, 'num_prefix_tokens', 1)
+    has_cls = getattr(model, 'cls_token', None) is not None
     if cls_rows and not has_cls:
-        raise ValueError("this ViT has no CLS token, so it has no CLS attention rows: use cls_rows=False")
+        raise ValueError('this ViT has no CLS token, so it has no CLS attention rows: use cls_rows=False')
     layers = list(range(len(drops)))
-    taps = {f"timm.attn{i}": Tap(d, use_input=True) for i, d in enumerate(drops)}
+    taps = {f'timm.attn{i}': Tap(d, use_input=True) for i, d in enumerate(drops)}
     outputs = []
     if cls_rows:
         outputs.append(cls_attention_output(cls_name, layers, h, grid, patch, upsample=upsample))
@@ -326,7 +462,7 @@ def timm_vit_attention(model: nn.Module, *, cls_rows: bool = True, full: bool = 
         outputs.append(self_attention_output(full_name, layers, h, grid, patch, cls_token=has_cls, upsample=upsample))
 
     def collect(tapped: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        mats = [tapped[f"timm.attn{i}"] for i in layers]
+        mats = [tapped[f'timm.attn{i}'] for i in layers]
         res = {}
         if cls_rows:
             res[cls_name] = torch.stack([cls_row(a, prefix) for a in mats], 1)

@@ -3,6 +3,7 @@
 `linear_assignment` is the shortest-augmenting-path Hungarian algorithm (O(n²m), vectorised over columns);
 tests check it against scipy.optimize.linear_sum_assignment and brute force.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -78,9 +79,17 @@ def generalized_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return iou - (hull - union) / hull.clamp(min=1e-7)
 
 
-def matching_cost(logits: torch.Tensor, boxes: torch.Tensor, gt_classes: torch.Tensor, gt_boxes: torch.Tensor,
-                  w_class: float = 2.0, w_l1: float = 5.0, w_giou: float = 2.0,
-                  alpha: float = 0.25, gamma: float = 2.0) -> torch.Tensor:
+def matching_cost(
+    logits: torch.Tensor,
+    boxes: torch.Tensor,
+    gt_classes: torch.Tensor,
+    gt_boxes: torch.Tensor,
+    w_class: float = 2.0,
+    w_l1: float = 5.0,
+    w_giou: float = 2.0,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+) -> torch.Tensor:
     """Deformable/H-DETR cost [Q, G]: focal class cost, L1 on (cx,cy,w,h), −GIoU (methods.md §3)."""
     p = logits.sigmoid()[:, gt_classes]
     neg = (1 - alpha) * p.pow(gamma) * -(1 - p + 1e-8).log()

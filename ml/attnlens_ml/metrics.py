@@ -12,6 +12,7 @@ the model cards (which only format what is measured here) and the tests all use 
 Metric functions are pure numpy (pycocotools for AP); the only data they read is `coco_box_ap_on_split`'s
 ground truth. Class counts come from the data configuration (`data.py`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,7 +36,7 @@ def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
     """Per-class IoU; NaN for a class absent from both truth and prediction."""
     tp = np.diag(conf).astype(np.float64)
     denom = conf.sum(0) + conf.sum(1) - tp
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid='ignore', divide='ignore'):
         return np.where(denom > 0, tp / np.maximum(denom, 1), np.nan)
 
 
@@ -47,18 +48,25 @@ def mean_iou(conf: np.ndarray) -> float:
 def segmentation_metrics(conf: np.ndarray, class_names: Sequence[str] = CLASS_NAMES, digits: int = 6) -> dict:
     """mIoU, per-class IoU by name (None: class absent from truth and prediction) and pixel accuracy."""
     iou = iou_from_confusion(conf)
-    return {"miou": round(float(np.nanmean(iou)), digits),
-            "iou_per_class": {n: (None if np.isnan(v) else round(float(v), digits)) for n, v in zip(class_names, iou)},
-            "pixel_accuracy": round(float(np.trace(conf) / conf.sum()), digits)}
+    return {
+        'miou': round(float(np.nanmean(iou)), digits),
+        'iou_per_class': {n: (None if np.isnan(v) else round(float(v), digits)) for n, v in zip(class_names, iou)},
+        'pixel_accuracy': round(float(np.trace(conf) / conf.sum()), digits),
+    }
 
 
-def evaluate_segmentation(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, semantic: np.ndarray,
-                          batch: int = 50, num_classes: int = NUM_CLASSES) -> dict:
+def evaluate_segmentation(
+    predict: Callable[[np.ndarray], np.ndarray],
+    images: np.ndarray,
+    semantic: np.ndarray,
+    batch: int = 50,
+    num_classes: int = NUM_CLASSES,
+) -> dict:
     """`predict` maps uint8 images [b,H,W,3] to class ids [b,H,W]; run in batches, scored on `semantic`."""
     conf = np.zeros((num_classes, num_classes), np.int64)
     for i in range(0, len(images), batch):
-        conf += confusion_matrix(semantic[i:i + batch], predict(images[i:i + batch]), num_classes)
-    return {**segmentation_metrics(conf), "images": int(len(images))}
+        conf += confusion_matrix(semantic[i : i + batch], predict(images[i : i + batch]), num_classes)
+    return {**segmentation_metrics(conf), 'images': int(len(images))}
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -75,8 +83,10 @@ def label_metrics(logits: np.ndarray, present: np.ndarray) -> dict:
     """Image-level labels: exact-match accuracy and per-label accuracy at sigmoid 0.5."""
     pred = logits > 0
     truth = present > 0.5
-    return {"exact_match": round(float((pred == truth).all(1).mean()), 6),
-            "label_accuracy": round(float((pred == truth).mean()), 6)}
+    return {
+        'exact_match': round(float((pred == truth).all(1).mean()), 6),
+        'label_accuracy': round(float((pred == truth).mean()), 6),
+    }
 
 
 # ----------------------------------------------------------------------------------------------- detection
@@ -92,8 +102,13 @@ def detections(logits: np.ndarray, boxes: np.ndarray, top: int = 100):
     return flat[order], c + 1, boxes[q]
 
 
-def coco_box_ap(preds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], truth_classes: np.ndarray,
-                truth_boxes: np.ndarray, image_size: int, categories: Sequence[int] = FOREGROUND_CLASSES) -> dict:
+def coco_box_ap(
+    preds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    truth_classes: np.ndarray,
+    truth_boxes: np.ndarray,
+    image_size: int,
+    categories: Sequence[int] = FOREGROUND_CLASSES,
+) -> dict:
     """COCO box AP / AP50 / AP75 / AP small (pycocotools, IoU 0.50:0.95) of per-image (scores, class ids,
     boxes cxcywh normalised) against ground truth: class ids [N, M] (−1 = padding), boxes [N, M, 4] cxcywh
     normalised, square images of `image_size` px."""
@@ -103,36 +118,60 @@ def coco_box_ap(preds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], trut
     n = len(preds)
     images, anns, dets = [], [], []
     for i in range(n):
-        images.append({"id": i + 1, "width": image_size, "height": image_size})
+        images.append({'id': i + 1, 'width': image_size, 'height': image_size})
         for c, (cx, cy, w, h) in zip(truth_classes[i], truth_boxes[i]):
             if c < 0:
                 continue
             bw, bh = w * image_size, h * image_size
-            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": int(c), "iscrowd": 0,
-                         "bbox": [(cx - w / 2) * image_size, (cy - h / 2) * image_size, bw, bh], "area": bw * bh})
+            anns.append(
+                {
+                    'id': len(anns) + 1,
+                    'image_id': i + 1,
+                    'category_id': int(c),
+                    'iscrowd': 0,
+                    'bbox': [(cx - w / 2) * image_size, (cy - h / 2) * image_size, bw, bh],
+                    'area': bw * bh,
+                }
+            )
         scores, classes, boxes = preds[i]
         for s, c, (cx, cy, w, h) in zip(scores, classes, boxes):
-            dets.append({"image_id": i + 1, "category_id": int(c), "score": float(s),
-                         "bbox": [float((cx - w / 2) * image_size), float((cy - h / 2) * image_size),
-                                  float(w * image_size), float(h * image_size)]})
+            dets.append(
+                {
+                    'image_id': i + 1,
+                    'category_id': int(c),
+                    'score': float(s),
+                    'bbox': [
+                        float((cx - w / 2) * image_size),
+                        float((cy - h / 2) * image_size),
+                        float(w * image_size),
+                        float(h * image_size),
+                    ],
+                }
+            )
     gt = COCO()
-    gt.dataset = {"images": images, "annotations": anns, "categories": [{"id": int(k)} for k in categories]}
+    gt.dataset = {'images': images, 'annotations': anns, 'categories': [{'id': int(k)} for k in categories]}
     with contextlib.redirect_stdout(io.StringIO()):
         gt.createIndex()
         dt = gt.loadRes(dets) if dets else COCO()
-        ev = COCOeval(gt, dt, "bbox")
+        ev = COCOeval(gt, dt, 'bbox')
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    return {"ap": round(float(ev.stats[0]), 6), "ap50": round(float(ev.stats[1]), 6),
-            "ap75": round(float(ev.stats[2]), 6), "ap_small": round(float(ev.stats[3]), 6), "images": n}
+    return {
+        'ap': round(float(ev.stats[0]), 6),
+        'ap50': round(float(ev.stats[1]), 6),
+        'ap75': round(float(ev.stats[2]), 6),
+        'ap_small': round(float(ev.stats[3]), 6),
+        'images': n,
+    }
 
 
 def coco_box_ap_on_split(preds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], split: str) -> dict:
     """`coco_box_ap` against the first len(preds) scenes of a split (boxes from the data generator's cache)."""
     from .dataset import IMAGE_SIZE, load_boxes
+
     labels = load_boxes(split, len(preds))
-    return coco_box_ap(preds, labels["classes"], labels["boxes"], IMAGE_SIZE)
+    return coco_box_ap(preds, labels['classes'], labels['boxes'], IMAGE_SIZE)
 
 
 # ---------------------------------------------------------------------------- ViT attention → pseudo-masks
@@ -179,7 +218,7 @@ def patch_fractions(foreground: np.ndarray, patch: int) -> np.ndarray:
     """Foreground fraction of every patch, row-major [gh·gw]."""
     h, w = foreground.shape
     gh, gw = h // patch, w // patch
-    return foreground[:gh * patch, :gw * patch].reshape(gh, patch, gw, patch).mean((1, 3)).ravel()
+    return foreground[: gh * patch, : gw * patch].reshape(gh, patch, gw, patch).mean((1, 3)).ravel()
 
 
 def dino_iou(cls_attention: np.ndarray, foreground: np.ndarray, patch: int, mass: float = 0.6) -> float:
@@ -189,19 +228,20 @@ def dino_iou(cls_attention: np.ndarray, foreground: np.ndarray, patch: int, mass
     return mask_iou(upsample_patch_mask(dino_mass_mask(att, mass)[0], grid, patch), foreground)
 
 
-def cst_iou(cosine: np.ndarray, foreground: np.ndarray, patch: int, score: float = 0.4,
-            upsample: str = "bilinear") -> float:
+def cst_iou(
+    cosine: np.ndarray, foreground: np.ndarray, patch: int, score: float = 0.4, upsample: str = 'bilinear'
+) -> float:
     """IoU with the foreground of CST's mask of one image's cosine [H, N]: scores upsampled bilinearly then
     thresholded (CST's convention), or thresholded on the grid and upsampled nearest ("nearest")."""
     grid = (foreground.shape[0] // patch, foreground.shape[1] // patch)
-    if upsample == "bilinear":
+    if upsample == 'bilinear':
         return mask_iou(upsample_bilinear((cosine.mean(0) + 1) / 2, grid, foreground.shape) > score, foreground)
     return mask_iou(upsample_patch_mask(cst_score_mask(cosine, score), grid, patch), foreground)
 
 
 def centre_disc(size: tuple[int, int], radius: float = 0.35) -> np.ndarray:
     """The centre-disc baseline mask: radius · height, ≈ 38 % of the pixels at 0.35."""
-    yy, xx = np.mgrid[0:size[0], 0:size[1]]
+    yy, xx = np.mgrid[0 : size[0], 0 : size[1]]
     return ((yy - size[0] / 2) ** 2 + (xx - size[1] / 2) ** 2) < (radius * size[0]) ** 2
 
 
@@ -245,9 +285,17 @@ def ceiling_iou(foreground: np.ndarray, patch: int) -> float:
     return mask_iou(upsample_patch_mask(best_patch_mask(foreground, patch), grid, patch), foreground)
 
 
-def pseudo_mask_metrics(cls_attention: np.ndarray, cosine: np.ndarray, semantic: np.ndarray, patch: int,
-                        mass: float = 0.6, score: float = 0.4, per_head: bool = False, oracles: bool = True,
-                        digits: int | None = 6) -> dict:
+def pseudo_mask_metrics(
+    cls_attention: np.ndarray,
+    cosine: np.ndarray,
+    semantic: np.ndarray,
+    patch: int,
+    mass: float = 0.6,
+    score: float = 0.4,
+    per_head: bool = False,
+    oracles: bool = True,
+    digits: int | None = 6,
+) -> dict:
     """Foreground IoU (foreground = any part or defect) of a ViT's pseudo-masks, averaged over images:
     DINO's rule on the head-mean CLS attention of every layer, CST's rule on the last layer's cosine, next to
     the whole-image and centre-disc baselines and the patch-grid ceiling.
@@ -257,32 +305,37 @@ def pseudo_mask_metrics(cls_attention: np.ndarray, cosine: np.ndarray, semantic:
     grid; oracles adds DINO's rule on ideal maps (`dino_rule_oracles`). digits=None: unrounded."""
     fg = semantic > 0
     layers = cls_attention.shape[1]
-    dino = np.array([[dino_iou(cls_attention[b, l], fg[b], patch, mass) for l in range(layers)]
-                     for b in range(len(fg))]).reshape(len(fg), layers)
+    dino = np.array(
+        [[dino_iou(cls_attention[b, l], fg[b], patch, mass) for l in range(layers)] for b in range(len(fg))]
+    ).reshape(len(fg), layers)
     disc = centre_disc(fg.shape[1:])
     r = (lambda v: float(v)) if digits is None else (lambda v: round(float(v), digits))  # noqa: E731
     out = {
-        "images": int(len(fg)),
-        "dino_mass": mass,
-        "dino_iou_last_layer": r(dino[:, -1].mean()),
-        "dino_iou_per_layer": [r(v) for v in dino.mean(0)],
+        'images': int(len(fg)),
+        'dino_mass': mass,
+        'dino_iou_last_layer': r(dino[:, -1].mean()),
+        'dino_iou_per_layer': [r(v) for v in dino.mean(0)],
     }
     if per_head:
-        out["dino_iou_last_layer_per_head"] = [
+        out['dino_iou_last_layer_per_head'] = [
             r(np.mean([dino_iou(cls_attention[b, -1, h], fg[b], patch, mass) for b in range(len(fg))]))
-            for h in range(cls_attention.shape[2])]
-    out["cst_score"] = score
-    out["cst_iou"] = r(np.mean([cst_iou(cosine[b], fg[b], patch, score) for b in range(len(fg))]))
+            for h in range(cls_attention.shape[2])
+        ]
+    out['cst_score'] = score
+    out['cst_iou'] = r(np.mean([cst_iou(cosine[b], fg[b], patch, score) for b in range(len(fg))]))
     if per_head:
-        out["cst_iou_patch_nearest"] = r(np.mean([cst_iou(cosine[b], fg[b], patch, score, "nearest")
-                                                  for b in range(len(fg))]))
-    out.update({
-        "baseline_whole_image_iou": r(np.mean([mask_iou(np.ones_like(f), f) for f in fg])),
-        "baseline_centre_disc_iou": r(np.mean([mask_iou(disc, f) for f in fg])),
-        "ceiling_patch_iou": r(np.mean([ceiling_iou(f, patch) for f in fg])),
-    })
+        out['cst_iou_patch_nearest'] = r(
+            np.mean([cst_iou(cosine[b], fg[b], patch, score, 'nearest') for b in range(len(fg))])
+        )
+    out.update(
+        {
+            'baseline_whole_image_iou': r(np.mean([mask_iou(np.ones_like(f), f) for f in fg])),
+            'baseline_centre_disc_iou': r(np.mean([mask_iou(disc, f) for f in fg])),
+            'ceiling_patch_iou': r(np.mean([ceiling_iou(f, patch) for f in fg])),
+        }
+    )
     if oracles:
         o = np.array([dino_rule_oracles(f, patch, mass) for f in fg]).reshape(len(fg), 2)
-        out["dino_rule_on_flat_foreground_iou"] = r(o[:, 0].mean())
-        out["dino_rule_on_fraction_map_iou"] = r(o[:, 1].mean())
+        out['dino_rule_on_flat_foreground_iou'] = r(o[:, 0].mean())
+        out['dino_rule_on_fraction_map_iou'] = r(o[:, 1].mean())
     return out

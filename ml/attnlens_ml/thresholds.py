@@ -16,6 +16,7 @@ what it shows:
 - F1 pooled over the split: precision = TP / predictions, recall = TP / ground-truth boxes;
 - the grid is 0.05, 0.10, ..., 0.95; on a tie the lowest threshold wins (it shows more).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,9 @@ import numpy as np
 
 GRID = tuple(round(0.05 * k, 2) for k in range(1, 20))
 IOU = 0.5
-SPLIT = "val"
+SPLIT = 'val'
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = ROOT / "public" / "models"
+MODELS = ROOT / 'public' / 'models'
 
 # One image's detections (scores [n], class ids [n], boxes xyxy [n, 4]) or ground truth (class ids, boxes).
 Detections = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -42,8 +43,9 @@ def cxcywh_to_xyxy(boxes: np.ndarray, width: float, height: float) -> np.ndarray
     return np.stack([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height], 1)
 
 
-def decode_one_to_one(logits: np.ndarray, boxes: np.ndarray, labels: list[int], width: float,
-                      height: float) -> Detections:
+def decode_one_to_one(
+    logits: np.ndarray, boxes: np.ndarray, labels: list[int], width: float, height: float
+) -> Detections:
     """[Q, C] logits and [Q, 4] cxcywh-normalised boxes → every query's best class, its sigmoid score, and
     its box in pixels (x0, y0, x1, y1) of a width×height frame. No threshold: choose one afterwards."""
     best = logits.argmax(1)  # first maximum, like the app's strict '>' scan
@@ -91,44 +93,62 @@ def f1_table(preds: list[Detections], truths: list[Truth], grid=GRID, iou: float
         precision = tp / n_pred if n_pred else (0.0 if n_true else 1.0)
         recall = tp / n_true if n_true else (0.0 if n_pred else 1.0)
         f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-        rows.append({"threshold": t, "tp": tp, "predictions": n_pred, "truths": n_true,
-                     "precision": precision, "recall": recall, "f1": f1})
+        rows.append(
+            {
+                'threshold': t,
+                'tp': tp,
+                'predictions': n_pred,
+                'truths': n_true,
+                'precision': precision,
+                'recall': recall,
+                'f1': f1,
+            }
+        )
     return rows
 
 
 def choose_threshold(table: list[dict]) -> dict:
     """The row with the highest F1; on a tie the lowest threshold."""
-    best = max(f["f1"] for f in table)
-    return min((r for r in table if r["f1"] == best), key=lambda r: r["threshold"])
+    best = max(f['f1'] for f in table)
+    return min((r for r in table if r['f1'] == best), key=lambda r: r['threshold'])
 
 
 def recommend(preds: list[Detections], truths: list[Truth], grid=GRID, iou: float = IOU) -> dict:
     """The recommended threshold of a detector's validation predictions, as index.json records it."""
     row = choose_threshold(f1_table(preds, truths, grid, iou))
-    return {"value": row["threshold"], "val_f1": round(row["f1"], 6), "images": len(preds),
-            "precision": round(row["precision"], 6), "recall": round(row["recall"], 6), "iou": iou,
-            "split": SPLIT, "grid": [grid[0], grid[-1], round(grid[1] - grid[0], 2)]}
+    return {
+        'value': row['threshold'],
+        'val_f1': round(row['f1'], 6),
+        'images': len(preds),
+        'precision': round(row['precision'], 6),
+        'recall': round(row['recall'], 6),
+        'iou': iou,
+        'split': SPLIT,
+        'grid': [grid[0], grid[-1], round(grid[1] - grid[0], 2)],
+    }
 
 
 # ---------------------------------------------------------------- the zoo's detectors on the validation split
 
+
 def ground_truth(split: str = SPLIT, n: int | None = None) -> list[Truth]:
     """The split's boxes (data generator, cached in ml/data) as class ids and xyxy pixels at IMAGE_SIZE."""
     from .dataset import IMAGE_SIZE, load_boxes
+
     z = load_boxes(split, n)
     out = []
-    for classes, boxes in zip(z["classes"], z["boxes"]):
+    for classes, boxes in zip(z['classes'], z['boxes']):
         keep = classes >= 0
         out.append((classes[keep], cxcywh_to_xyxy(boxes[keep], IMAGE_SIZE, IMAGE_SIZE)))
     return out
 
 
 def one_to_one_names(contract: dict) -> tuple[str, str, list[int]]:
-    logits = next(o for o in contract["outputs"] if o["role"] == "box_logits" and o["block"] == "one_to_one")
-    boxes = next(o for o in contract["outputs"] if o["role"] == "boxes" and o["block"] == "one_to_one")
-    if boxes["box_format"] != "cxcywh_normalized" or logits["activation"] != "sigmoid":
-        raise ValueError("only sigmoid logits with cxcywh_normalized boxes are decoded here")
-    return logits["name"], boxes["name"], logits["labels"]
+    logits = next(o for o in contract['outputs'] if o['role'] == 'box_logits' and o['block'] == 'one_to_one')
+    boxes = next(o for o in contract['outputs'] if o['role'] == 'boxes' and o['block'] == 'one_to_one')
+    if boxes['box_format'] != 'cxcywh_normalized' or logits['activation'] != 'sigmoid':
+        raise ValueError('only sigmoid logits with cxcywh_normalized boxes are decoded here')
+    return logits['name'], boxes['name'], logits['labels']
 
 
 def predictions(path: Path, images: np.ndarray) -> list[Detections]:
@@ -137,19 +157,21 @@ def predictions(path: Path, images: np.ndarray) -> list[Detections]:
 
     from .contract import read_contract
     from .zoo import ort_session, preprocess
+
     contract = read_contract(onnx.load(str(path), load_external_data=False))
     lname, bname, labels = one_to_one_names(contract)
-    _, _, h, w = contract["input"]["shape"]
+    _, _, h, w = contract['input']['shape']
     sess = ort_session(path)
     out = []
     for i in range(len(images)):
-        logits, boxes = sess.run([lname, bname], {contract["input"]["name"]: preprocess(images[i:i + 1])})
+        logits, boxes = sess.run([lname, bname], {contract['input']['name']: preprocess(images[i : i + 1])})
         out.append(decode_one_to_one(logits[0], boxes[0], labels, w, h))
     return out
 
 
 def _outputs(path: Path) -> dict[str, np.ndarray]:
     from .zoo import ort_session, parity_input
+
     sess = ort_session(path)
     names = [o.name for o in sess.get_outputs()]
     return dict(zip(names, sess.run(names, {sess.get_inputs()[0].name: parity_input().numpy()})))
@@ -161,55 +183,59 @@ def write_threshold(path: Path, value: float) -> None:
     import onnx
 
     from .export_kit import embed_score_threshold
+
     before_graph = onnx.load(str(path)).graph.SerializeToString()
     before = _outputs(path)
     embed_score_threshold(path, value)
     if onnx.load(str(path)).graph.SerializeToString() != before_graph:
-        raise RuntimeError(f"{path}: the graph changed while writing metadata")
+        raise RuntimeError(f'{path}: the graph changed while writing metadata')
     after = _outputs(path)
     for k, v in before.items():
         if not np.array_equal(v, after[k]):
-            raise RuntimeError(f"{path}: output {k} changed while writing metadata")
+            raise RuntimeError(f'{path}: output {k} changed while writing metadata')
 
 
 def file_facts(path: Path) -> dict:
     data = path.read_bytes()
-    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return {'bytes': len(data), 'sha256': hashlib.sha256(data).hexdigest()}
 
 
 def annotate_zoo(index: dict, models_dir: Path = MODELS, write: bool = True) -> dict[str, dict]:
     """Measure every detection model of `index` on the validation split, embed its threshold and record it
     (with the file's new bytes/sha256) in the index entry. Returns {model id: recommendation}."""
     from .dataset import load_split
-    detectors = [m for m in index["models"] if m["task"] == "detection"]
+
+    detectors = [m for m in index['models'] if m['task'] == 'detection']
     if not detectors:
         return {}
-    images = load_split(SPLIT)["images"]
+    images = load_split(SPLIT)['images']
     truths = ground_truth(SPLIT, len(images))
     found = {}
     for m in detectors:
-        path = models_dir / Path(m["file"]).name
+        path = models_dir / Path(m['file']).name
         rec = recommend(predictions(path, images), truths)
-        found[m["id"]] = rec
-        print(f"[thresholds] {m['id']}: {rec['value']:.2f} (val F1 {rec['val_f1']:.4f}, P {rec['precision']:.3f}, "
-              f"R {rec['recall']:.3f}, {rec['images']} images)")
+        found[m['id']] = rec
+        print(
+            f'[thresholds] {m["id"]}: {rec["value"]:.2f} (val F1 {rec["val_f1"]:.4f}, P {rec["precision"]:.3f}, '
+            f'R {rec["recall"]:.3f}, {rec["images"]} images)'
+        )
         if write:
-            write_threshold(path, rec["value"])
+            write_threshold(path, rec['value'])
             m.update(file_facts(path))
-            m["score_threshold"] = rec
+            m['score_threshold'] = rec
     return found
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dry-run", action="store_true", help="measure and print; change no file")
+    ap.add_argument('--dry-run', action='store_true', help='measure and print; change no file')
     args = ap.parse_args()
-    index_path = MODELS / "index.json"
+    index_path = MODELS / 'index.json'
     index = json.loads(index_path.read_text())
     annotate_zoo(index, write=not args.dry_run)
     if not args.dry_run:
         index_path.write_text(json.dumps(index, indent=1))
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

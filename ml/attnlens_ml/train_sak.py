@@ -1,4 +1,5 @@
 """Train the SAK student from two teachers (CBAM segmenter, ViT) plus the task labels."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,40 +21,49 @@ def teacher_features(seg_teacher, vit, images: np.ndarray, dev, batch: int = 50)
     Computed once: the student trains without augmentation so the targets stay exact."""
     seg_feats, vit_feats = [], []
     for i in range(0, len(images), batch):
-        x = to_input(images[i:i + batch], dev)
+        x = to_input(images[i : i + batch], dev)
         seg_teacher(x)
-        seg_feats.append(seg_teacher.cbam["context"].last["refined"].half().cpu())
+        seg_feats.append(seg_teacher.cbam['context'].last['refined'].half().cpu())
         tokens = vit.patch_tokens(x.contiguous())
         g = vit.cfg.grid
         vit_feats.append(tokens.transpose(1, 2).reshape(len(x), -1, g, g).half().cpu())
     return [torch.cat(seg_feats), torch.cat(vit_feats)]
 
 
-def train_sak(name: str, seg_teacher, vit, steps: int, lr: float = 3e-3, batch: int = 16, seed: int = 0,
-              cfg: SAKConfig = SAKConfig()) -> dict:
+def train_sak(
+    name: str,
+    seg_teacher,
+    vit,
+    steps: int,
+    lr: float = 3e-3,
+    batch: int = 16,
+    seed: int = 0,
+    cfg: SAKConfig = SAKConfig(),
+) -> dict:
 
     def setup(dev) -> Job:
-        train_split = load_split("train")
+        train_split = load_split('train')
         teachers = seg_teacher.to(dev).eval(), vit.to(dev).eval()
         model = SAKStudent(cfg).to(dev)
-        targets = teacher_features(*teachers, train_split["images"], dev)
-        weights = class_weights(train_split["semantic"]).to(dev)
+        targets = teacher_features(*teachers, train_split['images'], dev)
+        weights = class_weights(train_split['semantic']).to(dev)
 
         def loss(step: int):
-            idx = batch_indices(len(train_split["images"]), batch, step, seed)
-            seg, labels, _, projected = model(to_input(train_split["images"][idx], dev))
-            y = torch.from_numpy(train_split["semantic"][idx].astype(np.int64)).to(dev)
+            idx = batch_indices(len(train_split['images']), batch, step, seed)
+            seg, labels, _, projected = model(to_input(train_split['images'][idx], dev))
+            y = torch.from_numpy(train_split['semantic'][idx].astype(np.int64)).to(dev)
             task = F.cross_entropy(seg, y, weight=weights) + F.binary_cross_entropy_with_logits(
-                labels, torch.from_numpy(train_split["present"][idx]).to(dev))
+                labels, torch.from_numpy(train_split['present'][idx]).to(dev)
+            )
             feat = sum(feature_loss(p, t[idx].to(dev).float()) for p, t in zip(projected, targets))
-            return task + feat, {"task": task, "feat": feat}
+            return task + feat, {'task': task, 'feat': feat}
 
         def finish(ck: Checkpointer) -> dict:
-            val = evaluate_sak(model, "val")
-            ck.log(f"val {val}")
-            return {"name": name, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "val": val}
+            val = evaluate_sak(model, 'val')
+            ck.log(f'val {val}')
+            return {'name': name, 'steps': steps, 'batch': batch, 'lr': lr, 'seed': seed, 'val': val}
 
-        return Job(modules={"model": model}, params=model.parameters(), loss=loss, finish=finish)
+        return Job(modules={'model': model}, params=model.parameters(), loss=loss, finish=finish)
 
     return train(name, Schedule(steps=steps, lr=lr, seed=seed, weight_decay=1e-4), setup)
 
@@ -66,14 +76,16 @@ def evaluate_sak(model: SAKStudent, split: str, n: int | None = None) -> dict:
     dev = next(model.parameters()).device
     conf = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
     logits, router = [], []
-    for i in range(0, len(data["images"]), 50):
-        seg, lab, w, _ = model(to_input(data["images"][i:i + 50], dev))
-        conf += confusion_matrix(data["semantic"][i:i + 50], seg.argmax(1).cpu().numpy())
+    for i in range(0, len(data['images']), 50):
+        seg, lab, w, _ = model(to_input(data['images'][i : i + 50], dev))
+        conf += confusion_matrix(data['semantic'][i : i + 50], seg.argmax(1).cpu().numpy())
         logits.append(lab.cpu().numpy())
         router.append(w.cpu().numpy())
-    return {"miou": round(mean_iou(conf), 6),
-            **label_metrics(np.concatenate(logits), data["present"]),
-            "router_mean": np.concatenate(router).mean(0).round(4).tolist()}
+    return {
+        'miou': round(mean_iou(conf), 6),
+        **label_metrics(np.concatenate(logits), data['present']),
+        'router_mean': np.concatenate(router).mean(0).round(4).tolist(),
+    }
 
 
 def load_sak(name: str, cfg: SAKConfig = SAKConfig()) -> SAKStudent:

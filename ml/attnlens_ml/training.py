@@ -12,6 +12,7 @@ its model and loss as a `Job`; `train` does the rest, the same way for all of th
 - the step loop with a log line every 50 steps (console and ml/runs/<name>/log.txt) and optional periodic
   validation; the final validation and `done.json` come from the job.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,9 @@ from . import common
 def device() -> torch.device:
     """CUDA when PyTorch sees a GPU; else the CPU with ATTNLENS_THREADS (default: every core) threads."""
     if torch.cuda.is_available():
-        return torch.device("cuda")
-    torch.set_num_threads(int(os.environ.get("ATTNLENS_THREADS", os.cpu_count() or 2)))
-    return torch.device("cpu")
+        return torch.device('cuda')
+    torch.set_num_threads(int(os.environ.get('ATTNLENS_THREADS', os.cpu_count() or 2)))
+    return torch.device('cpu')
 
 
 def batch_indices(n: int, batch: int, step: int, seed: int) -> np.ndarray:
@@ -76,18 +77,18 @@ class Checkpointer:
         return finished(self.dir.name)
 
     def resume(self, modules: dict[str, torch.nn.Module | torch.optim.Optimizer]) -> int:
-        p = self.dir / "ckpt.pt"
+        p = self.dir / 'ckpt.pt'
         if not p.exists():
             return 0
-        state = torch.load(p, map_location="cpu")
+        state = torch.load(p, map_location='cpu')
         for k, m in modules.items():
             m.load_state_dict(state[k])
-        if "rng" in state:  # checkpoints written before the RNG state was saved resume without it
-            torch.set_rng_state(state["rng"])
-            if "cuda_rng" in state and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(state["cuda_rng"])
-        print(f"[{self.dir.name}] resumed at step {state['step']}", flush=True)
-        return int(state["step"])
+        if 'rng' in state:  # checkpoints written before the RNG state was saved resume without it
+            torch.set_rng_state(state['rng'])
+            if 'cuda_rng' in state and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state['cuda_rng'])
+        print(f'[{self.dir.name}] resumed at step {state["step"]}', flush=True)
+        return int(state['step'])
 
     def maybe_save(self, step: int, modules) -> None:
         if step % self.every == 0:
@@ -95,24 +96,24 @@ class Checkpointer:
 
     def save(self, step: int, modules) -> None:
         state = {k: m.state_dict() for k, m in modules.items()}
-        state["step"] = step
-        state["rng"] = torch.get_rng_state()  # SAK's router noise draws from it during training
+        state['step'] = step
+        state['rng'] = torch.get_rng_state()  # SAK's router noise draws from it during training
         if torch.cuda.is_available():
-            state["cuda_rng"] = torch.cuda.get_rng_state_all()
-        torch.save(state, self.dir / "ckpt.tmp")
-        os.replace(self.dir / "ckpt.tmp", self.dir / "ckpt.pt")
+            state['cuda_rng'] = torch.cuda.get_rng_state_all()
+        torch.save(state, self.dir / 'ckpt.tmp')
+        os.replace(self.dir / 'ckpt.tmp', self.dir / 'ckpt.pt')
 
     def finish(self, model: torch.nn.Module, info: dict) -> dict:
-        torch.save(model.state_dict(), self.dir / "model.pt")
-        info = {**info, "wall_seconds_this_process": round(time.time() - self.t0, 1)}
-        (self.dir / "done.json").write_text(json.dumps(info, indent=2))
+        torch.save(model.state_dict(), self.dir / 'model.pt')
+        info = {**info, 'wall_seconds_this_process': round(time.time() - self.t0, 1)}
+        (self.dir / 'done.json').write_text(json.dumps(info, indent=2))
         return info
 
     def log(self, msg: str) -> None:
-        line = f"[{self.dir.name} {time.time() - self.t0:7.1f}s] {msg}"
+        line = f'[{self.dir.name} {time.time() - self.t0:7.1f}s] {msg}'
         print(line, flush=True)
-        with open(self.dir / "log.txt", "a") as f:
-            f.write(line + "\n")
+        with open(self.dir / 'log.txt', 'a') as f:
+            f.write(line + '\n')
 
 
 def run_dir(name: str) -> Path:
@@ -122,19 +123,20 @@ def run_dir(name: str) -> Path:
 
 def finished(name: str) -> dict | None:
     """A finished run's done.json record; None while it is not finished (or never started)."""
-    p = run_dir(name) / "done.json"
+    p = run_dir(name) / 'done.json'
     return json.loads(p.read_text()) if p.exists() else None
 
 
-def load_weights(module: torch.nn.Module, name: str, file: str = "model.pt") -> torch.nn.Module:
+def load_weights(module: torch.nn.Module, name: str, file: str = 'model.pt') -> torch.nn.Module:
     """A finished run's weights into `module`, in eval mode."""
-    module.load_state_dict(torch.load(run_dir(name) / file, map_location="cpu"))
+    module.load_state_dict(torch.load(run_dir(name) / file, map_location='cpu'))
     return module.eval()
 
 
 @dataclass
 class Schedule:
     """The optimiser and loop settings of one run (its hyper-parameters, apart from the model's own)."""
+
     steps: int
     lr: float
     seed: int = 0
@@ -156,6 +158,7 @@ class Job:
     validate() → a log line (periodic validation; the modules are put back in train mode after it).
     finish(checkpointer) → done.json's record: the final validation, run settings, anything to save.
     """
+
     modules: dict[str, torch.nn.Module]
     params: Iterable
     loss: Callable[[int], tuple[torch.Tensor, dict[str, torch.Tensor | float]]]
@@ -172,12 +175,12 @@ def train(name: str, schedule: Schedule, setup: Callable[[torch.device], Job]) -
     torch.manual_seed(schedule.seed)
     job = setup(dev)
     opt = torch.optim.AdamW(job.params, lr=schedule.lr, weight_decay=schedule.weight_decay)
-    state = {**job.modules, "opt": opt}
+    state = {**job.modules, 'opt': opt}
     start = ck.resume(state)
-    model = job.modules["model"]
+    model = job.modules['model']
     for step in range(start, schedule.steps):
         for g in opt.param_groups:
-            g["lr"] = cosine_lr(step, schedule.steps, schedule.lr, schedule.warmup)
+            g['lr'] = cosine_lr(step, schedule.steps, schedule.lr, schedule.warmup)
         for m in job.modules.values():
             m.train()
         loss, logs = job.loss(step)
@@ -188,7 +191,7 @@ def train(name: str, schedule: Schedule, setup: Callable[[torch.device], Job]) -
                 torch.nn.utils.clip_grad_norm_(model.parameters(), schedule.clip_norm)
             opt.step()
         if step % schedule.log_every == 0:
-            ck.log(f"step {step}/{schedule.steps} " + " ".join(f"{k} {float(v):.4f}" for k, v in logs.items()))
+            ck.log(f'step {step}/{schedule.steps} ' + ' '.join(f'{k} {float(v):.4f}' for k, v in logs.items()))
         if job.validate is not None and schedule.validate_every and step and step % schedule.validate_every == 0:
             ck.log(job.validate())
         ck.maybe_save(step + 1, state)

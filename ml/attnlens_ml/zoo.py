@@ -3,6 +3,7 @@
 Every number in public/models/index.json is measured here from the exported .onnx files themselves (via
 onnxruntime), so a card can never describe a different model than the one shipped.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,59 +19,98 @@ from PIL import Image
 from .common import MEAN, STD
 from .data import CLASS_COLORS, CLASS_NAMES, FOREGROUND_CLASSES, render_scene, split_seed
 from .dataset import IMAGE_SIZE, coco_document, load_split, write_coco
-from .export_kit import (Tap, cbam_site_outputs, export_with_contract, make_contract, self_attention_output,
-                         torch_outputs)
+from .export_kit import (
+    Tap,
+    cbam_site_outputs,
+    export_with_contract,
+    make_contract,
+    self_attention_output,
+    torch_outputs,
+)
 from .metrics import coco_box_ap_on_split, detections, evaluate_segmentation, pseudo_mask_metrics
-from .models.cbam_seg import SITES, STUDENT, TEACHER, CBAMSegmenter
+from .models.cbam_seg import SITES, TEACHER, CBAMSegmenter
 from .models.vit import PatchViT
 from .training import finished
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = ROOT / "public" / "models"
-SAMPLES = ROOT / "public" / "samples"
+MODELS = ROOT / 'public' / 'models'
+SAMPLES = ROOT / 'public' / 'samples'
 GALLERY = 16  # the first 16 test scenes: the app's sample gallery and the cards' re-check slice
-SEG_STRIDES = {"backbone": 8, "context": 8, "decoder": 4}
+SEG_STRIDES = {'backbone': 8, 'context': 8, 'decoder': 4}
 
 
 def _site_hw(stride: int) -> tuple[int, int]:
     return IMAGE_SIZE // stride, IMAGE_SIZE // stride
 
 
-def export_segmenter(model: CBAMSegmenter, model_id: str, name: str, role: str, description: str,
-                     connectors: torch.nn.ModuleDict | None = None, teacher_id: str | None = None) -> Path:
+def export_segmenter(
+    model: CBAMSegmenter,
+    model_id: str,
+    name: str,
+    role: str,
+    description: str,
+    connectors: torch.nn.ModuleDict | None = None,
+    teacher_id: str | None = None,
+) -> Path:
     widths = model.site_widths()
-    outputs = [{"name": "seg_logits", "role": "segmentation_logits",
-                "shape": [1, model.cfg.num_classes, IMAGE_SIZE, IMAGE_SIZE],
-                "layout": "NCHW", "description": "per-pixel class logits at input size"}]
+    outputs = [
+        {
+            'name': 'seg_logits',
+            'role': 'segmentation_logits',
+            'shape': [1, model.cfg.num_classes, IMAGE_SIZE, IMAGE_SIZE],
+            'layout': 'NCHW',
+            'description': 'per-pixel class logits at input size',
+        }
+    ]
     taps: dict[str, Tap] = {}
     for site in SITES:
         outputs += cbam_site_outputs(site, widths[site], _site_hw(SEG_STRIDES[site]), SEG_STRIDES[site])
-        taps[f"cbam.{site}.channel"] = Tap(model.cbam[site].channel)
-        taps[f"cbam.{site}.spatial"] = Tap(model.cbam[site].spatial)
-        taps[f"cbam.{site}.refined"] = Tap(model.cbam[site])
+        taps[f'cbam.{site}.channel'] = Tap(model.cbam[site].channel)
+        taps[f'cbam.{site}.spatial'] = Tap(model.cbam[site].spatial)
+        taps[f'cbam.{site}.refined'] = Tap(model.cbam[site])
     if connectors is not None:
         tw = CBAMSegmenter(TEACHER).site_widths()
         for site in SITES:
             h, w = _site_hw(SEG_STRIDES[site])
-            outputs.append({"name": f"attnfd.{site}.projected", "role": "attnfd_projected", "site": site,
-                            "shape": [1, tw[site], h, w], "stride": SEG_STRIDES[site],
-                            "upsample": "bilinear_align_corners", "teacher": teacher_id,
-                            "description": "refined map through the trained 1x1 conv+BN connector, at the "
-                                           "teacher's width: AttnFD's loss compares this with the teacher's refined map"})
+            outputs.append(
+                {
+                    'name': f'attnfd.{site}.projected',
+                    'role': 'attnfd_projected',
+                    'site': site,
+                    'shape': [1, tw[site], h, w],
+                    'stride': SEG_STRIDES[site],
+                    'upsample': 'bilinear_align_corners',
+                    'teacher': teacher_id,
+                    'description': 'refined map through the trained 1x1 conv+BN connector, at the '
+                    "teacher's width: AttnFD's loss compares this with the teacher's refined map",
+                }
+            )
 
     def collect(logits, tapped):
-        out = {"seg_logits": logits, **tapped}
+        out = {'seg_logits': logits, **tapped}
         if connectors is not None:
             for site in SITES:
-                out[f"attnfd.{site}.projected"] = connectors[site](tapped[f"cbam.{site}.refined"])
+                out[f'attnfd.{site}.projected'] = connectors[site](tapped[f'cbam.{site}.refined'])
         return out
 
     contract = make_contract(
-        model_id=model_id, name=name, task="segmentation", role=role, family="cbam-segmenter",
-        input_name="image", input_hw=(IMAGE_SIZE, IMAGE_SIZE), mean=MEAN, std=STD,
-        class_names=CLASS_NAMES, class_colors=CLASS_COLORS, outputs=outputs, methods=["attnfd"],
-        teachers=[teacher_id] if teacher_id else None, description=description)
-    path = MODELS / f"{model_id}.onnx"
+        model_id=model_id,
+        name=name,
+        task='segmentation',
+        role=role,
+        family='cbam-segmenter',
+        input_name='image',
+        input_hw=(IMAGE_SIZE, IMAGE_SIZE),
+        mean=MEAN,
+        std=STD,
+        class_names=CLASS_NAMES,
+        class_colors=CLASS_COLORS,
+        outputs=outputs,
+        methods=['attnfd'],
+        teachers=[teacher_id] if teacher_id else None,
+        description=description,
+    )
+    path = MODELS / f'{model_id}.onnx'
     wrapped = _WithConnectors(model, connectors)
     export_with_contract(wrapped, torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE), contract, path, collect, taps)
     write_parity_fixture(model_id, torch_outputs(wrapped, parity_input(), contract, collect, taps))
@@ -93,50 +133,101 @@ def export_vit(model: PatchViT, model_id: str, description: str) -> Path:
     cfg = model.cfg
     g = cfg.grid
     outputs = [
-        {"name": "label_logits", "role": "multilabel_logits", "shape": [1, cfg.num_labels],
-         "labels": list(range(1, cfg.num_labels + 1)), "description": "image-level presence logits (sigmoid)"},
-        {"name": "cls_attention", "role": "cls_attention", "shape": [1, cfg.depth, cfg.heads, g * g],
-         "layout": "batch,layer,head,key", "layers": list(range(cfg.depth)), "grid": [g, g], "patch": cfg.patch,
-         "cls_token": "leads", "keys": "patches", "upsample": "nearest",
-         "description": "softmax attention of the CLS query over patch keys, every layer and head"},
-        {"name": "cls_key_cosine", "role": "cls_key_cosine", "shape": [1, cfg.heads, g * g],
-         "layout": "batch,head,key", "layer": cfg.depth - 1, "grid": [g, g], "patch": cfg.patch,
-         "cls_token": "leads", "keys": "patches", "upsample": "bilinear_align_corners",
-         "description": "cosine(CLS query, patch key) of the last layer, per head: CST's pseudo-mask score"},
-        {"name": "patch_tokens", "role": "token_features", "shape": [1, g * g, cfg.dim], "grid": [g, g],
-         "patch": cfg.patch, "layout": "batch,token,channel",
-         "description": "last-layer patch tokens (before the final norm): what the SAK student's ViT path matches"},
-        self_attention_output("self_attention", list(range(cfg.depth)), cfg.heads, (g, g), cfg.patch,
-                              description="every layer's full softmax attention per head (token 0 is CLS, then the "
-                                          "patches row-major): attention rollout's input. The last layer masks "
-                                          "CLS→CLS, so its [0, 0] entries are 0."),
+        {
+            'name': 'label_logits',
+            'role': 'multilabel_logits',
+            'shape': [1, cfg.num_labels],
+            'labels': list(range(1, cfg.num_labels + 1)),
+            'description': 'image-level presence logits (sigmoid)',
+        },
+        {
+            'name': 'cls_attention',
+            'role': 'cls_attention',
+            'shape': [1, cfg.depth, cfg.heads, g * g],
+            'layout': 'batch,layer,head,key',
+            'layers': list(range(cfg.depth)),
+            'grid': [g, g],
+            'patch': cfg.patch,
+            'cls_token': 'leads',
+            'keys': 'patches',
+            'upsample': 'nearest',
+            'description': 'softmax attention of the CLS query over patch keys, every layer and head',
+        },
+        {
+            'name': 'cls_key_cosine',
+            'role': 'cls_key_cosine',
+            'shape': [1, cfg.heads, g * g],
+            'layout': 'batch,head,key',
+            'layer': cfg.depth - 1,
+            'grid': [g, g],
+            'patch': cfg.patch,
+            'cls_token': 'leads',
+            'keys': 'patches',
+            'upsample': 'bilinear_align_corners',
+            'description': "cosine(CLS query, patch key) of the last layer, per head: CST's pseudo-mask score",
+        },
+        {
+            'name': 'patch_tokens',
+            'role': 'token_features',
+            'shape': [1, g * g, cfg.dim],
+            'grid': [g, g],
+            'patch': cfg.patch,
+            'layout': 'batch,token,channel',
+            'description': "last-layer patch tokens (before the final norm): what the SAK student's ViT path matches",
+        },
+        self_attention_output(
+            'self_attention',
+            list(range(cfg.depth)),
+            cfg.heads,
+            (g, g),
+            cfg.patch,
+            description="every layer's full softmax attention per head (token 0 is CLS, then the "
+            "patches row-major): attention rollout's input. The last layer masks "
+            'CLS→CLS, so its [0, 0] entries are 0.',
+        ),
     ]
     contract = make_contract(
-        model_id=model_id, name="ViT-S/8-mini (weakly supervised)", task="classification", role="teacher",
-        family="vit", input_name="image", input_hw=(cfg.image, cfg.image), mean=MEAN, std=STD,
-        class_names=CLASS_NAMES, class_colors=CLASS_COLORS, outputs=outputs, methods=["vit-pseudo-mask"],
-        description=description)
-    path = MODELS / f"{model_id}.onnx"
+        model_id=model_id,
+        name='ViT-S/8-mini (weakly supervised)',
+        task='classification',
+        role='teacher',
+        family='vit',
+        input_name='image',
+        input_hw=(cfg.image, cfg.image),
+        mean=MEAN,
+        std=STD,
+        class_names=CLASS_NAMES,
+        class_colors=CLASS_COLORS,
+        outputs=outputs,
+        methods=['vit-pseudo-mask'],
+        description=description,
+    )
+    path = MODELS / f'{model_id}.onnx'
     # Each Attention module returns (projected, attention [B, heads, T, T], cosine): tap the matrices, so the
     # model's forward (what training runs) is unchanged.
-    taps = {"patch_tokens": Tap(model.blocks[-1], lambda out: out[0][:, 1:]),
-            **{f"attn{i}": Tap(blk.attn, lambda out: out[1]) for i, blk in enumerate(model.blocks)}}
+    taps = {
+        'patch_tokens': Tap(model.blocks[-1], lambda out: out[0][:, 1:]),
+        **{f'attn{i}': Tap(blk.attn, lambda out: out[1]) for i, blk in enumerate(model.blocks)},
+    }
 
     def collect(out, t):
-        return {**dict(zip(["label_logits", "cls_attention", "cls_key_cosine"], out)), "patch_tokens": t["patch_tokens"],
-                "self_attention": torch.stack([t[f"attn{i}"] for i in range(cfg.depth)], 1)}
+        return {
+            **dict(zip(['label_logits', 'cls_attention', 'cls_key_cosine'], out)),
+            'patch_tokens': t['patch_tokens'],
+            'self_attention': torch.stack([t[f'attn{i}'] for i in range(cfg.depth)], 1),
+        }
 
     export_with_contract(model, torch.zeros(1, 3, cfg.image, cfg.image), contract, path, collect, taps)
     write_parity_fixture(model_id, torch_outputs(model, parity_input(), contract, collect, taps))
     return path
 
 
-FIXTURES = ROOT / "ml" / "tests" / "fixtures"
+FIXTURES = ROOT / 'ml' / 'tests' / 'fixtures'
 
 
 def parity_input() -> torch.Tensor:
     """Gallery image 0, preprocessed as the contract says: the fixed input of the ONNX/PyTorch parity test."""
-    return torch.from_numpy(preprocess(render_scene(split_seed("test", 0), IMAGE_SIZE).image[None]))
+    return torch.from_numpy(preprocess(render_scene(split_seed('test', 0), IMAGE_SIZE).image[None]))
 
 
 def write_parity_fixture(model_id: str, outputs: dict[str, torch.Tensor], per_output: int = 512) -> None:
@@ -147,76 +238,96 @@ def write_parity_fixture(model_id: str, outputs: dict[str, torch.Tensor], per_ou
     for i, (name, t) in enumerate(outputs.items()):
         flat = t.detach().cpu().numpy().ravel()
         idx = np.sort(np.random.default_rng(i).choice(flat.size, min(per_output, flat.size), replace=False))
-        arrays[f"{name}::index"] = idx
-        arrays[f"{name}::value"] = flat[idx]
-    np.savez_compressed(FIXTURES / f"parity-{model_id}.npz", **arrays)
+        arrays[f'{name}::index'] = idx
+        arrays[f'{name}::value'] = flat[idx]
+    np.savez_compressed(FIXTURES / f'parity-{model_id}.npz', **arrays)
 
 
 def ort_session(path: Path) -> ort.InferenceSession:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 2
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), opts, providers=['CPUExecutionProvider'])
 
 
 def preprocess(images: np.ndarray) -> np.ndarray:
     x = images.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
-    return ((x - np.array(MEAN, np.float32)[:, None, None]) / np.array(STD, np.float32)[:, None, None]).astype(np.float32)
+    return ((x - np.array(MEAN, np.float32)[:, None, None]) / np.array(STD, np.float32)[:, None, None]).astype(
+        np.float32
+    )
 
 
 def seg_metrics_onnx(path: Path, images: np.ndarray, semantic: np.ndarray) -> dict:
     """metrics.evaluate_segmentation of the exported file, one image at a time (the graph's batch is 1)."""
     sess = ort_session(path)
-    return evaluate_segmentation(lambda x: sess.run(["seg_logits"], {"image": preprocess(x)})[0].argmax(1),
-                                 images, semantic, batch=1)
+    return evaluate_segmentation(
+        lambda x: sess.run(['seg_logits'], {'image': preprocess(x)})[0].argmax(1), images, semantic, batch=1
+    )
 
 
-def vit_metrics_onnx(path: Path, images: np.ndarray, semantic: np.ndarray, patch: int, grid: int | None = None,
-                     mass: float = 0.6, score: float = 0.4) -> dict:
+def vit_metrics_onnx(
+    path: Path,
+    images: np.ndarray,
+    semantic: np.ndarray,
+    patch: int,
+    grid: int | None = None,
+    mass: float = 0.6,
+    score: float = 0.4,
+) -> dict:
     """metrics.pseudo_mask_metrics (with the rule's ideal-map limits) of the exported file's attention."""
     if grid is not None and grid != semantic.shape[1] // patch:
-        raise ValueError(f"a {grid}x{grid} patch grid does not cover {semantic.shape[1]} px with {patch} px patches")
+        raise ValueError(f'a {grid}x{grid} patch grid does not cover {semantic.shape[1]} px with {patch} px patches')
     sess = ort_session(path)
-    rows, cos = zip(*(sess.run(["cls_attention", "cls_key_cosine"], {"image": preprocess(images[i:i + 1])})
-                      for i in range(len(images))))
+    rows, cos = zip(
+        *(
+            sess.run(['cls_attention', 'cls_key_cosine'], {'image': preprocess(images[i : i + 1])})
+            for i in range(len(images))
+        )
+    )
     return pseudo_mask_metrics(np.concatenate(rows), np.concatenate(cos), semantic, patch, mass, score)
 
 
 def write_gallery() -> list[str]:
     """The first GALLERY test scenes as PNG + one COCO JSON: the app's samples and the re-check slice."""
     SAMPLES.mkdir(parents=True, exist_ok=True)
-    scenes = [render_scene(split_seed("test", i), IMAGE_SIZE) for i in range(GALLERY)]
-    names = [f"factory-test-{i:03d}.png" for i in range(GALLERY)]
+    scenes = [render_scene(split_seed('test', i), IMAGE_SIZE) for i in range(GALLERY)]
+    names = [f'factory-test-{i:03d}.png' for i in range(GALLERY)]
     for scene, name in zip(scenes, names):
         Image.fromarray(scene.image).save(SAMPLES / name, optimize=True)
-    write_coco(SAMPLES / "coco.json", coco_document(scenes, names))
-    (SAMPLES / "index.json").write_text(json.dumps({"images": names, "coco": "coco.json",
-                                                    "source": "test split, seeds 3000000+i"}, indent=1))
+    write_coco(SAMPLES / 'coco.json', coco_document(scenes, names))
+    (SAMPLES / 'index.json').write_text(
+        json.dumps({'images': names, 'coco': 'coco.json', 'source': 'test split, seeds 3000000+i'}, indent=1)
+    )
     return names
 
 
 def write_test_coco() -> Path:
     """The whole test split as COCO JSON (boxes + RLE masks) next to the cached data."""
     from .dataset import DATA_DIR, render_scenes
-    scenes = render_scenes("test", len(load_split("test")["images"]))
-    path = DATA_DIR / f"test-{IMAGE_SIZE}-coco.json"
-    write_coco(path, coco_document(scenes, [f"test-{i:04d}.png" for i in range(len(scenes))]))
+
+    scenes = render_scenes('test', len(load_split('test')['images']))
+    path = DATA_DIR / f'test-{IMAGE_SIZE}-coco.json'
+    write_coco(path, coco_document(scenes, [f'test-{i:04d}.png' for i in range(len(scenes))]))
     return path
 
 
 def file_facts(path: Path, module: torch.nn.Module) -> dict:
-    return {"bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "params": int(sum(p.numel() for p in module.parameters()))}
+    return {
+        'bytes': path.stat().st_size,
+        'sha256': hashlib.sha256(path.read_bytes()).hexdigest(),
+        'params': int(sum(p.numel() for p in module.parameters())),
+    }
 
 
 def node_latency(files: list[Path]) -> dict[str, float]:
     """onnxruntime-node latency per file (scripts/zoo-latency.mjs); empty if Node deps are not installed."""
-    script = ROOT / "scripts" / "zoo-latency.mjs"
+    script = ROOT / 'scripts' / 'zoo-latency.mjs'
     try:
-        out = subprocess.run(["node", str(script), *map(str, files)], cwd=ROOT, capture_output=True, text=True,
-                             timeout=600, check=True).stdout
+        out = subprocess.run(
+            ['node', str(script), *map(str, files)], cwd=ROOT, capture_output=True, text=True, timeout=600, check=True
+        ).stdout
         return json.loads(out.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as e:
-        print(f"[zoo] onnxruntime-node latency skipped: {e}")
+        print(f'[zoo] onnxruntime-node latency skipped: {e}')
         return {}
 
 
@@ -239,42 +350,96 @@ class _DetrExport(torch.nn.Module):
 
     def forward(self, x):
         out = self.model(x)
-        logits, boxes = out["streams"][0][-1]
+        logits, boxes = out['streams'][0][-1]
         n = self.model.cfg.num_o2o
-        res = {"o2o.logits": logits[:, :n], "o2o.boxes": boxes[:, :n], "o2o.cross_attention": out["cross_attention"][:, :n],
-               "encoder.attention": out["encoder_attention"]}
+        res = {
+            'o2o.logits': logits[:, :n],
+            'o2o.boxes': boxes[:, :n],
+            'o2o.cross_attention': out['cross_attention'][:, :n],
+            'encoder.attention': out['encoder_attention'],
+        }
         if self.model.cfg.num_o2m:
-            res.update({"o2m.logits": logits[:, n:], "o2m.boxes": boxes[:, n:],
-                        "o2m.cross_attention": out["cross_attention"][:, n:]})
+            res.update(
+                {
+                    'o2m.logits': logits[:, n:],
+                    'o2m.boxes': boxes[:, n:],
+                    'o2m.cross_attention': out['cross_attention'][:, n:],
+                }
+            )
         return res
 
 
-def export_detr(model, model_id: str, name: str, role: str, description: str, methods: list[str],
-                teacher_id: str | None = None) -> Path:
+def export_detr(
+    model, model_id: str, name: str, role: str, description: str, methods: list[str], teacher_id: str | None = None
+) -> Path:
     cfg = model.cfg
     g = cfg.grid
     outputs = []
-    blocks = [("o2o", "one_to_one", cfg.num_o2o)] + ([("o2m", "one_to_many", cfg.num_o2m)] if cfg.num_o2m else [])
+    blocks = [('o2o', 'one_to_one', cfg.num_o2o)] + ([('o2m', 'one_to_many', cfg.num_o2m)] if cfg.num_o2m else [])
     for prefix, block, q in blocks:
-        extra = {"k": cfg.k} if block == "one_to_many" else {}
+        extra = {'k': cfg.k} if block == 'one_to_many' else {}
         outputs += [
-            {"name": f"{prefix}.logits", "role": "box_logits", "shape": [1, q, cfg.num_classes], "block": block,
-             "labels": DETECTION_LABELS, "activation": "sigmoid", **extra,
-             "description": "per-query class logits (sigmoid, focal-loss trained)"},
-            {"name": f"{prefix}.boxes", "role": "boxes", "shape": [1, q, 4], "block": block,
-             "box_format": "cxcywh_normalized", **extra},
-            {"name": f"{prefix}.cross_attention", "role": "cross_attention", "shape": [1, q, g * g], "block": block,
-             "grid": [g, g], "stride": 8, "layout": "batch,query,key", "upsample": "bilinear", **extra,
-             "description": "last decoder layer's cross-attention per query over the feature grid, head mean"},
+            {
+                'name': f'{prefix}.logits',
+                'role': 'box_logits',
+                'shape': [1, q, cfg.num_classes],
+                'block': block,
+                'labels': DETECTION_LABELS,
+                'activation': 'sigmoid',
+                **extra,
+                'description': 'per-query class logits (sigmoid, focal-loss trained)',
+            },
+            {
+                'name': f'{prefix}.boxes',
+                'role': 'boxes',
+                'shape': [1, q, 4],
+                'block': block,
+                'box_format': 'cxcywh_normalized',
+                **extra,
+            },
+            {
+                'name': f'{prefix}.cross_attention',
+                'role': 'cross_attention',
+                'shape': [1, q, g * g],
+                'block': block,
+                'grid': [g, g],
+                'stride': 8,
+                'layout': 'batch,query,key',
+                'upsample': 'bilinear',
+                **extra,
+                'description': "last decoder layer's cross-attention per query over the feature grid, head mean",
+            },
         ]
-    outputs.append({"name": "encoder.attention", "role": "encoder_attention", "shape": [1, cfg.heads, g * g, g * g],
-                    "grid": [g, g], "stride": 8, "layout": "batch,head,query,key", "upsample": "bilinear",
-                    "description": "last encoder layer's self-attention per head (student stream)"})
+    outputs.append(
+        {
+            'name': 'encoder.attention',
+            'role': 'encoder_attention',
+            'shape': [1, cfg.heads, g * g, g * g],
+            'grid': [g, g],
+            'stride': 8,
+            'layout': 'batch,head,query,key',
+            'upsample': 'bilinear',
+            'description': "last encoder layer's self-attention per head (student stream)",
+        }
+    )
     contract = make_contract(
-        model_id=model_id, name=name, task="detection", role=role, family="detr", input_name="image",
-        input_hw=(cfg.image, cfg.image), mean=MEAN, std=STD, class_names=CLASS_NAMES, class_colors=CLASS_COLORS,
-        outputs=outputs, methods=methods, teachers=[teacher_id] if teacher_id else None, description=description)
-    path = MODELS / f"{model_id}.onnx"
+        model_id=model_id,
+        name=name,
+        task='detection',
+        role=role,
+        family='detr',
+        input_name='image',
+        input_hw=(cfg.image, cfg.image),
+        mean=MEAN,
+        std=STD,
+        class_names=CLASS_NAMES,
+        class_colors=CLASS_COLORS,
+        outputs=outputs,
+        methods=methods,
+        teachers=[teacher_id] if teacher_id else None,
+        description=description,
+    )
+    path = MODELS / f'{model_id}.onnx'
     wrapped = _DetrExport(model)
     collect = lambda out, _t: out  # noqa: E731
     export_with_contract(wrapped, torch.zeros(1, 3, cfg.image, cfg.image), contract, path, collect)
@@ -282,12 +447,12 @@ def export_detr(model, model_id: str, name: str, role: str, description: str, me
     return path
 
 
-def detr_metrics_onnx(path: Path, images: np.ndarray, split: str, block: str = "o2o") -> dict:
+def detr_metrics_onnx(path: Path, images: np.ndarray, split: str, block: str = 'o2o') -> dict:
     """metrics.coco_box_ap_on_split of the exported file's `block` queries; `images` are the split's first."""
     sess = ort_session(path)
     preds = []
     for i in range(len(images)):
-        logits, boxes = sess.run([f"{block}.logits", f"{block}.boxes"], {"image": preprocess(images[i:i + 1])})
+        logits, boxes = sess.run([f'{block}.logits', f'{block}.boxes'], {'image': preprocess(images[i : i + 1])})
         preds.append(detections(logits[0], boxes[0]))
     return coco_box_ap_on_split(preds, split)
 
@@ -296,30 +461,59 @@ def export_sak(model, model_id: str, description: str) -> Path:
     cfg = model.cfg
     h = IMAGE_SIZE // 8
     outputs = [
-        {"name": "seg_logits", "role": "segmentation_logits", "shape": [1, cfg.num_classes, IMAGE_SIZE, IMAGE_SIZE],
-         "layout": "NCHW"},
-        {"name": "label_logits", "role": "multilabel_logits", "shape": [1, cfg.num_labels], "labels": DETECTION_LABELS},
-        {"name": "router_weights", "role": "router_weights", "shape": [1, 1 + len(cfg.teachers)],
-         "paths": ["stem"] + [t for t, _ in cfg.teachers], "description": "softmax mix of [stem, path per teacher]"},
+        {
+            'name': 'seg_logits',
+            'role': 'segmentation_logits',
+            'shape': [1, cfg.num_classes, IMAGE_SIZE, IMAGE_SIZE],
+            'layout': 'NCHW',
+        },
+        {'name': 'label_logits', 'role': 'multilabel_logits', 'shape': [1, cfg.num_labels], 'labels': DETECTION_LABELS},
+        {
+            'name': 'router_weights',
+            'role': 'router_weights',
+            'shape': [1, 1 + len(cfg.teachers)],
+            'paths': ['stem'] + [t for t, _ in cfg.teachers],
+            'description': 'softmax mix of [stem, path per teacher]',
+        },
     ]
-    teacher_outputs = {"seg-teacher": "cbam.context.refined", "vit-attn": "patch_tokens"}
+    teacher_outputs = {'seg-teacher': 'cbam.context.refined', 'vit-attn': 'patch_tokens'}
     for t, width in cfg.teachers:
-        outputs.append({"name": f"sak.{t}.projected", "role": "adapter_features", "shape": [1, width, h, h],
-                        "teacher": t, "teacher_output": teacher_outputs[t], "stride": 8,
-                        "upsample": "bilinear_align_corners",
-                        "description": f"the {t} adapter path through its projector, trained to match {teacher_outputs[t]}"})
+        outputs.append(
+            {
+                'name': f'sak.{t}.projected',
+                'role': 'adapter_features',
+                'shape': [1, width, h, h],
+                'teacher': t,
+                'teacher_output': teacher_outputs[t],
+                'stride': 8,
+                'upsample': 'bilinear_align_corners',
+                'description': f'the {t} adapter path through its projector, trained to match {teacher_outputs[t]}',
+            }
+        )
     contract = make_contract(
-        model_id=model_id, name="SAK student (2 teachers)", task="segmentation", role="student", family="sak",
-        input_name="image", input_hw=(IMAGE_SIZE, IMAGE_SIZE), mean=MEAN, std=STD, class_names=CLASS_NAMES,
-        class_colors=CLASS_COLORS, outputs=outputs, methods=["sak"], teachers=[t for t, _ in cfg.teachers],
-        description=description)
-    names = [o["name"] for o in outputs]
+        model_id=model_id,
+        name='SAK student (2 teachers)',
+        task='segmentation',
+        role='student',
+        family='sak',
+        input_name='image',
+        input_hw=(IMAGE_SIZE, IMAGE_SIZE),
+        mean=MEAN,
+        std=STD,
+        class_names=CLASS_NAMES,
+        class_colors=CLASS_COLORS,
+        outputs=outputs,
+        methods=['sak'],
+        teachers=[t for t, _ in cfg.teachers],
+        description=description,
+    )
+    names = [o['name'] for o in outputs]
 
     def collect(out, _t):
         seg, labels, weights, projected = out
         return dict(zip(names, [seg, labels, weights, *projected]))
 
-    path = MODELS / f"{model_id}.onnx"
+    path = MODELS / f'{model_id}.onnx'
     export_with_contract(model, torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE), contract, path, collect)
     write_parity_fixture(model_id, torch_outputs(model, parity_input(), contract, collect))
     return path

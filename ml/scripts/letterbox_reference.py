@@ -17,6 +17,7 @@ offsetY = (H_in − h·s)/2. The canvas is emulated: filled with letterbox_fill,
 (u + 0.5 − offsetX)/s − 0.5, edges clamped), pixels the image covers only partly blended with the fill by
 coverage, rounded to uint8; then normalised as the contract says ((v/scale − mean)/std).
 """
+
 from __future__ import annotations
 
 import base64
@@ -36,9 +37,9 @@ from attnlens_ml.thresholds import decode_one_to_one  # noqa: E402
 from attnlens_ml.zoo import ort_session  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "tests" / "fixtures" / "letterbox"
-DETECTOR = "detr-teacher-letterbox"
-SEGMENTER = "seg-student-attnfd-letterbox"
+OUT = ROOT / 'tests' / 'fixtures' / 'letterbox'
+DETECTOR = 'detr-teacher-letterbox'
+SEGMENTER = 'seg-student-attnfd-letterbox'
 # Detections this close to the threshold may flip with the browser's resampler: a cruder resampler (PIL's
 # antialiased resize to 92x160 at x = 34) moved the portrait's scores by up to 0.035 and swapped which query
 # found which object, so match detections by class and box, never by query index.
@@ -48,20 +49,33 @@ LANDSCAPE_SCENE, PORTRAIT_SCENE = 0, 12
 
 
 def make_images() -> dict[str, np.ndarray]:
-    land = render_scene(split_seed("test", LANDSCAPE_SCENE), 160).image.repeat(2, 0).repeat(2, 1)[70:250]
-    scene = Image.fromarray(render_scene(split_seed("test", PORTRAIT_SCENE), 160).image)
+    land = render_scene(split_seed('test', LANDSCAPE_SCENE), 160).image.repeat(2, 0).repeat(2, 1)[70:250]
+    scene = Image.fromarray(render_scene(split_seed('test', PORTRAIT_SCENE), 160).image)
     port = np.asarray(scene.resize((260, 260), Image.BILINEAR))[:, 55:205]
-    return {"landscape-320x180.png": np.ascontiguousarray(land), "portrait-150x260.png": np.ascontiguousarray(port)}
+    return {'landscape-320x180.png': np.ascontiguousarray(land), 'portrait-150x260.png': np.ascontiguousarray(port)}
 
 
 def placement(w: int, h: int, inp: dict) -> dict:
     """src/analysis/geometry.ts placement() for an NCHW input."""
-    in_h, in_w = inp["shape"][2], inp["shape"][3]
-    if inp["resize"] == "stretch":
-        return {"inputWidth": in_w, "inputHeight": in_h, "offsetX": 0.0, "offsetY": 0.0, "scaleX": in_w / w, "scaleY": in_h / h}
+    in_h, in_w = inp['shape'][2], inp['shape'][3]
+    if inp['resize'] == 'stretch':
+        return {
+            'inputWidth': in_w,
+            'inputHeight': in_h,
+            'offsetX': 0.0,
+            'offsetY': 0.0,
+            'scaleX': in_w / w,
+            'scaleY': in_h / h,
+        }
     s = min(in_w / w, in_h / h)
-    return {"inputWidth": in_w, "inputHeight": in_h, "offsetX": (in_w - w * s) / 2, "offsetY": (in_h - h * s) / 2,
-            "scaleX": s, "scaleY": s}
+    return {
+        'inputWidth': in_w,
+        'inputHeight': in_h,
+        'offsetX': (in_w - w * s) / 2,
+        'offsetY': (in_h - h * s) / 2,
+        'scaleX': s,
+        'scaleY': s,
+    }
 
 
 def _axis(n_out: int, n_src: int, offset: float, scale: float):
@@ -80,8 +94,8 @@ def letterbox(image: np.ndarray, p: dict, fill: list[int]) -> np.ndarray:
     """The canvas the app draws: fill, then the image drawn bilinearly into its placement; uint8 [H, W, 3]."""
     h, w, _ = image.shape
     img = image.astype(np.float64)
-    x0, x1, fx, cx = _axis(p["inputWidth"], w, p["offsetX"], p["scaleX"])
-    y0, y1, fy, cy = _axis(p["inputHeight"], h, p["offsetY"], p["scaleY"])
+    x0, x1, fx, cx = _axis(p['inputWidth'], w, p['offsetX'], p['scaleX'])
+    y0, y1, fy, cy = _axis(p['inputHeight'], h, p['offsetY'], p['scaleY'])
     rows = img[y0] * (1 - fy)[:, None, None] + img[y1] * fy[:, None, None]
     sampled = rows[:, x0] * (1 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
     cover = (cy[:, None] * cx[None, :])[..., None]
@@ -91,39 +105,50 @@ def letterbox(image: np.ndarray, p: dict, fill: list[int]) -> np.ndarray:
 
 def to_tensor(rgb: np.ndarray, inp: dict) -> np.ndarray:
     """src/inference/preprocess.ts toTensor() for RGB, NCHW."""
-    x = rgb.astype(np.float32).transpose(2, 0, 1) / np.float32(inp["scale"])
-    x = (x - np.array(inp["mean"], np.float32)[:, None, None]) / np.array(inp["std"], np.float32)[:, None, None]
+    x = rgb.astype(np.float32).transpose(2, 0, 1) / np.float32(inp['scale'])
+    x = (x - np.array(inp['mean'], np.float32)[:, None, None]) / np.array(inp['std'], np.float32)[:, None, None]
     return x[None].astype(np.float32)
 
 
 def load(model_id: str):
-    path = ROOT / "public" / "models" / "variants" / f"{model_id}.onnx"
+    path = ROOT / 'public' / 'models' / 'variants' / f'{model_id}.onnx'
     contract = read_contract(onnx.load(str(path), load_external_data=False))
-    assert contract["model"]["id"] == model_id and contract["input"]["resize"] == "letterbox"
+    assert contract['model']['id'] == model_id and contract['input']['resize'] == 'letterbox'
     return contract, ort_session(path)
 
 
 def detections(contract, sess, x: np.ndarray, p: dict) -> dict:
     thr = recommended_score_threshold(contract)
-    logits_o = next(o for o in contract["outputs"] if o["role"] == "box_logits" and o["block"] == "one_to_one")
-    boxes_o = next(o for o in contract["outputs"] if o["role"] == "boxes" and o["block"] == "one_to_one")
-    logits, boxes = sess.run([logits_o["name"], boxes_o["name"]], {contract["input"]["name"]: x})
-    scores, classes, xyxy = decode_one_to_one(logits[0], boxes[0], logits_o["labels"], p["inputWidth"], p["inputHeight"])
-    order = np.argsort(-scores, kind="stable")
+    logits_o = next(o for o in contract['outputs'] if o['role'] == 'box_logits' and o['block'] == 'one_to_one')
+    boxes_o = next(o for o in contract['outputs'] if o['role'] == 'boxes' and o['block'] == 'one_to_one')
+    logits, boxes = sess.run([logits_o['name'], boxes_o['name']], {contract['input']['name']: x})
+    scores, classes, xyxy = decode_one_to_one(
+        logits[0], boxes[0], logits_o['labels'], p['inputWidth'], p['inputHeight']
+    )
+    order = np.argsort(-scores, kind='stable')
     kept, near = [], []
     for q in order:
         box_in = [float(v) for v in xyxy[q]]
         # by hand: image x = (input x − offsetX) / s, image y = (input y − offsetY) / s
-        box_img = [(box_in[0] - p["offsetX"]) / p["scaleX"], (box_in[1] - p["offsetY"]) / p["scaleY"],
-                   (box_in[2] - p["offsetX"]) / p["scaleX"], (box_in[3] - p["offsetY"]) / p["scaleY"]]
-        d = {"query": int(q), "class_id": int(classes[q]), "score": round(float(scores[q]), 6),
-             "borderline": bool(abs(scores[q] - thr) < NEAR),
-             "box_input_xyxy": [round(v, 3) for v in box_in], "box_image_xyxy": [round(v, 3) for v in box_img]}
+        box_img = [
+            (box_in[0] - p['offsetX']) / p['scaleX'],
+            (box_in[1] - p['offsetY']) / p['scaleY'],
+            (box_in[2] - p['offsetX']) / p['scaleX'],
+            (box_in[3] - p['offsetY']) / p['scaleY'],
+        ]
+        d = {
+            'query': int(q),
+            'class_id': int(classes[q]),
+            'score': round(float(scores[q]), 6),
+            'borderline': bool(abs(scores[q] - thr) < NEAR),
+            'box_input_xyxy': [round(v, 3) for v in box_in],
+            'box_image_xyxy': [round(v, 3) for v in box_img],
+        }
         if scores[q] >= thr:
             kept.append(d)
         elif scores[q] >= thr - NEAR:
             near.append(d)
-    return {"model": contract["model"]["id"], "score_threshold": thr, "detections": kept, "near_threshold": near}
+    return {'model': contract['model']['id'], 'score_threshold': thr, 'detections': kept, 'near_threshold': near}
 
 
 def _preimage(u: int, offset: float, scale: float) -> int:
@@ -140,15 +165,15 @@ def class_map_points(cmap: np.ndarray, p: dict, w: int, h: int, per_class: int =
     """A few image pixels whose class is robust: the class is the same over a (2·radius+1)² window of the
     class map around the mapped pixel u = floor(x·s + offsetX), v = floor(y·s + offsetY)."""
     H, W = cmap.shape
-    pad = np.pad(cmap, radius, mode="edge")
+    pad = np.pad(cmap, radius, mode='edge')
     uniform = np.ones_like(cmap, bool)
     for dy in range(2 * radius + 1):
         for dx in range(2 * radius + 1):
-            uniform &= pad[dy:dy + H, dx:dx + W] == cmap
+            uniform &= pad[dy : dy + H, dx : dx + W] == cmap
     inside = np.zeros_like(uniform)
-    u0, u1 = int(np.ceil(p["offsetX"])) + radius, int(np.floor(p["offsetX"] + w * p["scaleX"])) - 1 - radius
-    v0, v1 = int(np.ceil(p["offsetY"])) + radius, int(np.floor(p["offsetY"] + h * p["scaleY"])) - 1 - radius
-    inside[v0:v1 + 1, u0:u1 + 1] = True
+    u0, u1 = int(np.ceil(p['offsetX'])) + radius, int(np.floor(p['offsetX'] + w * p['scaleX'])) - 1 - radius
+    v0, v1 = int(np.ceil(p['offsetY'])) + radius, int(np.floor(p['offsetY'] + h * p['scaleY'])) - 1 - radius
+    inside[v0 : v1 + 1, u0 : u1 + 1] = True
     points = []
     for c in sorted(set(cmap[inside & uniform].tolist())):
         vs, us = np.nonzero(inside & uniform & (cmap == c))
@@ -157,10 +182,13 @@ def class_map_points(cmap: np.ndarray, p: dict, w: int, h: int, per_class: int =
         d = (vs - cy) ** 2 + (us - cx) ** 2
         for k in [int(d.argmin()), int(d.argmax())][:per_class]:
             u, v = int(us[k]), int(vs[k])
-            x, y = _preimage(u, p["offsetX"], p["scaleX"]), _preimage(v, p["offsetY"], p["scaleY"])
-            assert int(np.floor(x * p["scaleX"] + p["offsetX"])) == u and int(np.floor(y * p["scaleY"] + p["offsetY"])) == v
+            x, y = _preimage(u, p['offsetX'], p['scaleX']), _preimage(v, p['offsetY'], p['scaleY'])
+            assert (
+                int(np.floor(x * p['scaleX'] + p['offsetX'])) == u
+                and int(np.floor(y * p['scaleY'] + p['offsetY'])) == v
+            )
             assert 0 <= x < w and 0 <= y < h
-            pt = {"x": x, "y": y, "u": u, "v": v, "class_id": int(c)}
+            pt = {'x': x, 'y': y, 'u': u, 'v': v, 'class_id': int(c)}
             if pt not in points:
                 points.append(pt)
     return points
@@ -170,66 +198,85 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     det_c, det_s = load(DETECTOR)
     seg_c, seg_s = load(SEGMENTER)
-    assert det_c["input"] == {**seg_c["input"]}, "the two variants are expected to share one input spec"
-    fill = det_c["input"]["letterbox_fill"]
+    assert det_c['input'] == {**seg_c['input']}, 'the two variants are expected to share one input spec'
+    fill = det_c['input']['letterbox_fill']
     cases = []
     for name, image in make_images().items():
         Image.fromarray(image).save(OUT / name, optimize=True)
-        assert np.array_equal(np.asarray(Image.open(OUT / name).convert("RGB")), image)
+        assert np.array_equal(np.asarray(Image.open(OUT / name).convert('RGB')), image)
         h, w, _ = image.shape
-        p = placement(w, h, det_c["input"])
+        p = placement(w, h, det_c['input'])
         rgb = letterbox(image, p, fill)
-        x = to_tensor(rgb, det_c["input"])
-        logits = seg_s.run(["seg_logits"], {"image": x})[0][0]
+        x = to_tensor(rgb, det_c['input'])
+        logits = seg_s.run(['seg_logits'], {'image': x})[0][0]
         cmap = logits.argmax(0).astype(np.uint8)
-        exact = all(float(v).is_integer() for v in (p["offsetX"], p["offsetY"])) and p["scaleX"] == 0.5
+        exact = all(float(v).is_integer() for v in (p['offsetX'], p['offsetY'])) and p['scaleX'] == 0.5
         if exact:  # constant 2x2 blocks at scale 0.5: the drawn band is the scene itself, byte for byte
-            top = int(p["offsetY"])
-            assert np.array_equal(rgb[top:top + h // 2, :, :], image[::2, ::2]) and (rgb[:top] == fill[0]).all()
-        samples = [(0, 0), (p["inputWidth"] // 2, p["inputHeight"] // 2), (p["inputWidth"] - 1, p["inputHeight"] - 1)]
-        cases.append({
-            "image": name, "width": w, "height": h,
-            "placement": p,
-            "input_exact": exact,
-            "input_rgb_samples": [{"u": u, "v": v, "rgb": rgb[v, u].tolist()} for u, v in samples],
-            "detector": detections(det_c, det_s, x, p),
-            "segmenter": {
-                "model": seg_c["model"]["id"],
-                "class_map": {"width": int(cmap.shape[1]), "height": int(cmap.shape[0]), "encoding": "base64 uint8 row-major",
-                              "data": base64.b64encode(cmap.tobytes()).decode()},
-                "class_counts": {str(c): int((cmap == c).sum()) for c in range(logits.shape[0]) if (cmap == c).any()},
-                "points": class_map_points(cmap, p, w, h),
-            },
-        })
+            top = int(p['offsetY'])
+            assert np.array_equal(rgb[top : top + h // 2, :, :], image[::2, ::2]) and (rgb[:top] == fill[0]).all()
+        samples = [(0, 0), (p['inputWidth'] // 2, p['inputHeight'] // 2), (p['inputWidth'] - 1, p['inputHeight'] - 1)]
+        cases.append(
+            {
+                'image': name,
+                'width': w,
+                'height': h,
+                'placement': p,
+                'input_exact': exact,
+                'input_rgb_samples': [{'u': u, 'v': v, 'rgb': rgb[v, u].tolist()} for u, v in samples],
+                'detector': detections(det_c, det_s, x, p),
+                'segmenter': {
+                    'model': seg_c['model']['id'],
+                    'class_map': {
+                        'width': int(cmap.shape[1]),
+                        'height': int(cmap.shape[0]),
+                        'encoding': 'base64 uint8 row-major',
+                        'data': base64.b64encode(cmap.tobytes()).decode(),
+                    },
+                    'class_counts': {
+                        str(c): int((cmap == c).sum()) for c in range(logits.shape[0]) if (cmap == c).any()
+                    },
+                    'points': class_map_points(cmap, p, w, h),
+                },
+            }
+        )
     doc = {
-        "about": "Native reference (onnxruntime CPU) for the letterbox end-to-end test, written by "
-                 "ml/scripts/letterbox_reference.py. Models: public/models/variants/*.onnx (index.json 'variants').",
-        "letterbox": "placement as src/analysis/geometry.ts: s = min(W_in/w, H_in/h), offsetX = (W_in - w*s)/2, "
-                     "offsetY = (H_in - h*s)/2; canvas filled with letterbox_fill, image drawn bilinearly into its "
-                     "placement, partly covered edge pixels blended with the fill, rounded to uint8.",
-        "tolerance": "input_exact=true (landscape: scale 0.5, integer offsets, constant 2x2 blocks) means any "
-                     "resampler gives the same input bytes: expect scores to ~1e-4 and boxes to ~0.01 px. "
-                     "input_exact=false (portrait: fractional placement): the browser's drawImage resampling and "
-                     "edge anti-aliasing differ from this emulation, so allow ~0.05 on scores and ~2 image px on "
-                     "boxes. In both, match detections by class and box (IoU >= 0.8), not by query index (a "
-                     "perturbed input can swap which query finds which object); detections marked borderline "
-                     f"(score within {NEAR} of the threshold) may be missing, and those in near_threshold (within "
-                     f"{NEAR} below it) may appear.",
-        "boxes": "box_input_xyxy: model-input pixels (cxcywh normalised x 160); box_image_xyxy: by hand, "
-                 "((x - offsetX)/s, (y - offsetY)/s). detections: one-to-one queries with score >= "
-                 "score_threshold (the contract's recommended threshold), best class per query, by score.",
-        "points": "image pixel (x, y) -> model-input pixel u = floor(x*s + offsetX), v = floor(y*s + offsetY) -> "
-                  "class_id = class_map[v][u]; chosen where the class map is uniform over a 5x5 window around (u, v).",
-        "cases": cases,
+        'about': 'Native reference (onnxruntime CPU) for the letterbox end-to-end test, written by '
+        "ml/scripts/letterbox_reference.py. Models: public/models/variants/*.onnx (index.json 'variants').",
+        'letterbox': 'placement as src/analysis/geometry.ts: s = min(W_in/w, H_in/h), offsetX = (W_in - w*s)/2, '
+        'offsetY = (H_in - h*s)/2; canvas filled with letterbox_fill, image drawn bilinearly into its '
+        'placement, partly covered edge pixels blended with the fill, rounded to uint8.',
+        'tolerance': 'input_exact=true (landscape: scale 0.5, integer offsets, constant 2x2 blocks) means any '
+        'resampler gives the same input bytes: expect scores to ~1e-4 and boxes to ~0.01 px. '
+        "input_exact=false (portrait: fractional placement): the browser's drawImage resampling and "
+        'edge anti-aliasing differ from this emulation, so allow ~0.05 on scores and ~2 image px on '
+        'boxes. In both, match detections by class and box (IoU >= 0.8), not by query index (a '
+        'perturbed input can swap which query finds which object); detections marked borderline '
+        f'(score within {NEAR} of the threshold) may be missing, and those in near_threshold (within '
+        f'{NEAR} below it) may appear.',
+        'boxes': 'box_input_xyxy: model-input pixels (cxcywh normalised x 160); box_image_xyxy: by hand, '
+        '((x - offsetX)/s, (y - offsetY)/s). detections: one-to-one queries with score >= '
+        "score_threshold (the contract's recommended threshold), best class per query, by score.",
+        'points': 'image pixel (x, y) -> model-input pixel u = floor(x*s + offsetX), v = floor(y*s + offsetY) -> '
+        'class_id = class_map[v][u]; chosen where the class map is uniform over a 5x5 window around (u, v).',
+        'cases': cases,
     }
-    path = OUT / "reference.json"
+    path = OUT / 'reference.json'
     path.write_text(json.dumps(doc, indent=1))
-    print(f"{path}: {path.stat().st_size} bytes")
+    print(f'{path}: {path.stat().st_size} bytes')
     for c in cases:
-        print(c["image"], c["placement"], "detections", len(c["detector"]["detections"]),
-              "near", len(c["detector"]["near_threshold"]), "points", len(c["segmenter"]["points"]),
-              "classes", c["segmenter"]["class_counts"])
+        print(
+            c['image'],
+            c['placement'],
+            'detections',
+            len(c['detector']['detections']),
+            'near',
+            len(c['detector']['near_threshold']),
+            'points',
+            len(c['segmenter']['points']),
+            'classes',
+            c['segmenter']['class_counts'],
+        )
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

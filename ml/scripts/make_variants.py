@@ -4,6 +4,7 @@
 
 See attnlens_ml/variants.py (the pipeline calls it too, so `npm run zoo` rebuilds them).
 """
+
 import sys
 from pathlib import Path
 
@@ -11,5 +12,5 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from attnlens_ml.variants import main  # noqa: E402
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

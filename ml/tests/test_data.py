@@ -27,10 +27,12 @@ def test_gallery_seed_is_pinned():
     # The shipped gallery (public/samples) is test scene 0..15; this pins the generator's output so a
     # change to the generator that would silently invalidate the zoo's cards fails here.
     from pathlib import Path
+
     from PIL import Image
-    png = Path(__file__).resolve().parents[2] / "public" / "samples" / "factory-test-000.png"
-    scene = render_scene(split_seed("test", 0), 160)
-    assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), scene.image)
+
+    png = Path(__file__).resolve().parents[2] / 'public' / 'samples' / 'factory-test-000.png'
+    scene = render_scene(split_seed('test', 0), 160)
+    assert np.array_equal(np.asarray(Image.open(png).convert('RGB')), scene.image)
 
 
 def test_semantic_mask_agrees_with_instances():
@@ -49,7 +51,7 @@ def test_semantic_mask_agrees_with_instances():
 def test_split_has_defects_and_every_part_class():
     seen = set()
     for i in range(40):
-        seen |= {inst.class_id for inst in render_scene(split_seed("train", i)).instances}
+        seen |= {inst.class_id for inst in render_scene(split_seed('train', i)).instances}
     assert seen == set(range(1, len(CLASS_NAMES)))
 
 
@@ -59,19 +61,19 @@ def test_rle_round_trip():
     rle = mask_to_rle(mask)
     flat = np.zeros(mask.size, np.uint8)
     pos, val = 0, 0
-    for run in rle["counts"]:
-        flat[pos:pos + run] = val
+    for run in rle['counts']:
+        flat[pos : pos + run] = val
         pos += run
         val ^= 1
-    assert np.array_equal(flat.reshape(mask.shape, order="F").astype(bool), mask)
+    assert np.array_equal(flat.reshape(mask.shape, order='F').astype(bool), mask)
 
 
 def test_coco_document_boxes_cover_masks():
     scene = render_scene(5)
-    doc = coco_document([scene], ["a.png"])
-    assert len(doc["annotations"]) == len(scene.instances)
-    for ann, inst in zip(doc["annotations"], scene.instances):
-        x, y, w, h = ann["bbox"]
+    doc = coco_document([scene], ['a.png'])
+    assert len(doc['annotations']) == len(scene.instances)
+    for ann, inst in zip(doc['annotations'], scene.instances):
+        x, y, w, h = ann['bbox']
         ys, xs = np.nonzero(inst.mask)
         assert xs.min() == x and ys.min() == y and xs.max() == x + w - 1 and ys.max() == y + h - 1
 

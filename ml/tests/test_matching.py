@@ -8,7 +8,7 @@ from scipy.optimize import linear_sum_assignment
 from attnlens_ml.matching import generalized_iou, hungarian_match, linear_assignment
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (3, 3), (4, 7), (7, 4), (12, 50), (50, 12), (30, 30)])
+@pytest.mark.parametrize('shape', [(1, 1), (3, 3), (4, 7), (7, 4), (12, 50), (50, 12), (30, 30)])
 def test_matches_scipy_on_random_matrices(shape):
     rng = np.random.default_rng(sum(shape))
     for _ in range(20):

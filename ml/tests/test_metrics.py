@@ -1,10 +1,25 @@
 import numpy as np
 import pytest
 
-from attnlens_ml.metrics import (best_patch_mask, centre_disc, coco_box_ap, confusion_matrix, cst_score_mask,
-                                 detections, dino_mass_mask, dino_rule_oracles, evaluate_segmentation,
-                                 iou_from_confusion, label_metrics, mask_iou, mean_iou, pseudo_mask_metrics,
-                                 segmentation_metrics, upsample_bilinear, upsample_patch_mask)
+from attnlens_ml.metrics import (
+    best_patch_mask,
+    centre_disc,
+    coco_box_ap,
+    confusion_matrix,
+    cst_score_mask,
+    detections,
+    dino_mass_mask,
+    dino_rule_oracles,
+    evaluate_segmentation,
+    iou_from_confusion,
+    label_metrics,
+    mask_iou,
+    mean_iou,
+    pseudo_mask_metrics,
+    segmentation_metrics,
+    upsample_bilinear,
+    upsample_patch_mask,
+)
 
 
 def test_dino_mask_keeps_smallest_set_holding_the_mass():
@@ -68,8 +83,11 @@ def test_segmentation_metrics_by_hand():
     p = np.array([0, 1, 1, 1, 0])
     conf = confusion_matrix(t, p, 4)
     assert mean_iou(conf) == pytest.approx((1 / 3 + 2 / 3 + 0) / 3)  # class 3 absent: left out, not a 0
-    assert segmentation_metrics(conf, ["a", "b", "c", "d"]) == {
-        "miou": 0.333333, "iou_per_class": {"a": 0.333333, "b": 0.666667, "c": 0.0, "d": None}, "pixel_accuracy": 0.6}
+    assert segmentation_metrics(conf, ['a', 'b', 'c', 'd']) == {
+        'miou': 0.333333,
+        'iou_per_class': {'a': 0.333333, 'b': 0.666667, 'c': 0.0, 'd': None},
+        'pixel_accuracy': 0.6,
+    }
 
 
 def test_evaluate_segmentation_does_not_depend_on_the_batch():
@@ -83,14 +101,14 @@ def test_evaluate_segmentation_does_not_depend_on_the_batch():
 
     whole = evaluate_segmentation(predict, images, semantic, batch=5)
     assert evaluate_segmentation(predict, images, semantic, batch=2) == whole
-    assert whole == {**segmentation_metrics(confusion_matrix(semantic, noisy)), "images": 5}
-    assert whole["pixel_accuracy"] == pytest.approx((noisy == semantic).mean(), abs=1e-6)
+    assert whole == {**segmentation_metrics(confusion_matrix(semantic, noisy)), 'images': 5}
+    assert whole['pixel_accuracy'] == pytest.approx((noisy == semantic).mean(), abs=1e-6)
 
 
 def test_label_metrics_by_hand():
     logits = np.array([[1.0, -1.0], [1.0, 1.0]])
     present = np.array([[1.0, 0.0], [0.0, 1.0]])
-    assert label_metrics(logits, present) == {"exact_match": 0.5, "label_accuracy": 0.75}
+    assert label_metrics(logits, present) == {'exact_match': 0.5, 'label_accuracy': 0.75}
 
 
 def test_detections_rank_query_class_pairs():
@@ -109,36 +127,57 @@ def _ap(scores, classes, boxes):
 
 
 def test_coco_box_ap_perfect_and_empty():
-    assert _ap([0.9], [1], [[0.5, 0.5, 0.2, 0.2]]) == {"ap": 1.0, "ap50": 1.0, "ap75": 1.0, "ap_small": 1.0,
-                                                        "images": 1}
-    assert _ap([], [], np.zeros((0, 4)))["ap"] == 0.0
+    assert _ap([0.9], [1], [[0.5, 0.5, 0.2, 0.2]]) == {
+        'ap': 1.0,
+        'ap50': 1.0,
+        'ap75': 1.0,
+        'ap_small': 1.0,
+        'images': 1,
+    }
+    assert _ap([], [], np.zeros((0, 4)))['ap'] == 0.0
 
 
 def test_coco_box_ap_by_hand():
     # A confident miss ranked above the hit: precision 1/2 at recall 1 at every IoU threshold → AP 0.5.
     got = _ap([0.9, 0.5], [1, 1], [[0.85, 0.85, 0.2, 0.2], [0.5, 0.5, 0.2, 0.2]])
-    assert got["ap"] == got["ap50"] == got["ap75"] == got["ap_small"] == 0.5
+    assert got['ap'] == got['ap50'] == got['ap75'] == got['ap_small'] == 0.5
     # One box 3.2 px off: IoU 16.8/23.2 = 0.724, a hit at thresholds 0.50 … 0.70 (5 of 10) → AP 0.5.
     got = _ap([0.9], [1], [[0.532, 0.5, 0.2, 0.2]])
-    assert (got["ap"], got["ap50"], got["ap75"]) == (0.5, 1.0, 0.0)
+    assert (got['ap'], got['ap50'], got['ap75']) == (0.5, 1.0, 0.0)
     # The right box with the wrong class is no hit.
-    assert _ap([0.9], [2], [[0.5, 0.5, 0.2, 0.2]])["ap"] == 0.0
+    assert _ap([0.9], [2], [[0.5, 0.5, 0.2, 0.2]])['ap'] == 0.0
 
 
 def test_pseudo_mask_metrics_by_hand():
     semantic = np.zeros((1, 16, 16), np.uint8)
     semantic[0, :8, :8] = 3  # foreground = patch 0 of a 2×2 grid of 8 px patches
-    attention = np.array([[[[0.1, 0.2, 0.3, 0.4]],  # layer 0: the 60 % mass is in patches 2, 3 → IoU 0
-                           [[0.7, 0.1, 0.1, 0.1]]]])  # layer 1: patch 0 alone holds 70 % → IoU 1
+    attention = np.array(
+        [
+            [
+                [[0.1, 0.2, 0.3, 0.4]],  # layer 0: the 60 % mass is in patches 2, 3 → IoU 0
+                [[0.7, 0.1, 0.1, 0.1]],
+            ]
+        ]
+    )  # layer 1: patch 0 alone holds 70 % → IoU 1
     cosine = np.ones((1, 1, 4))  # CST score 1 everywhere: the whole image, IoU 64/256
     m = pseudo_mask_metrics(attention, cosine, semantic, 8, per_head=True)
     # centre disc, r = 5.6 px around (8, 8): 97 pixels, 19 of them in the foreground quadrant
     assert centre_disc((16, 16)).sum() == 97 and (centre_disc((16, 16)) & (semantic[0] > 0)).sum() == 19
-    assert m == {"images": 1, "dino_mass": 0.6, "dino_iou_last_layer": 1.0, "dino_iou_per_layer": [0.0, 1.0],
-                 "dino_iou_last_layer_per_head": [1.0], "cst_score": 0.4, "cst_iou": 0.25,
-                 "cst_iou_patch_nearest": 0.25, "baseline_whole_image_iou": 0.25,
-                 "baseline_centre_disc_iou": round(19 / 142, 6), "ceiling_patch_iou": 1.0,
-                 "dino_rule_on_flat_foreground_iou": 1.0, "dino_rule_on_fraction_map_iou": 1.0}
+    assert m == {
+        'images': 1,
+        'dino_mass': 0.6,
+        'dino_iou_last_layer': 1.0,
+        'dino_iou_per_layer': [0.0, 1.0],
+        'dino_iou_last_layer_per_head': [1.0],
+        'cst_score': 0.4,
+        'cst_iou': 0.25,
+        'cst_iou_patch_nearest': 0.25,
+        'baseline_whole_image_iou': 0.25,
+        'baseline_centre_disc_iou': round(19 / 142, 6),
+        'ceiling_patch_iou': 1.0,
+        'dino_rule_on_flat_foreground_iou': 1.0,
+        'dino_rule_on_fraction_map_iou': 1.0,
+    }
 
 
 def test_training_report_is_the_same_measurement_under_its_recorded_names():
@@ -154,12 +193,22 @@ def test_training_report_is_the_same_measurement_under_its_recorded_names():
     semantic = np.zeros((2, 160, 160), np.uint8)
     semantic[0, 20:70, 30:90] = 1
     semantic[1, 100:150, 10:40] = 6
-    report = pseudo_mask_report(model, images, semantic, torch.device("cpu"))
+    report = pseudo_mask_report(model, images, semantic, torch.device('cpu'))
     with torch.no_grad():
         _, rows, cos = model(torch.from_numpy(((images.transpose(0, 3, 1, 2) / 255.0 - 0.5) / 0.25).astype(np.float32)))
     m = pseudo_mask_metrics(rows.numpy(), cos.numpy(), semantic, 8, per_head=True, oracles=False, digits=None)
-    assert list(report) == ["images", "dino_mass", "dino_iou_last_layer_head_mean", "dino_iou_per_layer_head_mean",
-                            "dino_iou_last_layer_per_head", "cst_score", "cst_iou_bilinear", "cst_iou_patch_nearest",
-                            "baseline_whole_image_iou", "baseline_centre_disc_iou", "ceiling_best_patch_mask_iou"]
+    assert list(report) == [
+        'images',
+        'dino_mass',
+        'dino_iou_last_layer_head_mean',
+        'dino_iou_per_layer_head_mean',
+        'dino_iou_last_layer_per_head',
+        'cst_score',
+        'cst_iou_bilinear',
+        'cst_iou_patch_nearest',
+        'baseline_whole_image_iou',
+        'baseline_centre_disc_iou',
+        'ceiling_best_patch_mask_iou',
+    ]
     for got, want in zip(report.values(), m.values()):
         assert np.allclose(got, want, atol=1e-6)

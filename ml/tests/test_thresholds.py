@@ -1,4 +1,5 @@
 """The recommended-threshold chooser (attnlens_ml.thresholds) on a case worked out by hand."""
+
 import json
 from pathlib import Path
 
@@ -14,17 +15,32 @@ ROOT = Path(__file__).resolve().parents[2]
 # One image: ground truth two bolts (class 1) and a nut (class 2), boxes xyxy in pixels.
 TRUTH = (np.array([1, 1, 2]), np.array([[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], float))
 # score, class, box                       what it is (greedy by score)
-PRED = [(0.9, 1, [0, 0, 10, 10]),         # TP: the first bolt
-        (0.8, 1, [0, 0, 10, 10]),         # FP: duplicate, that bolt is taken
-        (0.6, 2, [20, 20, 30, 30]),       # FP: right place, wrong class
-        (0.4, 1, [21, 21, 31, 31]),       # TP: IoU 81/119 = 0.68 with the second bolt
-        (0.2, 2, [40, 40, 45, 50]),       # TP: IoU exactly 0.5 with the nut (>= 0.5 counts)
-        (0.1, 1, [60, 60, 70, 70])]       # FP: nothing there
+PRED = [
+    (0.9, 1, [0, 0, 10, 10]),  # TP: the first bolt
+    (0.8, 1, [0, 0, 10, 10]),  # FP: duplicate, that bolt is taken
+    (0.6, 2, [20, 20, 30, 30]),  # FP: right place, wrong class
+    (0.4, 1, [21, 21, 31, 31]),  # TP: IoU 81/119 = 0.68 with the second bolt
+    (0.2, 2, [40, 40, 45, 50]),  # TP: IoU exactly 0.5 with the nut (>= 0.5 counts)
+    (0.1, 1, [60, 60, 70, 70]),
+]  # FP: nothing there
 DETS = (np.array([p[0] for p in PRED]), np.array([p[1] for p in PRED]), np.array([p[2] for p in PRED], float))
 
 # threshold → (kept, TP) by hand; F1 = 2PR / (P + R) with 3 ground-truth boxes
-BY_HAND = {0.05: (6, 3), 0.1: (6, 3), 0.15: (5, 3), 0.2: (5, 3), 0.25: (4, 2), 0.4: (4, 2), 0.45: (3, 1),
-           0.6: (3, 1), 0.65: (2, 1), 0.8: (2, 1), 0.85: (1, 1), 0.9: (1, 1), 0.95: (0, 0)}
+BY_HAND = {
+    0.05: (6, 3),
+    0.1: (6, 3),
+    0.15: (5, 3),
+    0.2: (5, 3),
+    0.25: (4, 2),
+    0.4: (4, 2),
+    0.45: (3, 1),
+    0.6: (3, 1),
+    0.65: (2, 1),
+    0.8: (2, 1),
+    0.85: (1, 1),
+    0.9: (1, 1),
+    0.95: (0, 0),
+}
 
 
 def _f1(kept, tp, truths=3):
@@ -33,20 +49,20 @@ def _f1(kept, tp, truths=3):
 
 
 def test_f1_table_matches_hand_count():
-    rows = {r["threshold"]: r for r in f1_table([DETS], [TRUTH])}
+    rows = {r['threshold']: r for r in f1_table([DETS], [TRUTH])}
     assert list(rows) == list(GRID) == [round(0.05 * k, 2) for k in range(1, 20)]
     for t, (kept, tp) in BY_HAND.items():
-        assert (rows[t]["predictions"], rows[t]["tp"]) == (kept, tp), t
-        assert rows[t]["f1"] == pytest.approx(_f1(kept, tp)), t
-    assert rows[0.15]["f1"] == pytest.approx(0.75)  # P 3/5, R 1
+        assert (rows[t]['predictions'], rows[t]['tp']) == (kept, tp), t
+        assert rows[t]['f1'] == pytest.approx(_f1(kept, tp)), t
+    assert rows[0.15]['f1'] == pytest.approx(0.75)  # P 3/5, R 1
 
 
 def test_best_f1_wins_and_a_tie_goes_to_the_lowest_threshold():
     best = choose_threshold(f1_table([DETS], [TRUTH]))
-    assert best["threshold"] == 0.15 and best["f1"] == pytest.approx(0.75)  # 0.15 and 0.2 tie at 0.75
+    assert best['threshold'] == 0.15 and best['f1'] == pytest.approx(0.75)  # 0.15 and 0.2 tie at 0.75
     rec = recommend([DETS], [TRUTH])
-    assert rec["value"] == 0.15 and rec["val_f1"] == 0.75 and rec["images"] == 1
-    assert (rec["precision"], rec["recall"]) == (0.6, 1.0)
+    assert rec['value'] == 0.15 and rec['val_f1'] == 0.75 and rec['images'] == 1
+    assert (rec['precision'], rec['recall']) == (0.6, 1.0)
 
 
 def test_greedy_matching_is_by_score_then_best_iou_same_class():
@@ -69,14 +85,14 @@ def test_decoding_is_the_apps():
 
 
 def test_shipped_detectors_carry_their_recorded_threshold():
-    index = json.loads((ROOT / "public" / "models" / "index.json").read_text())
-    detectors = [m for m in index["models"] if m["task"] == "detection"]
+    index = json.loads((ROOT / 'public' / 'models' / 'index.json').read_text())
+    detectors = [m for m in index['models'] if m['task'] == 'detection']
     assert detectors
     for m in detectors:
-        contract = read_contract(onnx.load(str(ROOT / "public" / m["file"]), load_external_data=False))
-        rec = m["score_threshold"]
-        assert contract["version"] == "1.3" and recommended_score_threshold(contract) == rec["value"], m["id"]
-        assert rec["value"] in GRID and 0 < rec["val_f1"] <= 1 and rec["images"] == 300
+        contract = read_contract(onnx.load(str(ROOT / 'public' / m['file']), load_external_data=False))
+        rec = m['score_threshold']
+        assert contract['version'] == '1.3' and recommended_score_threshold(contract) == rec['value'], m['id']
+        assert rec['value'] in GRID and 0 < rec['val_f1'] <= 1 and rec['images'] == 300
 
 
 def test_export_kit_writes_and_embeds_the_threshold(tmp_path):
@@ -85,24 +101,38 @@ def test_export_kit_writes_and_embeds_the_threshold(tmp_path):
     from attnlens_ml.contract import validate_contract
     from attnlens_ml.export_kit import detection_block_outputs, embed_score_threshold, make_contract
 
-    common = dict(model_id="my-detr", name="My DETR", task="detection", role="teacher", family="detr",
-                  input_name="image", input_hw=(160, 160), mean=(0.5,) * 3, std=(0.25,) * 3,
-                  class_names=["background", "a", "b"], class_colors=["#000000", "#ff0000", "#00ff00"])
-    outputs = [*detection_block_outputs("o2o", "one_to_one", 10, [1, 2]),
-               *detection_block_outputs("o2m", "one_to_many", 30, [1, 2], k=3)]
+    common = dict(
+        model_id='my-detr',
+        name='My DETR',
+        task='detection',
+        role='teacher',
+        family='detr',
+        input_name='image',
+        input_hw=(160, 160),
+        mean=(0.5,) * 3,
+        std=(0.25,) * 3,
+        class_names=['background', 'a', 'b'],
+        class_colors=['#000000', '#ff0000', '#00ff00'],
+    )
+    outputs = [
+        *detection_block_outputs('o2o', 'one_to_one', 10, [1, 2]),
+        *detection_block_outputs('o2m', 'one_to_many', 30, [1, 2], k=3),
+    ]
     plain = make_contract(**common, outputs=outputs)
-    assert plain["version"] == "1.2" and validate_contract(plain) == [] and recommended_score_threshold(plain) is None
+    assert plain['version'] == '1.2' and validate_contract(plain) == [] and recommended_score_threshold(plain) is None
     withthr = make_contract(**common, outputs=[dict(o) for o in outputs], score_threshold=0.4)
-    assert withthr["version"] == "1.3" and validate_contract(withthr) == [] and recommended_score_threshold(withthr) == 0.4
+    assert (
+        withthr['version'] == '1.3' and validate_contract(withthr) == [] and recommended_score_threshold(withthr) == 0.4
+    )
     with pytest.raises(ValueError):
         make_contract(**common, outputs=[dict(o) for o in outputs], score_threshold=1.2)
 
-    src = ROOT / "public" / "models" / "detr-student-o2o.onnx"
-    path = tmp_path / "d.onnx"
+    src = ROOT / 'public' / 'models' / 'detr-student-o2o.onnx'
+    path = tmp_path / 'd.onnx'
     shutil.copy(src, path)
     contract = embed_score_threshold(path, 0.55)
-    assert recommended_score_threshold(contract) == 0.55 and contract["version"] == "1.3"
-    assert read_contract(onnx.load(str(path)))["outputs"] == contract["outputs"]
+    assert recommended_score_threshold(contract) == 0.55 and contract['version'] == '1.3'
+    assert read_contract(onnx.load(str(path)))['outputs'] == contract['outputs']
     assert onnx.load(str(path)).graph.SerializeToString() == onnx.load(str(src)).graph.SerializeToString()
     with pytest.raises(ValueError):
         embed_score_threshold(path, -0.1)

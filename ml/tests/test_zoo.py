@@ -1,5 +1,6 @@
 """Every shipped model: contract valid and true to its graph, runs in onnxruntime with the declared shapes,
 matches PyTorch on a fixed input, and reproduces the numbers its card (index.json) states on the slice."""
+
 import hashlib
 import json
 from pathlib import Path
@@ -14,49 +15,58 @@ from attnlens_ml.contract import check_against_graph, read_contract, validate_co
 from attnlens_ml.data import render_scene, split_seed
 
 ROOT = Path(__file__).resolve().parents[2]
-INDEX = json.loads((ROOT / "public" / "models" / "index.json").read_text())
-MODELS = {m["id"]: m for m in INDEX["models"]}
+INDEX = json.loads((ROOT / 'public' / 'models' / 'index.json').read_text())
+MODELS = {m['id']: m for m in INDEX['models']}
 
 
 def test_zoo_lists_every_model_and_pairs():
-    assert {"seg-teacher", "seg-student-plain", "seg-student-attnfd", "vit-attn", "detr-teacher",
-            "detr-student-hybrid", "detr-student-o2o", "detr-student-ks", "sak-student"} <= set(MODELS)
-    for pair in INDEX["pairs"]:
-        assert MODELS[pair["teacher"]]["role"] == "teacher" and MODELS[pair["student"]]["role"] == "student"
+    assert {
+        'seg-teacher',
+        'seg-student-plain',
+        'seg-student-attnfd',
+        'vit-attn',
+        'detr-teacher',
+        'detr-student-hybrid',
+        'detr-student-o2o',
+        'detr-student-ks',
+        'sak-student',
+    } <= set(MODELS)
+    for pair in INDEX['pairs']:
+        assert MODELS[pair['teacher']]['role'] == 'teacher' and MODELS[pair['student']]['role'] == 'student'
 
 
 def test_vit_exports_every_layers_full_attention():
-    contract = read_contract(onnx.load(str(ROOT / "public" / MODELS["vit-attn"]["file"])))
-    (full,) = [o for o in contract["outputs"] if o["role"] == "self_attention"]
-    (rows,) = [o for o in contract["outputs"] if o["role"] == "cls_attention"]
-    assert contract["version"] == "1.2"
-    assert full["layers"] == rows["layers"] == list(range(rows["shape"][1]))
-    assert full["shape"] == [1, rows["shape"][1], rows["shape"][2], rows["shape"][3] + 1, rows["shape"][3] + 1]
+    contract = read_contract(onnx.load(str(ROOT / 'public' / MODELS['vit-attn']['file'])))
+    (full,) = [o for o in contract['outputs'] if o['role'] == 'self_attention']
+    (rows,) = [o for o in contract['outputs'] if o['role'] == 'cls_attention']
+    assert contract['version'] == '1.2'
+    assert full['layers'] == rows['layers'] == list(range(rows['shape'][1]))
+    assert full['shape'] == [1, rows['shape'][1], rows['shape'][2], rows['shape'][3] + 1, rows['shape'][3] + 1]
 
 
 def test_zoo_size_budget():
-    assert sum(m["bytes"] for m in INDEX["models"]) < 60e6
-    for m in INDEX["models"]:
-        assert m["bytes"] < (3e6 if m["role"] == "student" else 15e6), m["id"]
+    assert sum(m['bytes'] for m in INDEX['models']) < 60e6
+    for m in INDEX['models']:
+        assert m['bytes'] < (3e6 if m['role'] == 'student' else 15e6), m['id']
 
 
-@pytest.fixture(scope="module", params=sorted(MODELS))
+@pytest.fixture(scope='module', params=sorted(MODELS))
 def shipped(request):
     entry = MODELS[request.param]
-    path = ROOT / "public" / entry["file"]
+    path = ROOT / 'public' / entry['file']
     return entry, path, onnx.load(str(path))
 
 
 def test_file_matches_index(shipped):
     entry, path, _ = shipped
     data = path.read_bytes()
-    assert len(data) == entry["bytes"] and hashlib.sha256(data).hexdigest() == entry["sha256"]
+    assert len(data) == entry['bytes'] and hashlib.sha256(data).hexdigest() == entry['sha256']
 
 
 def test_contract_is_valid_and_true_to_the_graph(shipped):
     entry, _, proto = shipped
     contract = read_contract(proto)
-    assert contract is not None and contract["model"]["id"] == entry["id"]
+    assert contract is not None and contract['model']['id'] == entry['id']
     assert validate_contract(contract) == []
     assert check_against_graph(contract, proto) == []
     assert proto.opset_import[0].version >= 17
@@ -66,46 +76,63 @@ def test_runs_with_declared_shapes_and_matches_pytorch(shipped):
     entry, path, proto = shipped
     contract = read_contract(proto)
     x = zoo.parity_input().numpy()
-    outputs = dict(zip([o["name"] for o in contract["outputs"]],
-                       zoo.ort_session(path).run([o["name"] for o in contract["outputs"]], {"image": x})))
-    fixture = np.load(ROOT / "ml" / "tests" / "fixtures" / f"parity-{entry['id']}.npz")
-    for o in contract["outputs"]:
-        got = outputs[o["name"]]
-        assert list(got.shape) == o["shape"], o["name"]
-        assert np.isfinite(got).all(), o["name"]
-        idx = fixture[f"{o['name']}::index"]
-        np.testing.assert_allclose(got.ravel()[idx], fixture[f"{o['name']}::value"], atol=1e-5, rtol=1e-3,
-                                   err_msg=o["name"])
-        if o["role"] in ("cbam_channel_gate", "cbam_spatial_gate"):
+    outputs = dict(
+        zip(
+            [o['name'] for o in contract['outputs']],
+            zoo.ort_session(path).run([o['name'] for o in contract['outputs']], {'image': x}),
+        )
+    )
+    fixture = np.load(ROOT / 'ml' / 'tests' / 'fixtures' / f'parity-{entry["id"]}.npz')
+    for o in contract['outputs']:
+        got = outputs[o['name']]
+        assert list(got.shape) == o['shape'], o['name']
+        assert np.isfinite(got).all(), o['name']
+        idx = fixture[f'{o["name"]}::index']
+        np.testing.assert_allclose(
+            got.ravel()[idx], fixture[f'{o["name"]}::value'], atol=1e-5, rtol=1e-3, err_msg=o['name']
+        )
+        if o['role'] in ('cbam_channel_gate', 'cbam_spatial_gate'):
             assert got.min() >= 0 and got.max() <= 1
-        if o["role"] == "cls_attention":
+        if o['role'] == 'cls_attention':
             assert (got >= 0).all() and (got.sum(-1) <= 1 + 1e-5).all()
-        if o["role"] == "self_attention":
+        if o['role'] == 'self_attention':
             assert (got >= 0).all()
-            np.testing.assert_allclose(got.sum(-1), 1, atol=1e-4, err_msg=o["name"])
-            assert o["cls_token"] == "leads" and got.shape[-1] == o["grid"][0] * o["grid"][1] + 1
+            np.testing.assert_allclose(got.sum(-1), 1, atol=1e-4, err_msg=o['name'])
+            assert o['cls_token'] == 'leads' and got.shape[-1] == o['grid'][0] * o['grid'][1] + 1
             # CLS's row over the patch keys is the model's cls_attention, layer for layer
-            rows = next(p for p in contract["outputs"] if p["role"] == "cls_attention" and p["keys"] == "patches")
-            np.testing.assert_allclose(got[:, rows["layers"]][:, :, :, 0, 1:], outputs[rows["name"]], atol=1e-6)
+            rows = next(p for p in contract['outputs'] if p['role'] == 'cls_attention' and p['keys'] == 'patches')
+            np.testing.assert_allclose(got[:, rows['layers']][:, :, :, 0, 1:], outputs[rows['name']], atol=1e-6)
 
 
 def test_card_numbers_reproduce_on_the_gallery_slice(shipped):
     entry, path, _ = shipped
-    want = entry["metrics"]["check_slice"]
-    n = want["images"]
-    images = np.stack([np.asarray(Image.open(ROOT / "public" / "samples" / f"factory-test-{i:03d}.png").convert("RGB"))
-                       for i in range(n)])
-    semantic = np.stack([render_scene(split_seed("test", i), 160).semantic for i in range(n)])
-    if entry["task"] == "detection":
-        got = zoo.detr_metrics_onnx(path, images, "test")
-        assert got["ap"] == pytest.approx(want["ap"], abs=1e-5) and got["ap50"] == pytest.approx(want["ap50"], abs=1e-5)
-    elif entry["task"] == "segmentation":
+    want = entry['metrics']['check_slice']
+    n = want['images']
+    images = np.stack(
+        [
+            np.asarray(Image.open(ROOT / 'public' / 'samples' / f'factory-test-{i:03d}.png').convert('RGB'))
+            for i in range(n)
+        ]
+    )
+    semantic = np.stack([render_scene(split_seed('test', i), 160).semantic for i in range(n)])
+    if entry['task'] == 'detection':
+        got = zoo.detr_metrics_onnx(path, images, 'test')
+        assert got['ap'] == pytest.approx(want['ap'], abs=1e-5) and got['ap50'] == pytest.approx(want['ap50'], abs=1e-5)
+    elif entry['task'] == 'segmentation':
         got = zoo.seg_metrics_onnx(path, images, semantic)
-        assert got["miou"] == pytest.approx(want["miou"], abs=1e-5)
-        for k, v in want["iou_per_class"].items():
-            assert (got["iou_per_class"][k] is None) == (v is None) and (v is None or got["iou_per_class"][k] == pytest.approx(v, abs=1e-5))
+        assert got['miou'] == pytest.approx(want['miou'], abs=1e-5)
+        for k, v in want['iou_per_class'].items():
+            assert (got['iou_per_class'][k] is None) == (v is None) and (
+                v is None or got['iou_per_class'][k] == pytest.approx(v, abs=1e-5)
+            )
     else:
         got = zoo.vit_metrics_onnx(path, images, semantic, 8, 20)
-        for k in ("dino_iou_last_layer", "cst_iou", "ceiling_patch_iou", "baseline_whole_image_iou",
-                  "dino_rule_on_flat_foreground_iou", "dino_rule_on_fraction_map_iou"):
+        for k in (
+            'dino_iou_last_layer',
+            'cst_iou',
+            'ceiling_patch_iou',
+            'baseline_whole_image_iou',
+            'dino_rule_on_flat_foreground_iou',
+            'dino_rule_on_fraction_map_iou',
+        ):
             assert got[k] == pytest.approx(want[k], abs=1e-5), k

@@ -18,7 +18,12 @@ describe('energyMap / topChannels / range', () => {
     expect(Array.from(energyMap(new Float32Array([1, 2, 3, 4]), 2))).toEqual([5, 10]);
   });
   it('sorts channels by gate value', () => {
-    expect(topChannels(new Float32Array([0.1, 0.9, 0.5]), 2)).toEqual([{ channel: 1, value: 0.9 }, { channel: 2, value: 0.5 }].map((c) => ({ ...c, value: Math.fround(c.value) })));
+    expect(topChannels(new Float32Array([0.1, 0.9, 0.5]), 2)).toEqual(
+      [
+        { channel: 1, value: 0.9 },
+        { channel: 2, value: 0.5 },
+      ].map((c) => ({ ...c, value: Math.fround(c.value) })),
+    );
   });
   it('finds the value range', () => {
     expect(range(new Float32Array([3, -1, 2]))).toEqual([-1, 3]);
@@ -40,7 +45,10 @@ describe('pseudo-mask rules (same cases as ml/tests/test_metrics.py)', async () 
   });
   it('patch-mask IoU against pixels', () => {
     const pixels = new Uint8Array(16);
-    [0, 1, 4, 5, 10].forEach((i) => (pixels[i] = 1)); // one full 2x2 patch + a quarter of another
+    [0, 1, 4, 5, 10].forEach((i) => {
+      // one full 2x2 patch + a quarter of another
+      pixels[i] = 1;
+    });
     expect(patchMaskIoU(new Uint8Array([1, 0, 0, 0]), 2, 2, pixels, 4)).toBeCloseTo(4 / 5);
   });
 });

@@ -2,7 +2,8 @@
 
 /** AttnFD's per-site term ‖t/‖t‖ − s/‖s‖‖² (= 2 − 2·cos, in [0, 4]) and the cosine, over equal-length maps. */
 export function attnfdDistance(t: Float32Array, s: Float32Array): { distance: number; cosine: number } {
-  if (t.length !== s.length) throw new Error(`maps differ in size (${t.length} vs ${s.length}): compare at equal width`);
+  if (t.length !== s.length)
+    throw new Error(`maps differ in size (${t.length} vs ${s.length}): compare at equal width`);
   let tt = 0;
   let ss = 0;
   let ts = 0;
@@ -19,7 +20,7 @@ export function attnfdDistance(t: Float32Array, s: Float32Array): { distance: nu
 export function energyMap(refined: Float32Array, channels: number): Float32Array {
   const n = refined.length / channels;
   const out = new Float32Array(n);
-  for (let c = 0; c < channels; c++) for (let i = 0; i < n; i++) out[i] += (refined[c * n + i] ** 2) / channels;
+  for (let c = 0; c < channels; c++) for (let i = 0; i < n; i++) out[i] += refined[c * n + i] ** 2 / channels;
   return out;
 }
 
@@ -55,7 +56,11 @@ export function dinoMassMask(row: Float32Array, mass: number): Uint8Array {
 }
 
 /** CST's rule: head-mean cosine [heads, N] → (c + 1) / 2 per key, kept where above `score`. */
-export function cstScoreMask(cosine: Float32Array, heads: number, score: number): { scores: Float32Array; mask: Uint8Array } {
+export function cstScoreMask(
+  cosine: Float32Array,
+  heads: number,
+  score: number,
+): { scores: Float32Array; mask: Uint8Array } {
   const n = cosine.length / heads;
   const scores = new Float32Array(n);
   for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) scores[i] += cosine[h * n + i] / heads;
@@ -76,7 +81,13 @@ export function headMean(rows: Float32Array, heads: number): Float32Array {
 }
 
 /** IoU of a patch-grid mask (nearest-upsampled by `patch`) against a pixel mask of gh·patch × gw·patch. */
-export function patchMaskIoU(patchMask: Uint8Array, gw: number, patch: number, pixels: Uint8Array, width: number): number {
+export function patchMaskIoU(
+  patchMask: Uint8Array,
+  gw: number,
+  patch: number,
+  pixels: Uint8Array,
+  width: number,
+): number {
   let inter = 0;
   let union = 0;
   for (let i = 0; i < pixels.length; i++) {
@@ -101,8 +112,13 @@ export function keyAttentionPerHead(attn: Float32Array, heads: number, n: number
 }
 
 /** Cells of a gh×gw grid covered by any box (pixel corners in a width×height image): KS-DETR's fg mask. */
-export function boxMaskOnGrid(boxes: { x0: number; y0: number; x1: number; y1: number }[], width: number, height: number,
-  gh: number, gw: number): Uint8Array {
+export function boxMaskOnGrid(
+  boxes: { x0: number; y0: number; x1: number; y1: number }[],
+  width: number,
+  height: number,
+  gh: number,
+  gw: number,
+): Uint8Array {
   const m = new Uint8Array(gh * gw);
   for (const b of boxes) {
     const x0 = Math.max(0, Math.floor((b.x0 / width) * gw));

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { boxAgreement, decodeQueries, iou, type Detection } from './boxes';
+import { boxAgreement, type Detection, decodeQueries, iou } from './boxes';
 
-const det = (x0: number, y0: number, x1: number, y1: number, classId = 1, score = 0.9): Detection =>
-  ({ x0, y0, x1, y1, classId, score, query: 0 });
+const det = (x0: number, y0: number, x1: number, y1: number, classId = 1, score = 0.9): Detection => ({
+  x0,
+  y0,
+  x1,
+  y1,
+  classId,
+  score,
+  query: 0,
+});
 
 describe('iou', () => {
   it('is 1 for the same box, 0 for disjoint, exact for half overlap', () => {
@@ -17,9 +24,15 @@ describe('decodeQueries', () => {
     const logits = new Float32Array([-5, 2, /* q1 */ 3, -1, /* q2 */ -4, -4]);
     const boxes = new Float32Array([0.5, 0.5, 0.2, 0.1, 0.25, 0.25, 0.5, 0.5, 0, 0, 0, 0]);
     const d = decodeQueries(logits, boxes, 3, [4, 6], 100, 200, 0.5);
-    expect(d.map((x) => [x.query, x.classId])).toEqual([[1, 4], [0, 6]]);
+    expect(d.map((x) => [x.query, x.classId])).toEqual([
+      [1, 4],
+      [0, 6],
+    ]);
     const { x0, x1, y0, y1 } = d[1];
-    [x0, x1, y0, y1].forEach((v, i) => expect(v).toBeCloseTo([40, 60, 90, 110][i], 4)); // float32 inputs
+    [x0, x1, y0, y1].forEach((v, i) => {
+      // float32 inputs
+      expect(v).toBeCloseTo([40, 60, 90, 110][i], 4);
+    });
   });
 });
 

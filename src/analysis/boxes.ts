@@ -26,8 +26,15 @@ export function iou(a: Box, b: Box): number {
  * DETR-style outputs of one query block → detections above `threshold`: per query, its best class
  * (sigmoid), boxes from normalised (cx, cy, w, h) to pixels of a width×height frame.
  */
-export function decodeQueries(logits: Float32Array, boxes: Float32Array, queries: number, labels: number[],
-  width: number, height: number, threshold: number): Detection[] {
+export function decodeQueries(
+  logits: Float32Array,
+  boxes: Float32Array,
+  queries: number,
+  labels: number[],
+  width: number,
+  height: number,
+  threshold: number,
+): Detection[] {
   const classes = labels.length;
   const out: Detection[] = [];
   for (let q = 0; q < queries; q++) {
@@ -36,8 +43,15 @@ export function decodeQueries(logits: Float32Array, boxes: Float32Array, queries
     const score = 1 / (1 + Math.exp(-logits[q * classes + best]));
     if (score < threshold) continue;
     const [cx, cy, w, h] = boxes.subarray(q * 4, q * 4 + 4);
-    out.push({ x0: (cx - w / 2) * width, y0: (cy - h / 2) * height, x1: (cx + w / 2) * width, y1: (cy + h / 2) * height,
-      score, classId: labels[best], query: q });
+    out.push({
+      x0: (cx - w / 2) * width,
+      y0: (cy - h / 2) * height,
+      x1: (cx + w / 2) * width,
+      y1: (cy + h / 2) * height,
+      score,
+      classId: labels[best],
+      query: q,
+    });
   }
   return out.sort((a, b) => b.score - a.score);
 }

@@ -1,6 +1,6 @@
 /** Foreground masks from COCO annotations (pure): the reference a ViT pseudo-mask is scored against. */
 import { baseName } from './groundTruth';
-import { rleToMask, type Rle } from './rle';
+import { type Rle, rleToMask } from './rle';
 
 interface MaskAnnotation {
   image_id: number;
@@ -13,7 +13,9 @@ interface MaskDocument {
 
 const isRle = (s: unknown): s is Rle => {
   const r = s as { size?: unknown; counts?: unknown } | null;
-  return !!r && Array.isArray(r.size) && r.size.length === 2 && (typeof r.counts === 'string' || Array.isArray(r.counts));
+  return (
+    !!r && Array.isArray(r.size) && r.size.length === 2 && (typeof r.counts === 'string' || Array.isArray(r.counts))
+  );
 };
 
 /**
@@ -21,8 +23,10 @@ const isRle = (s: unknown): s is Rle => {
  * document does not list the image or none of its annotations carries an RLE mask. Polygon masks are counted
  * in `skipped` (they would need rasterising at the annotator's resolution).
  */
-export function cocoForeground(doc: MaskDocument | null, fileName: string):
-{ mask: Uint8Array; width: number; height: number; objects: number; skipped: number } | null {
+export function cocoForeground(
+  doc: MaskDocument | null,
+  fileName: string,
+): { mask: Uint8Array; width: number; height: number; objects: number; skipped: number } | null {
   const base = baseName(fileName);
   const image = doc?.images.find((i) => baseName(i.file_name) === base);
   if (!doc || !image) return null;

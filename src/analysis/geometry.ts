@@ -23,12 +23,21 @@ export interface InputFrame {
 }
 
 export const inputSize = (input: InputFrame): { width: number; height: number } =>
-  input.layout === 'NCHW' ? { width: input.shape[3], height: input.shape[2] } : { width: input.shape[2], height: input.shape[1] };
+  input.layout === 'NCHW'
+    ? { width: input.shape[3], height: input.shape[2] }
+    : { width: input.shape[2], height: input.shape[1] };
 
 export function placement(imageWidth: number, imageHeight: number, input: InputFrame): Placement {
   const { width: inputWidth, height: inputHeight } = inputSize(input);
   if (input.resize === 'stretch') {
-    return { inputWidth, inputHeight, offsetX: 0, offsetY: 0, scaleX: inputWidth / imageWidth, scaleY: inputHeight / imageHeight };
+    return {
+      inputWidth,
+      inputHeight,
+      offsetX: 0,
+      offsetY: 0,
+      scaleX: inputWidth / imageWidth,
+      scaleY: inputHeight / imageHeight,
+    };
   }
   const s = Math.min(inputWidth / imageWidth, inputHeight / imageHeight);
   return {

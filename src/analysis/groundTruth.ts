@@ -27,10 +27,21 @@ export function parseCoco(text: string): { ok: true; coco: Coco } | { ok: false;
     return { ok: false, problem: 'it has no "images" and "annotations" lists (COCO detection format)' };
   }
   const images = d.images.filter((i) => i && Number.isFinite(i.id) && typeof i.file_name === 'string');
-  const annotations = d.annotations.filter((a) => a && Number.isFinite(a.image_id) && Number.isFinite(a.category_id)
-    && Array.isArray(a.bbox) && a.bbox.length === 4 && a.bbox.every(Number.isFinite) && a.bbox[2] > 0 && a.bbox[3] > 0);
+  const annotations = d.annotations.filter(
+    (a) =>
+      a &&
+      Number.isFinite(a.image_id) &&
+      Number.isFinite(a.category_id) &&
+      Array.isArray(a.bbox) &&
+      a.bbox.length === 4 &&
+      a.bbox.every(Number.isFinite) &&
+      a.bbox[2] > 0 &&
+      a.bbox[3] > 0,
+  );
   if (!images.length) return { ok: false, problem: 'its "images" list names no image (id and file_name)' };
-  const categories = Array.isArray(d.categories) ? d.categories.filter((c) => c && Number.isFinite(c.id) && typeof c.name === 'string') : undefined;
+  const categories = Array.isArray(d.categories)
+    ? d.categories.filter((c) => c && Number.isFinite(c.id) && typeof c.name === 'string')
+    : undefined;
   return { ok: true, coco: { images, annotations, categories } };
 }
 
@@ -39,23 +50,49 @@ export function parseCoco(text: string): { ok: true; coco: Coco } | { ok: false;
  * the file does not list the image. With `classes`, categories are mapped to class ids by name where a name
  * matches (case-insensitive), else the category id is taken as the class id.
  */
-export function cocoObjects(coco: Coco | null, fileName: string, classes?: { id: number; name: string }[]): GtObject[] | null {
+export function cocoObjects(
+  coco: Coco | null,
+  fileName: string,
+  classes?: { id: number; name: string }[],
+): GtObject[] | null {
   if (!coco) return null;
-  const img = coco.images.find((i) => i.file_name === fileName) ?? coco.images.find((i) => baseName(i.file_name) === baseName(fileName));
+  const img =
+    coco.images.find((i) => i.file_name === fileName) ??
+    coco.images.find((i) => baseName(i.file_name) === baseName(fileName));
   if (!img) return null;
   const byName = new Map((classes ?? []).map((c) => [c.name.toLowerCase(), c.id]));
   const categoryClass = new Map((coco.categories ?? []).map((c) => [c.id, byName.get(c.name.toLowerCase())]));
-  return coco.annotations.filter((a) => a.image_id === img.id)
-    .map(({ bbox: [x, y, w, h], category_id }) => ({ classId: categoryClass.get(category_id) ?? category_id, x0: x, y0: y, x1: x + w, y1: y + h }));
+  return coco.annotations
+    .filter((a) => a.image_id === img.id)
+    .map(({ bbox: [x, y, w, h], category_id }) => ({
+      classId: categoryClass.get(category_id) ?? category_id,
+      x0: x,
+      y0: y,
+      x1: x + w,
+      y1: y + h,
+    }));
 }
 
 /** A file name without its folders (COCO file_name may carry a path). */
 export const baseName = (s: string): string => s.split(/[\\/]/).pop()!;
 
 /** A box dragged from (ax, ay) to (bx, by), ordered and clipped to the width×height image; null if under minSide px. */
-export function boxFromDrag(ax: number, ay: number, bx: number, by: number, width: number, height: number, minSide = 2): Box | null {
+export function boxFromDrag(
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  width: number,
+  height: number,
+  minSide = 2,
+): Box | null {
   const clip = (v: number, hi: number) => Math.min(hi, Math.max(0, v));
-  const box = { x0: clip(Math.min(ax, bx), width), y0: clip(Math.min(ay, by), height), x1: clip(Math.max(ax, bx), width), y1: clip(Math.max(ay, by), height) };
+  const box = {
+    x0: clip(Math.min(ax, bx), width),
+    y0: clip(Math.min(ay, by), height),
+    x1: clip(Math.max(ax, bx), width),
+    y1: clip(Math.max(ay, by), height),
+  };
   return box.x1 - box.x0 >= minSide && box.y1 - box.y0 >= minSide ? box : null;
 }
 
@@ -79,12 +116,22 @@ export function resolveGroundTruth(s: {
   pseudo?: { objects: GtObject[]; model: string } | null;
 }): GtSource {
   if (s.drawn?.length) return { kind: 'drawn', label: 'boxes you drew', objects: s.drawn };
-  if (s.imported?.objects) return { kind: 'imported', label: `ground truth (imported ${s.imported.file})`, objects: s.imported.objects };
+  if (s.imported?.objects)
+    return { kind: 'imported', label: `ground truth (imported ${s.imported.file})`, objects: s.imported.objects };
   if (s.gallery) return { kind: 'gallery', label: 'ground truth (gallery COCO)', objects: s.gallery };
-  if (s.pseudo) return { kind: 'pseudo', label: `${s.pseudo.model}'s detections as pseudo ground truth`, objects: s.pseudo.objects };
+  if (s.pseudo)
+    return {
+      kind: 'pseudo',
+      label: `${s.pseudo.model}'s detections as pseudo ground truth`,
+      objects: s.pseudo.objects,
+    };
   return { kind: 'none', label: 'no ground truth', objects: [] };
 }
 
 /** Pixel corners in a width×height image → normalised (cx, cy, w, h), as DETR's matching uses. */
-export const toCxcywh = (b: Box, width: number, height: number): [number, number, number, number] =>
-  [(b.x0 + b.x1) / 2 / width, (b.y0 + b.y1) / 2 / height, (b.x1 - b.x0) / width, (b.y1 - b.y0) / height];
+export const toCxcywh = (b: Box, width: number, height: number): [number, number, number, number] => [
+  (b.x0 + b.x1) / 2 / width,
+  (b.y0 + b.y1) / 2 / height,
+  (b.x1 - b.x0) / width,
+  (b.y1 - b.y0) / height,
+];

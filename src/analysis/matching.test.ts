@@ -8,22 +8,30 @@ function bruteForce(cost: number[], rows: number, cols: number): number {
   let best = Infinity;
   const used = new Array(cols).fill(false);
   const go = (i: number, acc: number) => {
-    if (i === rows) return void (best = Math.min(best, acc));
-    for (let j = 0; j < cols; j++) if (!used[j]) {
-      used[j] = true;
-      go(i + 1, acc + cost[i * cols + j]);
-      used[j] = false;
+    if (i === rows) {
+      best = Math.min(best, acc);
+      return;
     }
+    for (let j = 0; j < cols; j++)
+      if (!used[j]) {
+        used[j] = true;
+        go(i + 1, acc + cost[i * cols + j]);
+        used[j] = false;
+      }
   };
   go(0, 0);
   return best;
 }
-const total = (cost: number[], cols: number, pairs: [number, number][]) => pairs.reduce((s, [i, j]) => s + cost[i * cols + j], 0);
+const total = (cost: number[], cols: number, pairs: [number, number][]) =>
+  pairs.reduce((s, [i, j]) => s + cost[i * cols + j], 0);
 
 describe('linearAssignment', () => {
   it('is optimal against brute force on small matrices, ties included', () => {
     let seed = 1;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rnd = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
     for (let t = 0; t < 60; t++) {
       const rows = 1 + Math.floor(rnd() * 4);
       const cols = rows + Math.floor(rnd() * 3);
@@ -34,7 +42,7 @@ describe('linearAssignment', () => {
       expect(total(cost, cols, pairs)).toBe(bruteForce(cost, rows, cols));
     }
   });
-  it('reaches scipy\'s optimum on random rectangular matrices (fixture from scipy)', () => {
+  it("reaches scipy's optimum on random rectangular matrices (fixture from scipy)", () => {
     const { cases } = JSON.parse(readFileSync(join(__dirname, '../../tests/fixtures/lsa-scipy.json'), 'utf8'));
     for (const c of cases) {
       const pairs = linearAssignment(c.cost, c.rows, c.cols);
@@ -53,11 +61,27 @@ describe('matching cost and one-to-many', () => {
     const logits = new Float32Array([5, -5, -5, 5, 0, 0, 0, 0]); // 4 queries × 2 classes
     const boxes = new Float32Array([0.2, 0.2, 0.1, 0.1, 0.8, 0.8, 0.1, 0.1, 0.21, 0.2, 0.1, 0.1, 0.79, 0.8, 0.1, 0.1]);
     const gtClass = [1, 0];
-    const gt: [number, number, number, number][] = [[0.8, 0.8, 0.1, 0.1], [0.2, 0.2, 0.1, 0.1]];
+    const gt: [number, number, number, number][] = [
+      [0.8, 0.8, 0.1, 0.1],
+      [0.2, 0.2, 0.1, 0.1],
+    ];
     const cost = matchingCost(logits, boxes, 4, 2, gtClass, gt, DEFAULT_WEIGHTS);
-    expect(linearAssignment(cost, 4, 2)).toEqual([[0, 1], [1, 0]]);
+    expect(linearAssignment(cost, 4, 2)).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
     const many = matchRepeated(cost, 4, 2, 2);
-    expect(many.filter(([, j]) => j === 0).map(([q]) => q).sort()).toEqual([1, 3]);
-    expect(many.filter(([, j]) => j === 1).map(([q]) => q).sort()).toEqual([0, 2]);
+    expect(
+      many
+        .filter(([, j]) => j === 0)
+        .map(([q]) => q)
+        .sort(),
+    ).toEqual([1, 3]);
+    expect(
+      many
+        .filter(([, j]) => j === 1)
+        .map(([q]) => q)
+        .sort(),
+    ).toEqual([0, 2]);
   });
 });

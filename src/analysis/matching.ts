@@ -81,8 +81,17 @@ export function giou(a: CxCyWh, b: CxCyWh): number {
  * Cost matrix [Q × G] (row-major) of queries (sigmoid logits [Q × C], boxes cxcywh [Q × 4]) against ground truth
  * (class indices into the logits' columns, boxes cxcywh normalised).
  */
-export function matchingCost(logits: Float32Array, boxes: Float32Array, queries: number, classes: number,
-  gtClass: number[], gtBoxes: CxCyWh[], w: MatchWeights, alpha = 0.25, gamma = 2): Float64Array {
+export function matchingCost(
+  logits: Float32Array,
+  boxes: Float32Array,
+  queries: number,
+  classes: number,
+  gtClass: number[],
+  gtBoxes: CxCyWh[],
+  w: MatchWeights,
+  alpha = 0.25,
+  gamma = 2,
+): Float64Array {
   const g = gtClass.length;
   const cost = new Float64Array(queries * g);
   for (let q = 0; q < queries; q++) {
@@ -101,6 +110,8 @@ export function matchingCost(logits: Float32Array, boxes: Float32Array, queries:
 /** One-to-many: ground truth repeated K times, matched one-to-one → [query, object] pairs (K per object). */
 export function matchRepeated(cost: Float64Array, queries: number, objects: number, k: number): [number, number][] {
   const rep = new Float64Array(queries * objects * k);
-  for (let q = 0; q < queries; q++) for (let r = 0; r < k; r++) for (let j = 0; j < objects; j++) rep[q * objects * k + r * objects + j] = cost[q * objects + j];
+  for (let q = 0; q < queries; q++)
+    for (let r = 0; r < k; r++)
+      for (let j = 0; j < objects; j++) rep[q * objects * k + r * objects + j] = cost[q * objects + j];
   return linearAssignment(rep, queries, objects * k).map(([q, c]) => [q, c % objects]);
 }

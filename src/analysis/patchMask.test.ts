@@ -4,8 +4,15 @@ import { placement } from './geometry';
 import { patchMaskToImage } from './patchMask';
 
 const input = (resize: 'stretch' | 'letterbox'): ContractInput => ({
-  name: 'image', shape: [1, 3, 16, 16], layout: 'NCHW', dtype: 'float32', color: 'RGB', scale: 255,
-  mean: [0, 0, 0], std: [1, 1, 1], resize,
+  name: 'image',
+  shape: [1, 3, 16, 16],
+  layout: 'NCHW',
+  dtype: 'float32',
+  color: 'RGB',
+  scale: 255,
+  mean: [0, 0, 0],
+  std: [1, 1, 1],
+  resize,
 });
 // 2x2 grid of 8-px patches on a 16x16 input; top-left and bottom-right patches kept.
 const mask = Uint8Array.from([1, 0, 0, 1]);
@@ -29,12 +36,21 @@ describe('patch mask → image pixels', () => {
   });
   it('letterboxed: maps through the letterbox geometry', () => {
     // a 32x16 image sits in rows 4..11 of the 16x16 input (scale 0.5): grid rows 0 and 1 each get 4 input rows
-    const full = patchMaskToImage(Uint8Array.from([1, 1, 1, 1]), [2, 2], 8, 32, 16, placement(32, 16, input('letterbox')));
+    const full = patchMaskToImage(
+      Uint8Array.from([1, 1, 1, 1]),
+      [2, 2],
+      8,
+      32,
+      16,
+      placement(32, 16, input('letterbox')),
+    );
     expect(full.reduce((a, b) => a + b, 0)).toBe(32 * 16);
     const out = patchMaskToImage(mask, [2, 2], 8, 32, 16, placement(32, 16, input('letterbox')));
     expect(out.reduce((a, b) => a + b, 0)).toBe(2 * 16 * 8);
   });
   it('refuses a mask that does not fit the grid', () => {
-    expect(() => patchMaskToImage(new Uint8Array(3), [2, 2], 8, 16, 16, placement(16, 16, input('stretch')))).toThrow(/3 values/);
+    expect(() => patchMaskToImage(new Uint8Array(3), [2, 2], 8, 16, 16, placement(16, 16, input('stretch')))).toThrow(
+      /3 values/,
+    );
   });
 });

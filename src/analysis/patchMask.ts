@@ -6,10 +6,17 @@ import type { Placement } from './geometry';
  * centre falls in once mapped into model-input pixels (`placement`: stretch or letterbox). Pixels that land in
  * letterbox padding or outside the grid are 0. Returns a row-major 0/1 mask of imageWidth × imageHeight.
  */
-export function patchMaskToImage(mask: ArrayLike<number>, grid: readonly [number, number], patch: number,
-  imageWidth: number, imageHeight: number, place: Placement): Uint8Array {
+export function patchMaskToImage(
+  mask: ArrayLike<number>,
+  grid: readonly [number, number],
+  patch: number,
+  imageWidth: number,
+  imageHeight: number,
+  place: Placement,
+): Uint8Array {
   const [rows, cols] = grid;
-  if (mask.length !== rows * cols) throw new RangeError(`patch mask has ${mask.length} values but grid ${rows}x${cols} needs ${rows * cols}`);
+  if (mask.length !== rows * cols)
+    throw new RangeError(`patch mask has ${mask.length} values but grid ${rows}x${cols} needs ${rows * cols}`);
   const out = new Uint8Array(imageWidth * imageHeight);
   const colOf = new Int32Array(imageWidth);
   for (let x = 0; x < imageWidth; x++) {

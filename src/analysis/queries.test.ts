@@ -1,11 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import type { Detection } from './boxes';
 import {
-  cellCentre, describeMatch, detectionAt, foregroundShares, gridCellAt, matchQuery, meanRow, peak, queryRow, tokenRows, upsampleBilinear,
+  cellCentre,
+  describeMatch,
+  detectionAt,
+  foregroundShares,
+  gridCellAt,
+  matchQuery,
+  meanRow,
+  peak,
+  queryRow,
+  tokenRows,
+  upsampleBilinear,
 } from './queries';
 
-const det = (query: number, x0: number, y0: number, x1: number, y1: number, score = 0.9, classId = 1): Detection =>
-  ({ query, x0, y0, x1, y1, score, classId });
+const det = (query: number, x0: number, y0: number, x1: number, y1: number, score = 0.9, classId = 1): Detection => ({
+  query,
+  x0,
+  y0,
+  x1,
+  y1,
+  score,
+  classId,
+});
 
 describe('detectionAt', () => {
   const big = det(0, 0, 0, 100, 100, 0.9);
@@ -32,7 +49,7 @@ describe('matchQuery', () => {
     const m = matchQuery(target, qs, 0.5)!;
     expect(m.rule).toBe('detection-iou');
     expect(m.detection.query).toBe(1);
-    expect(m.iou).toBeCloseTo(19 * 20 / (2 * 400 - 19 * 20));
+    expect(m.iou).toBeCloseTo((19 * 20) / (2 * 400 - 19 * 20));
   });
   it('falls back to the most overlapping query of any score', () => {
     const qs = [det(0, 20, 20, 40, 40, 0.1), det(1, 25, 25, 45, 45, 0.9)];
@@ -78,7 +95,10 @@ describe('attention rows and shares', () => {
     expect(() => queryRow(q, 3, 3)).toThrow(/not in 0..2/);
     // [1, H=2, N=3, N=3]
     const a = Float32Array.from({ length: 18 }, (_, i) => i);
-    expect(tokenRows(a, 2, 3, 1).map((r) => [...r])).toEqual([[3, 4, 5], [12, 13, 14]]);
+    expect(tokenRows(a, 2, 3, 1).map((r) => [...r])).toEqual([
+      [3, 4, 5],
+      [12, 13, 14],
+    ]);
   });
   it('gives the foreground share per head and of the head mean', () => {
     const rows = [Float32Array.from([0.5, 0.5, 0, 0]), Float32Array.from([0.1, 0.1, 0.4, 0.4])];
@@ -89,7 +109,10 @@ describe('attention rows and shares', () => {
     expect(s.perHead[0]).toBeCloseTo(0.5);
     expect(s.perHead[1]).toBeCloseTo(0.5);
     expect(s.mean).toBeCloseTo(0.5);
-    expect(foregroundShares([Float32Array.from([0.2, 0.8])], Float32Array.from([0.2, 0.8]), Uint8Array.from([0, 1])).perHead[0]).toBeCloseTo(0.8);
+    expect(
+      foregroundShares([Float32Array.from([0.2, 0.8])], Float32Array.from([0.2, 0.8]), Uint8Array.from([0, 1]))
+        .perHead[0],
+    ).toBeCloseTo(0.8);
   });
   it('finds the peak', () => {
     expect(peak(Float32Array.from([0.1, 0.7, 0.7, 0.2]))).toEqual({ index: 1, value: expect.closeTo(0.7) });

@@ -3,9 +3,10 @@
  * query of another model answers to the same object, which grid cell is under a point, attention rows of a
  * token or a query, the foreground share per head, and the bilinear upsampling the contract names.
  */
-import { iou, type Box, type Detection } from './boxes';
-import type { Placement } from './geometry';
+
 import { maskedShare } from './attention';
+import { type Box, type Detection, iou } from './boxes';
+import type { Placement } from './geometry';
 
 const area = (b: Box) => Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);
 
@@ -37,7 +38,12 @@ export interface QueryMatch<D extends Detection = Detection> {
  * 3. else the query whose box centre is nearest the target's centre.
  * Ties go to the higher score, then the lower query index. Null only when there are no queries.
  */
-export function matchQuery<D extends Detection>(target: Box, queries: D[], threshold: number, minIou = 0.5): QueryMatch<D> | null {
+export function matchQuery<D extends Detection>(
+  target: Box,
+  queries: D[],
+  threshold: number,
+  minIou = 0.5,
+): QueryMatch<D> | null {
   if (!queries.length) return null;
   const better = (a: D, va: number, b: D | null, vb: number) =>
     !b || va > vb || (va === vb && (a.score > b.score || (a.score === b.score && a.query < b.query)));
@@ -76,7 +82,8 @@ export function matchQuery<D extends Detection>(target: Box, queries: D[], thres
 export function describeMatch(m: QueryMatch): string {
   if (m.rule === 'same-query') return 'the query you clicked';
   if (m.rule === 'detection-iou') return `its detection on the same object (IoU ${m.iou.toFixed(2)})`;
-  if (m.rule === 'query-iou') return `no detection above the threshold overlaps at IoU ≥ 0.5: its query box overlapping most (IoU ${m.iou.toFixed(2)}, score ${(100 * m.detection.score).toFixed(0)} %)`;
+  if (m.rule === 'query-iou')
+    return `no detection above the threshold overlaps at IoU ≥ 0.5: its query box overlapping most (IoU ${m.iou.toFixed(2)}, score ${(100 * m.detection.score).toFixed(0)} %)`;
   return `no query box overlaps: its query with the nearest box centre (score ${(100 * m.detection.score).toFixed(0)} %)`;
 }
 
@@ -87,7 +94,8 @@ export function describeMatch(m: QueryMatch): string {
 export function gridCellAt(x: number, y: number, frame: Placement, grid: [number, number]): number | null {
   const u = x * frame.scaleX + frame.offsetX;
   const v = y * frame.scaleY + frame.offsetY;
-  const inside = (a: number, offset: number, size: number) => a >= Math.max(0, offset) && a < Math.min(size, size - offset);
+  const inside = (a: number, offset: number, size: number) =>
+    a >= Math.max(0, offset) && a < Math.min(size, size - offset);
   if (!inside(u, frame.offsetX, frame.inputWidth) || !inside(v, frame.offsetY, frame.inputHeight)) return null;
   const [rows, cols] = grid;
   const r = Math.min(rows - 1, Math.floor((v / frame.inputHeight) * rows));
@@ -105,7 +113,8 @@ export function cellCentre(cell: number, frame: Placement, grid: [number, number
 
 /** Row `query` of a [1, Q, N] tensor (cross-attention of one query over the N keys). */
 export function queryRow(data: Float32Array, queries: number, query: number): Float32Array {
-  if (!Number.isInteger(query) || query < 0 || query >= queries) throw new Error(`query ${query} is not in 0..${queries - 1}`);
+  if (!Number.isInteger(query) || query < 0 || query >= queries)
+    throw new Error(`query ${query} is not in 0..${queries - 1}`);
   const n = data.length / queries;
   return data.slice(query * n, (query + 1) * n);
 }
@@ -124,7 +133,11 @@ export function meanRow(rows: Float32Array[]): Float32Array {
 }
 
 /** Share of each row's mass on the mask (per head), and of the mean row's. */
-export function foregroundShares(rows: Float32Array[], mean: Float32Array, mask: Uint8Array): { perHead: number[]; mean: number } {
+export function foregroundShares(
+  rows: Float32Array[],
+  mean: Float32Array,
+  mask: Uint8Array,
+): { perHead: number[]; mean: number } {
   return { perHead: rows.map((r) => maskedShare(r, mask)), mean: maskedShare(mean, mask) };
 }
 
@@ -139,7 +152,14 @@ export function peak(values: Float32Array): { index: number; value: number } {
  * Bilinear upsampling of a [h, w] map to [outH, outW]: half-pixel centres with edge clamping (PyTorch's
  * align_corners=False), or corner-aligned (align_corners=True).
  */
-export function upsampleBilinear(map: Float32Array, h: number, w: number, outH: number, outW: number, alignCorners = false): Float32Array {
+export function upsampleBilinear(
+  map: Float32Array,
+  h: number,
+  w: number,
+  outH: number,
+  outW: number,
+  alignCorners = false,
+): Float32Array {
   const out = new Float32Array(outH * outW);
   const src = (o: number, nOut: number, nIn: number) => {
     if (alignCorners) return nOut > 1 ? (o * (nIn - 1)) / (nOut - 1) : 0;

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  cocoMaskDocument, compressRle, countsToString, decompressRle, encodeMask, maskToRle, rleArea, rleBbox, rleToMask,
+  cocoMaskDocument,
+  compressRle,
+  countsToString,
+  decompressRle,
+  encodeMask,
+  maskToRle,
+  rleArea,
+  rleBbox,
+  rleToMask,
   stringToCounts,
 } from './rle';
 
@@ -39,7 +47,9 @@ function rng(seed: number) {
 describe('COCO RLE against pycocotools', () => {
   it('the fixture covers odd sizes, empty, full and random masks', () => {
     const names = fixture.cases.map((c) => c.name);
-    expect(names).toEqual(expect.arrayContaining(['1x1 empty', '4x6 empty', '6x4 full', '13x17 random 0.5', '3x5 first pixel set']));
+    expect(names).toEqual(
+      expect.arrayContaining(['1x1 empty', '4x6 empty', '6x4 full', '13x17 random 0.5', '3x5 first pixel set']),
+    );
     expect(fixture.cases.some((c) => c.size[0] % 2 === 1 && c.size[1] % 2 === 1)).toBe(true);
   });
   for (const c of fixture.cases) {

@@ -57,7 +57,8 @@ export function countsToString(counts: readonly number[]): string {
   let s = '';
   for (let i = 0; i < counts.length; i++) {
     let x = counts[i];
-    if (!Number.isInteger(x) || x < 0) throw new RangeError(`count ${i} is ${x}; counts are whole non-negative numbers`);
+    if (!Number.isInteger(x) || x < 0)
+      throw new RangeError(`count ${i} is ${x}; counts are whole non-negative numbers`);
     if (i > 2) x -= counts[i - 2];
     let more = true;
     while (more) {
@@ -82,7 +83,8 @@ export function stringToCounts(s: string): number[] {
     while (more) {
       if (p >= s.length) throw new SyntaxError(`RLE string ends inside a count (at character ${p})`);
       const c = s.charCodeAt(p) - 48;
-      if (c < 0 || c > 63) throw new SyntaxError(`RLE string has '${s[p]}' at ${p}, outside pycocotools' alphabet ('0'..'o')`);
+      if (c < 0 || c > 63)
+        throw new SyntaxError(`RLE string has '${s[p]}' at ${p}, outside pycocotools' alphabet ('0'..'o')`);
       x += (c & 0x1f) * 32 ** k;
       more = (c & 0x20) !== 0;
       p++;
@@ -95,10 +97,15 @@ export function stringToCounts(s: string): number[] {
   return counts;
 }
 
-export const compressRle = (rle: UncompressedRle): CompressedRle => ({ size: [rle.size[0], rle.size[1]], counts: countsToString(rle.counts) });
+export const compressRle = (rle: UncompressedRle): CompressedRle => ({
+  size: [rle.size[0], rle.size[1]],
+  counts: countsToString(rle.counts),
+});
 
 export const decompressRle = (rle: Rle): UncompressedRle =>
-  typeof rle.counts === 'string' ? { size: [rle.size[0], rle.size[1]], counts: stringToCounts(rle.counts) } : (rle as UncompressedRle);
+  typeof rle.counts === 'string'
+    ? { size: [rle.size[0], rle.size[1]], counts: stringToCounts(rle.counts) }
+    : (rle as UncompressedRle);
 
 /** Row-major binary mask → compressed COCO RLE (what pycocotools' mask.encode returns, counts as text). */
 export const encodeMask = (mask: ArrayLike<number>, width: number, height: number): CompressedRle =>
@@ -110,7 +117,8 @@ export function rleToMask(rle: Rle): { mask: Uint8Array; width: number; height: 
   checkSize(width, height);
   const { counts } = decompressRle(rle);
   const total = counts.reduce((a, b) => a + b, 0);
-  if (total !== width * height) throw new RangeError(`RLE runs cover ${total} pixels but the size ${height}x${width} has ${width * height}`);
+  if (total !== width * height)
+    throw new RangeError(`RLE runs cover ${total} pixels but the size ${height}x${width} has ${width * height}`);
   const mask = new Uint8Array(width * height);
   let i = 0; // column-major position
   counts.forEach((n, j) => {
@@ -186,7 +194,17 @@ export function cocoMaskDocument(opts: {
   return {
     info: { description: opts.description ?? 'AttnLens mask' },
     images: [{ id: 1, file_name: opts.fileName, width: opts.width, height: opts.height }],
-    annotations: [{ id: 1, image_id: 1, category_id: 1, segmentation, area: rleArea(segmentation), bbox: rleBbox(segmentation), iscrowd: 0 }],
+    annotations: [
+      {
+        id: 1,
+        image_id: 1,
+        category_id: 1,
+        segmentation,
+        area: rleArea(segmentation),
+        bbox: rleBbox(segmentation),
+        iscrowd: 0,
+      },
+    ],
     categories: [{ id: 1, name: opts.category ?? 'foreground', supercategory: 'pseudo-mask' }],
   };
 }

@@ -35,7 +35,8 @@ export function attentionRollout(s: AttentionStack, opts: RolloutOptions): Float
   const t = s.tokens;
   if (opts.upTo < 0 || opts.upTo >= s.layers) throw new Error(`layer ${opts.upTo} is outside 0..${s.layers - 1}`);
   const hs = opts.head === 'mean' ? Array.from({ length: s.heads }, (_, h) => h) : [opts.head];
-  if (opts.head !== 'mean' && (opts.head < 0 || opts.head >= s.heads)) throw new Error(`head ${opts.head} is outside 0..${s.heads - 1}`);
+  if (opts.head !== 'mean' && (opts.head < 0 || opts.head >= s.heads))
+    throw new Error(`head ${opts.head} is outside 0..${s.heads - 1}`);
   let v = new Float64Array(t);
   v[opts.query ?? 0] = 1;
   for (let l = opts.upTo; l >= 0; l--) {

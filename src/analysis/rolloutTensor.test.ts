@@ -15,14 +15,18 @@ describe('attention rollout in tfjs ops', () => {
   const { data } = stack;
 
   it('matches the reference for head mean and single heads, with and without the identity term', () => {
-    for (const head of ['mean', 0, 3] as const) for (const identity of [true, false]) for (const upTo of [0, 4]) {
-      const opts = { upTo, identity, head, query: upTo === 4 ? 5 : 0 };
-      const t = tf.tensor(data, [1, layers, heads, tokens, tokens]);
-      const got = attentionRolloutTensor(t, opts).dataSync();
-      t.dispose();
-      const want = attentionRollout(stack, opts);
-      want.forEach((v, j) => expect(got[j]).toBeCloseTo(v, 5));
-    }
+    for (const head of ['mean', 0, 3] as const)
+      for (const identity of [true, false])
+        for (const upTo of [0, 4]) {
+          const opts = { upTo, identity, head, query: upTo === 4 ? 5 : 0 };
+          const t = tf.tensor(data, [1, layers, heads, tokens, tokens]);
+          const got = attentionRolloutTensor(t, opts).dataSync();
+          t.dispose();
+          const want = attentionRollout(stack, opts);
+          want.forEach((v, j) => {
+            expect(got[j]).toBeCloseTo(v, 5);
+          });
+        }
   });
 
   it('leaves no intermediate tensors behind', () => {
@@ -33,6 +37,8 @@ describe('attention rollout in tfjs ops', () => {
   });
 
   it('refuses a stack that is not [1, L, H, T, T]', () => {
-    expect(() => attentionRolloutTensor(tf.zeros([2, 3, 4, 5]), { upTo: 0, identity: true, head: 'mean' })).toThrow(/expected \[1, L, H, T, T\]/);
+    expect(() => attentionRolloutTensor(tf.zeros([2, 3, 4, 5]), { upTo: 0, identity: true, head: 'mean' })).toThrow(
+      /expected \[1, L, H, T, T\]/,
+    );
   });
 });

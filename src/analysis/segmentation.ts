@@ -3,7 +3,8 @@
 /** Argmax over channels of NCHW logits [1, K, H, W] → class id per pixel. */
 export function argmaxClasses(logits: Float32Array, classes: number, height: number, width: number): Uint8Array {
   const n = height * width;
-  if (logits.length !== classes * n) throw new Error(`logits have ${logits.length} values, expected ${classes}x${height}x${width}`);
+  if (logits.length !== classes * n)
+    throw new Error(`logits have ${logits.length} values, expected ${classes}x${height}x${width}`);
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
@@ -50,5 +51,9 @@ export function maskAgreement(reference: Uint8Array, other: Uint8Array, classes:
     return union > 0 ? v / union : null;
   });
   const present = iou.filter((v): v is number => v !== null);
-  return { iou, miou: present.reduce((a, b) => a + b, 0) / Math.max(present.length, 1), pixelAgreement: same / reference.length };
+  return {
+    iou,
+    miou: present.reduce((a, b) => a + b, 0) / Math.max(present.length, 1),
+    pixelAgreement: same / reference.length,
+  };
 }

@@ -6,7 +6,7 @@ import { boxAgreement, type Detection } from '../analysis/boxes';
 import type { GtObject } from '../analysis/groundTruth';
 import { maskAgreement } from '../analysis/segmentation';
 import type { Contract } from '../contract';
-import { classAt, type ClassMap, type TaskResult } from './task';
+import { type ClassMap, classAt, type TaskResult } from './task';
 
 export interface AgreementRow {
   model: string;
@@ -25,9 +25,17 @@ const SAMPLE_SIDE = 320;
  * Mask agreement of two class maps over the same image: at model resolution when both models saw the image
  * in the same frame, else at image points (each map read through its own placement).
  */
-export function maskAgreementOnImage(reference: ClassMap, other: ClassMap, classes: number, width: number, height: number) {
-  const sameFrame = reference.width === other.width && reference.height === other.height
-    && JSON.stringify(reference.placement) === JSON.stringify(other.placement);
+export function maskAgreementOnImage(
+  reference: ClassMap,
+  other: ClassMap,
+  classes: number,
+  width: number,
+  height: number,
+) {
+  const sameFrame =
+    reference.width === other.width &&
+    reference.height === other.height &&
+    JSON.stringify(reference.placement) === JSON.stringify(other.placement);
   if (sameFrame) return maskAgreement(reference.classMap, other.classMap, classes);
   const step = Math.max(1, Math.max(width, height) / SAMPLE_SIDE);
   const a: number[] = [];
@@ -44,8 +52,16 @@ export function maskAgreementOnImage(reference: ClassMap, other: ClassMap, class
   return maskAgreement(Uint8Array.from(a), Uint8Array.from(b), classes);
 }
 
-export function boxAgreementText(reference: Detection[] | GtObject[], other: Detection[], against: string): { value: number | null; text: string } {
-  if (!reference.length && !other.length) return { value: null, text: `nothing to compare: neither this model nor ${against} has a box above its threshold on this image` };
+export function boxAgreementText(
+  reference: Detection[] | GtObject[],
+  other: Detection[],
+  against: string,
+): { value: number | null; text: string } {
+  if (!reference.length && !other.length)
+    return {
+      value: null,
+      text: `nothing to compare: neither this model nor ${against} has a box above its threshold on this image`,
+    };
   const refs = reference.map((r, i) => ({ score: 1, query: i, ...r }));
   const f = boxAgreement(refs, other, 0.5);
   return {
@@ -54,8 +70,12 @@ export function boxAgreementText(reference: Detection[] | GtObject[], other: Det
   };
 }
 
-export function computeAgreements(models: { id: string; contract: Contract; result: TaskResult | null }[], width: number, height: number,
-  truth: { label: string; objects: GtObject[] } | null): AgreementRow[] {
+export function computeAgreements(
+  models: { id: string; contract: Contract; result: TaskResult | null }[],
+  width: number,
+  height: number,
+  truth: { label: string; objects: GtObject[] } | null,
+): AgreementRow[] {
   const ready = models.filter((m) => m.result && m.result.kind !== 'none');
   if (!ready.length) return [];
   const reference = ready.find((m) => m.contract.model.role === 'teacher') ?? ready[0];
@@ -68,17 +88,35 @@ export function computeAgreements(models: { id: string; contract: Contract; resu
       const classes = Math.max(reference.contract.classes.length, m.contract.classes.length);
       const a = maskAgreementOnImage(ra, rb, classes, width, height);
       if (a.iou.every((v, k) => k === 0 || v === null)) {
-        rows.push({ model: m.id, against: reference.id, value: null,
-          text: `nothing to compare: neither ${m.id} nor ${reference.id} finds a part on this image (pixel agreement ${pct(a.pixelAgreement)})` });
+        rows.push({
+          model: m.id,
+          against: reference.id,
+          value: null,
+          text: `nothing to compare: neither ${m.id} nor ${reference.id} finds a part on this image (pixel agreement ${pct(a.pixelAgreement)})`,
+        });
         continue;
       }
-      rows.push({ model: m.id, against: reference.id, value: a.miou,
-        text: `mask mIoU of ${m.id} against ${reference.id}: ${pct(a.miou)} (pixel agreement ${pct(a.pixelAgreement)})` });
+      rows.push({
+        model: m.id,
+        against: reference.id,
+        value: a.miou,
+        text: `mask mIoU of ${m.id} against ${reference.id}: ${pct(a.miou)} (pixel agreement ${pct(a.pixelAgreement)})`,
+      });
     } else if (ra.kind === 'detection' && rb.kind === 'detection') {
       const t = boxAgreementText(ra.detections, rb.detections, reference.id);
-      rows.push({ model: m.id, against: reference.id, value: t.value, text: `${m.id} against ${reference.id}: ${t.text}` });
+      rows.push({
+        model: m.id,
+        against: reference.id,
+        value: t.value,
+        text: `${m.id} against ${reference.id}: ${t.text}`,
+      });
     } else {
-      rows.push({ model: m.id, against: reference.id, value: null, text: `${m.id} and ${reference.id} have different tasks (${rb.kind} vs ${ra.kind}): no agreement number` });
+      rows.push({
+        model: m.id,
+        against: reference.id,
+        value: null,
+        text: `${m.id} and ${reference.id} have different tasks (${rb.kind} vs ${ra.kind}): no agreement number`,
+      });
     }
   }
   if (truth) {
@@ -86,7 +124,12 @@ export function computeAgreements(models: { id: string; contract: Contract; resu
       const r = m.result!;
       if (r.kind !== 'detection') continue;
       const t = boxAgreementText(truth.objects, r.detections, truth.label);
-      rows.push({ model: m.id, against: truth.label, value: t.value, text: `${m.id} against ${truth.label}: ${t.text}` });
+      rows.push({
+        model: m.id,
+        against: truth.label,
+        value: t.value,
+        text: `${m.id} against ${truth.label}: ${t.text}`,
+      });
     }
   }
   return rows;

@@ -5,7 +5,7 @@ import { describeImage, fetchModelBytes, loadModel, ModelError, releaseModel, ru
 import { pageOutputs, workerOutputs } from '../methods/registry';
 import { useGroundTruthStore } from '../state/groundTruth';
 import { payloadBytes, runKey } from '../state/runs';
-import { findImage, useStore, type ImageEntry } from '../state/store';
+import { findImage, type ImageEntry, useStore } from '../state/store';
 import { decodeView } from '../state/viewState';
 import { taskOutputs } from './task';
 
@@ -15,8 +15,17 @@ const inflight = new Map<string, Promise<void>>();
 /** An image file → an entry keyed by its pixels (decoded, hashed and thumbnailed in the worker). */
 async function entryOf(blob: Blob, name: string, source: ImageEntry['source']): Promise<ImageEntry> {
   const facts = await describeImage(blob);
-  return { id: facts.id, name, blob, url: URL.createObjectURL(blob), thumb: URL.createObjectURL(facts.thumb),
-    width: facts.width, height: facts.height, original: facts.original, source };
+  return {
+    id: facts.id,
+    name,
+    blob,
+    url: URL.createObjectURL(blob),
+    thumb: URL.createObjectURL(facts.thumb),
+    width: facts.width,
+    height: facts.height,
+    original: facts.original,
+    source,
+  };
 }
 
 let galleryLoaded = false;
@@ -31,11 +40,14 @@ export async function loadGallery(): Promise<void> {
     setZoo(await zooRes.json());
     const gallery = (await (await fetch(`${base}samples/index.json`)).json()) as { images: string[] };
     const entries: ImageEntry[] = [];
-    for (const name of gallery.images) entries.push(await entryOf(await (await fetch(`${base}samples/${name}`)).blob(), name, 'gallery'));
+    for (const name of gallery.images)
+      entries.push(await entryOf(await (await fetch(`${base}samples/${name}`)).blob(), name, 'gallery'));
     addImages(entries);
     checkImageLink();
   } catch (e) {
-    notify(`The bundled zoo or gallery did not load (${(e as Error).message}). Run the app with npm start from the repository.`);
+    notify(
+      `The bundled zoo or gallery did not load (${(e as Error).message}). Run the app with npm start from the repository.`,
+    );
   }
 }
 
@@ -45,9 +57,13 @@ export function checkImageLink(): void {
   if (findImage(images, view.image)) return;
   const link = view.image;
   if (link && 'hash' in link) {
-    notify(`The link shows your own image ${link.name ? `"${link.name}" ` : ''}(id ${link.hash}), which is not open in this tab: images never leave the browser that opened them. Drop the same file here and the view opens on it.`);
+    notify(
+      `The link shows your own image ${link.name ? `"${link.name}" ` : ''}(id ${link.hash}), which is not open in this tab: images never leave the browser that opened them. Drop the same file here and the view opens on it.`,
+    );
   } else if (link && 'sample' in link && images.some((i) => i.source === 'gallery')) {
-    notify(`The link names the gallery image "${link.sample}", which the gallery does not have: showing the first sample instead.`);
+    notify(
+      `The link names the gallery image "${link.sample}", which the gallery does not have: showing the first sample instead.`,
+    );
   }
   if (!(link && 'hash' in link) && images[0]) showImage(images[0]);
 }
@@ -64,7 +80,12 @@ export function followHash(): void {
 /** Models the user dropped or named by URL: kept in this tab only, so a link cannot reopen them. */
 export const LOCAL_PREFIX = 'local-';
 
-const localId = (name: string) => LOCAL_PREFIX + name.toLowerCase().replace(/\.onnx$/, '').replace(/[^a-z0-9._-]+/g, '-');
+const localId = (name: string) =>
+  LOCAL_PREFIX +
+  name
+    .toLowerCase()
+    .replace(/\.onnx$/, '')
+    .replace(/[^a-z0-9._-]+/g, '-');
 
 /** Bytes of models the user supplied, kept so a backend switch (or coming back into view) can reload them. */
 const localModels = new Map<string, { bytes: ArrayBuffer; sidecar?: string }>();
@@ -94,14 +115,18 @@ export async function addModelUrl(url: string): Promise<void> {
     useStore.getState().notify(`"${url}" is not a URL: give the full address of an .onnx file`);
     return;
   }
-  await addLocalModel(id, fetchModelBytes(url, (p) => useStore.getState().setSlot(id, { status: 'loading', progress: p })));
+  await addLocalModel(
+    id,
+    fetchModelBytes(url, (p) => useStore.getState().setSlot(id, { status: 'loading', progress: p })),
+  );
 }
 
 export async function addUserFiles(files: File[]): Promise<void> {
   const { addImages, notify, showImage } = useStore.getState();
   const entries: ImageEntry[] = [];
   const sidecars = new Map<string, File>();
-  for (const f of files) if (f.name.endsWith('.contract.json')) sidecars.set(f.name.replace(/\.contract\.json$/, ''), f);
+  for (const f of files)
+    if (f.name.endsWith('.contract.json')) sidecars.set(f.name.replace(/\.contract\.json$/, ''), f);
   for (const file of files) {
     if (file.name.endsWith('.contract.json')) continue;
     if (file.name.toLowerCase().endsWith('.json')) {
@@ -120,11 +145,14 @@ export async function addUserFiles(files: File[]): Promise<void> {
     try {
       const entry = await entryOf(file, file.name, 'user');
       if (entry.original) {
-        notify(`${file.name} is ${((entry.original.width * entry.original.height) / 1e6).toFixed(0)} megapixels: shown and analysed at ${entry.width}×${entry.height}.`);
+        notify(
+          `${file.name} is ${((entry.original.width * entry.original.height) / 1e6).toFixed(0)} megapixels: shown and analysed at ${entry.width}×${entry.height}.`,
+        );
       }
       const open = [...useStore.getState().images, ...entries].find((i) => i.id === entry.id);
       if (open) {
-        if (open.name !== file.name) notify(`${file.name} has the same pixels as ${open.name}, which is already open: showing it.`);
+        if (open.name !== file.name)
+          notify(`${file.name} has the same pixels as ${open.name}, which is already open: showing it.`);
         URL.revokeObjectURL(entry.url);
         URL.revokeObjectURL(entry.thumb);
         if (!entries.includes(open)) entries.push(open);
@@ -167,7 +195,10 @@ async function ensureModel(id: string): Promise<void> {
   if (local) {
     setSlot(id, { status: 'loading', progress: 1 });
     try {
-      setSlot(id, { status: 'ready', model: await loadModel(id, local.bytes, view.backend, local.sidecar, workerOutputs) });
+      setSlot(id, {
+        status: 'ready',
+        model: await loadModel(id, local.bytes, view.backend, local.sidecar, workerOutputs),
+      });
     } catch (e) {
       setSlot(id, { status: 'error', error: (e as Error).message });
     }
@@ -204,7 +235,8 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
     const raw = await runModel(slot.model, image, wanted);
     if (useStore.getState().slots[id] !== slot) return; // the model left the view (or the backend changed) meanwhile
     useStore.getState().putRun({ modelId: id, imageId: image.id, ...raw, bytes: payloadBytes(raw.outputs) });
-  })().catch((e: Error) => useStore.getState().notify(`${id} could not run on ${image.name}: ${e.message}`))
+  })()
+    .catch((e: Error) => useStore.getState().notify(`${id} could not run on ${image.name}: ${e.message}`))
     .finally(() => inflight.delete(key));
   inflight.set(key, job);
   return job;
@@ -219,6 +251,7 @@ export function useAnalysis(): void {
   const image = useStore((s) => findImage(s.images, s.view.image));
   // Models whose session is gone (a backend switch) must load and run again; analyse() skips done work.
   const unloaded = useStore((s) => models.filter((id) => !s.slots[id]).join(','));
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `unloaded` is the trigger, not an input
   useEffect(() => {
     if (!image) return;
     void (async () => {

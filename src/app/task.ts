@@ -37,7 +37,10 @@ export type TaskResult =
   | { kind: 'none'; reason: string };
 
 /** The threshold a detector uses: the user's when set, else its contract's recommendation, else 0.5. */
-export function detectionThreshold(c: Contract, user: number | null): { value: number; from: 'contract' | 'default' | 'user' } {
+export function detectionThreshold(
+  c: Contract,
+  user: number | null,
+): { value: number; from: 'contract' | 'default' | 'user' } {
   if (user !== null) return { value: user, from: 'user' };
   const rec = recommendedThreshold(c);
   return rec === null ? { value: 0.5, from: 'default' } : { value: rec, from: 'contract' };
@@ -53,11 +56,22 @@ export function interpret(contract: Contract, run: Run, userThreshold: number | 
     const t = run.outputs[v.logits];
     if (!t) return { kind: 'none', reason: `the run has no output ${v.logits}` };
     const [, classes, height, width] = t.dims;
-    return { kind: 'segmentation', classMap: argmaxClasses(t.data, classes, height, width), width, height, placement: run.placement };
+    return {
+      kind: 'segmentation',
+      classMap: argmaxClasses(t.data, classes, height, width),
+      width,
+      height,
+      placement: run.placement,
+    };
   }
   if (v.kind === 'detection') {
     const th = detectionThreshold(contract, userThreshold);
-    return { kind: 'detection', detections: blockQueries(queryBlock(contract, 'one_to_one')!, run, th.value), threshold: th.value, thresholdFrom: th.from };
+    return {
+      kind: 'detection',
+      detections: blockQueries(queryBlock(contract, 'one_to_one')!, run, th.value),
+      threshold: th.value,
+      thresholdFrom: th.from,
+    };
   }
   return v;
 }

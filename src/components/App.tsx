@@ -12,8 +12,17 @@ const pct = (v: number) => `${(100 * v).toFixed(1)}`;
 function Headline({ model }: { model: ZooModel }) {
   const t = model.metrics.test;
   if (isSegMetrics(t)) return <span>mIoU {pct(t.miou)}</span>;
-  if (isDetMetrics(t)) return <span>AP {pct(t.ap)} · AP50 {pct(t.ap50)}</span>;
-  return <span>pseudo-mask IoU {pct(t.dino_iou_last_layer)} (DINO) · {pct(t.cst_iou)} (CST) · ceiling {pct(t.ceiling_patch_iou)}</span>;
+  if (isDetMetrics(t))
+    return (
+      <span>
+        AP {pct(t.ap)} · AP50 {pct(t.ap50)}
+      </span>
+    );
+  return (
+    <span>
+      pseudo-mask IoU {pct(t.dino_iou_last_layer)} (DINO) · {pct(t.cst_iou)} (CST) · ceiling {pct(t.ceiling_patch_iou)}
+    </span>
+  );
 }
 
 export function App() {
@@ -39,26 +48,43 @@ export function App() {
     };
   }, []);
   return (
-    <main className="mx-auto max-w-6xl p-6" onDragOver={(e) => e.preventDefault()}
+    <main
+      className="mx-auto max-w-6xl p-6"
+      onDragOver={(e) => e.preventDefault()}
       onDrop={(e) => {
         e.preventDefault();
         const plain = [...e.dataTransfer.files];
         void droppedFiles(e.dataTransfer.items).then((files) => addUserFiles(files.length ? files : plain));
-      }}>
+      }}
+    >
       <h1 className="text-2xl font-semibold">AttnLens</h1>
-      <p className="text-slate-400">Why does the student differ from its teacher? Drop factory images anywhere; they stay in this browser.</p>
+      <p className="text-slate-400">
+        Why does the student differ from its teacher? Drop factory images anywhere; they stay in this browser.
+      </p>
       {notices.map((n, i) => (
         <p key={n} role="alert" className="mt-2 flex justify-between rounded bg-red-900/60 p-2 text-sm">
-          {n} <button onClick={() => dismiss(i)} aria-label="dismiss">×</button>
+          {n}{' '}
+          <button type="button" onClick={() => dismiss(i)} aria-label="dismiss">
+            ×
+          </button>
         </p>
       ))}
-      <Guard what="The controls" resetKeys={[]}><Controls /></Guard>
+      <Guard what="The controls" resetKeys={[]}>
+        <Controls />
+      </Guard>
       <Compare />
       <MethodViews />
       {zoo && (
         <table className="mt-8 w-full text-sm" data-testid="zoo-table">
           <thead className="text-left text-slate-400">
-            <tr><th>model</th><th>role</th><th>params</th><th>size</th><th>latency (node)</th><th>test split</th></tr>
+            <tr>
+              <th>model</th>
+              <th>role</th>
+              <th>params</th>
+              <th>size</th>
+              <th>latency (node)</th>
+              <th>test split</th>
+            </tr>
           </thead>
           <tbody>
             {zoo.models.map((m) => (
@@ -68,7 +94,9 @@ export function App() {
                 <td>{m.params.toLocaleString()}</td>
                 <td>{(m.bytes / 1e6).toFixed(2)} MB</td>
                 <td>{m.latency_ms.onnxruntime_node ? `${m.latency_ms.onnxruntime_node} ms` : '–'}</td>
-                <td><Headline model={m} /></td>
+                <td>
+                  <Headline model={m} />
+                </td>
               </tr>
             ))}
           </tbody>

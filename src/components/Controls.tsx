@@ -13,51 +13,122 @@ export function Controls() {
   return (
     <div className="my-4 space-y-3">
       <div className="flex flex-wrap items-center gap-4 text-sm">
-        <label>models{' '}
-          <select data-testid="pair" className="bg-slate-800 p-1" value={pairKey}
-            onChange={(e) => setView({ models: e.target.value.split(','), selection: null })}>
-            {zoo?.pairs.map((p) => <option key={p.label} value={`${p.teacher},${p.student}`}>{p.label}</option>)}
-            {zoo && !zoo.pairs.some((p) => `${p.teacher},${p.student}` === pairKey) && <option value={pairKey}>{pairKey}</option>}
+        <label>
+          models{' '}
+          <select
+            data-testid="pair"
+            className="bg-slate-800 p-1"
+            value={pairKey}
+            onChange={(e) => setView({ models: e.target.value.split(','), selection: null })}
+          >
+            {zoo?.pairs.map((p) => (
+              <option key={p.label} value={`${p.teacher},${p.student}`}>
+                {p.label}
+              </option>
+            ))}
+            {zoo && !zoo.pairs.some((p) => `${p.teacher},${p.student}` === pairKey) && (
+              <option value={pairKey}>{pairKey}</option>
+            )}
           </select>
         </label>
         <label title="Detections below it are hidden. Until you move it, each detector uses the threshold its contract recommends (chosen on validation data), else 0.5.">
-          score threshold <input data-testid="threshold" type="range" min={0} max={1} step={0.01} value={view.threshold ?? 0.5}
-            onChange={(e) => setView({ threshold: Number(e.target.value) })} />{' '}
-          <span data-testid="threshold-value">{view.threshold === null ? 'recommended' : view.threshold.toFixed(2)}</span>
-          {view.threshold !== null && <button className="ml-1 underline" data-testid="threshold-reset" onClick={() => setView({ threshold: null })}>use each model's recommended</button>}
+          score threshold{' '}
+          <input
+            data-testid="threshold"
+            type="range"
+            min={0}
+            max={1}
+            step={0.01}
+            value={view.threshold ?? 0.5}
+            onChange={(e) => setView({ threshold: Number(e.target.value) })}
+          />{' '}
+          <span data-testid="threshold-value">
+            {view.threshold === null ? 'recommended' : view.threshold.toFixed(2)}
+          </span>
+          {view.threshold !== null && (
+            <button
+              type="button"
+              className="ml-1 underline"
+              data-testid="threshold-reset"
+              onClick={() => setView({ threshold: null })}
+            >
+              use each model's recommended
+            </button>
+          )}
         </label>
-        <label>mask opacity <input data-testid="opacity" type="range" min={0} max={1} step={0.05} value={view.opacity}
-          onChange={(e) => setView({ opacity: Number(e.target.value) })} /></label>
-        <label>backend{' '}
-          <select className="bg-slate-800 p-1" data-testid="backend" value={view.backend}
-            onChange={(e) => setView({ backend: e.target.value as 'auto' | 'webgpu' | 'wasm' })}>
-            <option value="auto">auto (WebGPU if available)</option><option value="webgpu">WebGPU</option><option value="wasm">WASM</option>
+        <label>
+          mask opacity{' '}
+          <input
+            data-testid="opacity"
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={view.opacity}
+            onChange={(e) => setView({ opacity: Number(e.target.value) })}
+          />
+        </label>
+        <label>
+          backend{' '}
+          <select
+            className="bg-slate-800 p-1"
+            data-testid="backend"
+            value={view.backend}
+            onChange={(e) => setView({ backend: e.target.value as 'auto' | 'webgpu' | 'wasm' })}
+          >
+            <option value="auto">auto (WebGPU if available)</option>
+            <option value="webgpu">WebGPU</option>
+            <option value="wasm">WASM</option>
           </select>
         </label>
-        <label className="cursor-pointer rounded bg-slate-800 px-2 py-1">add images or .onnx…
-          <input data-testid="file-input" type="file" accept="image/*,.onnx,.json" multiple className="hidden"
-            onChange={(e) => { void addUserFiles([...(e.target.files ?? [])]); e.target.value = ''; }} />
+        <label className="cursor-pointer rounded bg-slate-800 px-2 py-1">
+          add images or .onnx…
+          <input
+            data-testid="file-input"
+            type="file"
+            accept="image/*,.onnx,.json"
+            multiple
+            className="hidden"
+            onChange={(e) => {
+              void addUserFiles([...(e.target.files ?? [])]);
+              e.target.value = '';
+            }}
+          />
         </label>
-        <form className="flex gap-1" onSubmit={(e) => {
-          e.preventDefault();
-          const input = e.currentTarget.elements.namedItem('url') as HTMLInputElement;
-          if (input.value) void addModelUrl(input.value);
-        }}>
+        <form
+          className="flex gap-1"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const input = e.currentTarget.elements.namedItem('url') as HTMLInputElement;
+            if (input.value) void addModelUrl(input.value);
+          }}
+        >
           <input name="url" data-testid="model-url" placeholder="model URL (.onnx)" className="w-56 bg-slate-800 p-1" />
-          <button className="rounded bg-slate-800 px-2">open</button>
+          <button type="button" className="rounded bg-slate-800 px-2">
+            open
+          </button>
         </form>
       </div>
       <div className="flex gap-1 overflow-x-auto" data-testid="strip">
         {images.map((img) => (
-          <button key={img.id} title={`${img.name} · ${img.width}×${img.height}${img.original ? ` (scaled from ${img.original.width}×${img.original.height})` : ''}`}
-            data-image={img.id} onClick={() => showImage(img)}
-            className={`h-12 w-12 shrink-0 border-2 bg-slate-900 ${img === current ? 'border-sky-400' : 'border-transparent'}`}>
+          <button
+            type="button"
+            key={img.id}
+            title={`${img.name} · ${img.width}×${img.height}${img.original ? ` (scaled from ${img.original.width}×${img.original.height})` : ''}`}
+            data-image={img.id}
+            onClick={() => showImage(img)}
+            className={`h-12 w-12 shrink-0 border-2 bg-slate-900 ${img === current ? 'border-sky-400' : 'border-transparent'}`}
+          >
             <img src={img.thumb} alt={img.name} className="h-full w-full object-contain" draggable={false} />
           </button>
         ))}
       </div>
-      {current && <p className="text-xs text-slate-400" data-testid="current-image">{current.name} · {current.width}×{current.height}
-        {current.source === 'user' ? ` · your image (id ${current.id}; stays in this browser)` : ' · gallery'}</p>}
+      {current && (
+        <p className="text-xs text-slate-400" data-testid="current-image">
+          {current.name} · {current.width}×{current.height}
+          {current.source === 'user' ? ` · your image (id ${current.id}; stays in this browser)` : ' · gallery'}
+        </p>
+      )}
     </div>
   );
 }

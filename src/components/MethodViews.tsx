@@ -9,7 +9,10 @@ export function MethodViews() {
   const models = useModelsInView();
   const image = useCurrentImage();
   const view = useStore((s) => s.view);
-  const verdicts = useMemo(() => METHODS.map((m) => ({ method: m, reason: models.length ? m.applies(models) : 'no model loaded yet' })), [models]);
+  const verdicts = useMemo(
+    () => METHODS.map((m) => ({ method: m, reason: models.length ? m.applies(models) : 'no model loaded yet' })),
+    [models],
+  );
   const shown = verdicts.filter((v) => v.reason === null);
   const hidden = verdicts.filter((v) => v.reason !== null);
   return (
@@ -24,8 +27,16 @@ export function MethodViews() {
       ))}
       {hidden.length > 0 && models.length > 0 && (
         <details className="mt-6 text-xs text-slate-400" data-testid="methods-not-shown">
-          <summary>{hidden.length} method view{hidden.length === 1 ? '' : 's'} not shown for these models</summary>
-          <ul className="ml-4 list-disc">{hidden.map(({ method, reason }) => <li key={method.id}>{method.title}: {reason}</li>)}</ul>
+          <summary>
+            {hidden.length} method view{hidden.length === 1 ? '' : 's'} not shown for these models
+          </summary>
+          <ul className="ml-4 list-disc">
+            {hidden.map(({ method, reason }) => (
+              <li key={method.id}>
+                {method.title}: {reason}
+              </li>
+            ))}
+          </ul>
         </details>
       )}
     </>

@@ -4,7 +4,7 @@ import { useEffect, useRef } from 'react';
 import { inputFrameOnImage } from '../analysis/geometry';
 import { detectionAt } from '../analysis/queries';
 import { classAt, taskView } from '../app/task';
-import { useStore, type ImageEntry } from '../state/store';
+import { type ImageEntry, useStore } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
 import { useRun, useTaskResult } from './hooks';
 import { Photo } from './Photo';
@@ -31,15 +31,20 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
       drawClassMap(mask.current, result.classMap, result.width, result.height, contract.classes, opacity);
     }
     const selected = selection?.model === modelId && selection.block === 'one_to_one' ? selection.query : undefined;
-    if (boxes.current) drawBoxes(boxes.current, result.kind === 'detection' ? result.detections : [], contract.classes, w, h, selected);
+    if (boxes.current)
+      drawBoxes(boxes.current, result.kind === 'detection' ? result.detections : [], contract.classes, w, h, selected);
   }, [result, contract, opacity, w, h, selection, modelId]);
 
   // d3-zoom drives the shared transform; every pane mirrors it (setting d3's own state without an event).
   useEffect(() => {
     const el = viewport.current;
     if (!el) return;
-    const behaviour = d3zoom<HTMLDivElement, unknown>().scaleExtent([1, 16])
-      .translateExtent([[0, 0], [el.clientWidth, el.clientHeight]])
+    const behaviour = d3zoom<HTMLDivElement, unknown>()
+      .scaleExtent([1, 16])
+      .translateExtent([
+        [0, 0],
+        [el.clientWidth, el.clientHeight],
+      ])
       .on('zoom', (e) => {
         if (e.sourceEvent) useStore.getState().setZoom({ k: e.transform.k, x: e.transform.x, y: e.transform.y });
       });
@@ -47,12 +52,16 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     return () => void select(el).on('.zoom', null);
   }, []);
   useEffect(() => {
-    if (viewport.current) select(viewport.current).property('__zoom', zoomIdentity.translate(zoom.x, zoom.y).scale(zoom.k));
+    if (viewport.current)
+      select(viewport.current).property('__zoom', zoomIdentity.translate(zoom.x, zoom.y).scale(zoom.k));
   }, [zoom]);
 
   const toImagePoint = (e: React.MouseEvent<HTMLDivElement>): [number, number] => {
     const r = e.currentTarget.getBoundingClientRect();
-    return [((e.clientX - r.left - zoom.x) / zoom.k / r.width) * w, ((e.clientY - r.top - zoom.y) / zoom.k / r.height) * h];
+    return [
+      ((e.clientX - r.left - zoom.x) / zoom.k / r.width) * w,
+      ((e.clientY - r.top - zoom.y) / zoom.k / r.height) * h,
+    ];
   };
   const onMove = (e: React.MouseEvent<HTMLDivElement>) => {
     const [x, y] = toImagePoint(e);
@@ -69,10 +78,12 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
   if (hover && result && contract) {
     if (result.kind === 'segmentation') {
       const k = classAt(result, hover.x, hover.y);
-      readout = k === null ? 'outside the model input' : contract.classes[k]?.name ?? `class ${k}`;
+      readout = k === null ? 'outside the model input' : (contract.classes[k]?.name ?? `class ${k}`);
     } else if (result.kind === 'detection') {
       const hit = detectionAt(result.detections, hover.x, hover.y);
-      readout = hit ? `${contract.classes[hit.classId]?.name ?? hit.classId} ${(hit.score * 100).toFixed(0)} % (query ${hit.query}; click for its attention)` : 'no box';
+      readout = hit
+        ? `${contract.classes[hit.classId]?.name ?? hit.classId} ${(hit.score * 100).toFixed(0)} % (query ${hit.query}; click for its attention)`
+        : 'no box';
     }
   }
   const noView = contract ? taskView(contract) : null;
@@ -83,36 +94,84 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     const th = `${result.threshold.toFixed(2)}${result.thresholdFrom === 'contract' ? ', its recommended' : ''}`;
     drawn = n ? `${n} box${n === 1 ? '' : 'es'} ≥ ${th}` : `no box ≥ ${th}`;
   } else if (noView?.kind === 'none') drawn = `nothing to overlay: ${noView.reason}`;
-  const state = result ? 'drawn' : slot?.status ?? 'idle';
+  const state = result ? 'drawn' : (slot?.status ?? 'idle');
   return (
-    <figure className="min-w-0 flex-1" data-testid={`pane-${modelId}`} data-state={state} data-image={run?.imageId ?? ''}>
+    <figure
+      className="min-w-0 flex-1"
+      data-testid={`pane-${modelId}`}
+      data-state={state}
+      data-image={run?.imageId ?? ''}
+    >
       <figcaption className="mb-1 flex justify-between gap-2 text-sm">
         <span className="font-mono">{modelId}</span>
         <span className="truncate text-slate-400" data-testid="pane-status">
           {slot?.status === 'loading' && `loading ${Math.round(100 * (slot.progress ?? 0))} %`}
-          {slot?.status === 'ready' && (run ? `${slot.model!.backend} · ${run.milliseconds.toFixed(0)} ms · ${drawn}` : `${slot.model!.backend} · running`)}
+          {slot?.status === 'ready' &&
+            (run
+              ? `${slot.model!.backend} · ${run.milliseconds.toFixed(0)} ms · ${drawn}`
+              : `${slot.model!.backend} · running`)}
           {slot?.status === 'error' && 'error'}
         </span>
       </figcaption>
-      <div ref={viewport} data-testid="viewport" className="relative cursor-crosshair overflow-hidden bg-slate-900"
-        style={{ aspectRatio: `${w} / ${h}` }} onMouseMove={onMove} onClick={onClick} onMouseLeave={() => useStore.getState().setHover(null)}>
-        <div data-testid="layer" className="absolute inset-0 origin-top-left"
-          style={{ transform: `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.k})` }}>
+      {/* biome-ignore lint/a11y: pointer drawing surface; the ground-truth list is the keyboard path */}
+      <div
+        ref={viewport}
+        data-testid="viewport"
+        className="relative cursor-crosshair overflow-hidden bg-slate-900"
+        style={{ aspectRatio: `${w} / ${h}` }}
+        onMouseMove={onMove}
+        onClick={onClick}
+        onMouseLeave={() => useStore.getState().setHover(null)}
+      >
+        <div
+          data-testid="layer"
+          className="absolute inset-0 origin-top-left"
+          style={{ transform: `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.k})` }}
+        >
           {image && <Photo image={image} testId="photo" />}
-          <canvas ref={mask} data-testid="mask" className="absolute"
-            style={{ ...(result?.kind === 'segmentation' ? inputFrameOnImage(result.placement, w, h) : { left: 0, top: 0, width: '100%', height: '100%' }), imageRendering: 'pixelated' }} />
+          <canvas
+            ref={mask}
+            data-testid="mask"
+            className="absolute"
+            style={{
+              ...(result?.kind === 'segmentation'
+                ? inputFrameOnImage(result.placement, w, h)
+                : { left: 0, top: 0, width: '100%', height: '100%' }),
+              imageRendering: 'pixelated',
+            }}
+          />
           <svg ref={boxes} data-testid="boxes" className="absolute inset-0 h-full w-full" preserveAspectRatio="none" />
           {hover && (
-            <div className="pointer-events-none absolute border border-white/80" data-testid="crosshair"
-              style={{ left: `${(hover.x / w) * 100}%`, top: `${(hover.y / h) * 100}%`, width: 6, height: 6, marginLeft: -3, marginTop: -3 }} />
+            <div
+              className="pointer-events-none absolute border border-white/80"
+              data-testid="crosshair"
+              style={{
+                left: `${(hover.x / w) * 100}%`,
+                top: `${(hover.y / h) * 100}%`,
+                width: 6,
+                height: 6,
+                marginLeft: -3,
+                marginTop: -3,
+              }}
+            />
           )}
         </div>
       </div>
       <p className="mt-1 h-5 text-xs text-slate-300" data-testid="readout">
-        {hover ? `(${hover.x.toFixed(0)}, ${hover.y.toFixed(0)}) ${readout}` : 'hover to compare; wheel to zoom, drag to pan (all panes)'}
+        {hover
+          ? `(${hover.x.toFixed(0)}, ${hover.y.toFixed(0)}) ${readout}`
+          : 'hover to compare; wheel to zoom, drag to pan (all panes)'}
       </p>
-      {slot?.status === 'error' && <p role="alert" className="mt-1 text-sm text-red-300">{slot.error}</p>}
-      {slot?.model?.fallback && <p className="mt-1 text-xs text-amber-300" data-testid="fallback">WASM, because {slot.model.fallback}</p>}
+      {slot?.status === 'error' && (
+        <p role="alert" className="mt-1 text-sm text-red-300">
+          {slot.error}
+        </p>
+      )}
+      {slot?.model?.fallback && (
+        <p className="mt-1 text-xs text-amber-300" data-testid="fallback">
+          WASM, because {slot.model.fallback}
+        </p>
+      )}
     </figure>
   );
 }

@@ -3,8 +3,8 @@ import { useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { interpret, type TaskResult } from '../app/task';
 import type { ModelInView } from '../methods/types';
-import { runKey, type Run } from '../state/runs';
-import { findImage, useStore, type ImageEntry } from '../state/store';
+import { type Run, runKey } from '../state/runs';
+import { findImage, type ImageEntry, useStore } from '../state/store';
 
 export const useCurrentImage = (): ImageEntry | undefined => useStore((s) => findImage(s.images, s.view.image));
 
@@ -12,7 +12,10 @@ export const useCurrentImage = (): ImageEntry | undefined => useStore((s) => fin
 export function useModelsInView(): ModelInView[] {
   const contracts = useStore(useShallow((s) => s.view.models.map((id) => s.slots[id]?.model?.contract)));
   const ids = useStore((s) => s.view.models);
-  return useMemo(() => ids.flatMap((id, i) => (contracts[i] ? [{ id, contract: contracts[i]! }] : [])), [ids, contracts]);
+  return useMemo(
+    () => ids.flatMap((id, i) => (contracts[i] ? [{ id, contract: contracts[i]! }] : [])),
+    [ids, contracts],
+  );
 }
 
 export function useRun(modelId: string | undefined, image: ImageEntry | undefined): Run | undefined {

@@ -3,17 +3,17 @@ import { readOnnxHeader } from './onnxMetadata';
 import type { Contract, ContractError } from './types';
 import { contractWarnings, EXPORT_KIT_HINT, METADATA_KEY, validateContract } from './validate';
 
+export { NotOnnxError, readOnnxHeader } from './onnxMetadata';
 export * from './types';
 export {
   checkAgainstGraph,
   contractWarnings,
+  EXPORT_KIT_HINT,
   inputSize,
+  METADATA_KEY,
   recommendedScoreThreshold,
   validateContract,
-  EXPORT_KIT_HINT,
-  METADATA_KEY,
 } from './validate';
-export { NotOnnxError, readOnnxHeader } from './onnxMetadata';
 
 export type ContractResult =
   | {

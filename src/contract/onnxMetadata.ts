@@ -44,7 +44,9 @@ export function readOnnxHeader(bytes: Uint8Array): OnnxHeader {
       }
     }
   } catch (e) {
-    throw new NotOnnxError(`the bytes are not a complete ONNX protobuf (${(e as Error).message}); the file may be truncated or not an ONNX model`);
+    throw new NotOnnxError(
+      `the bytes are not a complete ONNX protobuf (${(e as Error).message}); the file may be truncated or not an ONNX model`,
+    );
   }
   if (reader.pos !== reader.len || irVersion === null || !hasGraph) {
     throw new NotOnnxError(

@@ -1,8 +1,8 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkAgainstGraph, contractWarnings, recommendedScoreThreshold, validateContract } from './validate';
 import type { Contract } from './types';
+import { checkAgainstGraph, contractWarnings, recommendedScoreThreshold, validateContract } from './validate';
 
 const dir = join(__dirname, '../../contract/examples');
 const expected: Record<string, string[]> = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
@@ -21,7 +21,8 @@ describe('contract validator (shared corpus with the Python half)', () => {
       const got = validateContract(doc).map((e) => e.code);
       expect(got.includes('schema') ? ['schema'] : got).toEqual(codes);
       // warnings are defined for schema-valid documents
-      if (!got.includes('schema')) expect(contractWarnings(doc as Contract).map((w) => w.code)).toEqual(warnings[file] ?? []);
+      if (!got.includes('schema'))
+        expect(contractWarnings(doc as Contract).map((w) => w.code)).toEqual(warnings[file] ?? []);
     });
   }
   it('treats model.methods as informational: a method without its outputs is a warning', () => {

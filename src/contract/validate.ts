@@ -39,7 +39,10 @@ function semanticErrors(c: Contract): ContractError[] {
   const { height: inH, width: inW } = inputSize(c);
   const classIds = c.classes.map((k) => k.id);
   if (![...classIds].sort((a, b) => a - b).every((v, i) => v === i)) {
-    add('class-ids', `class ids must be 0..${classIds.length - 1} without gaps or repeats, got [${classIds.join(', ')}]`);
+    add(
+      'class-ids',
+      `class ids must be 0..${classIds.length - 1} without gaps or repeats, got [${classIds.join(', ')}]`,
+    );
   }
   const names = c.outputs.map((o) => o.name);
   for (const n of [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].sort()) {
@@ -54,14 +57,19 @@ function semanticErrors(c: Contract): ContractError[] {
         if (s[1] !== classIds.length)
           add('class-count', `${label(i, o)} has ${s[1]} channels but the contract lists ${classIds.length} classes`);
         if (s[2] !== inH || s[3] !== inW)
-          add('logits-size', `${label(i, o)} is ${s[2]}x${s[3]} but the input is ${inH}x${inW}; export logits at input size`);
+          add(
+            'logits-size',
+            `${label(i, o)} is ${s[2]}x${s[3]} but the input is ${inH}x${inW}; export logits at input size`,
+          );
         break;
       case 'class_logits':
       case 'multilabel_logits': {
         const labels = o.labels ?? [];
-        if (s[1] !== labels.length) add('label-count', `${label(i, o)} has ${s[1]} logits but lists ${labels.length} labels`);
+        if (s[1] !== labels.length)
+          add('label-count', `${label(i, o)} has ${s[1]} logits but lists ${labels.length} labels`);
         const missing = labels.filter((k) => !classIds.includes(k));
-        if (missing.length) add('unknown-class', `${label(i, o)} names class ids [${missing.join(', ')}] that are not in classes`);
+        if (missing.length)
+          add('unknown-class', `${label(i, o)} names class ids [${missing.join(', ')}] that are not in classes`);
         break;
       }
       case 'cbam_channel_gate':
@@ -74,7 +82,10 @@ function semanticErrors(c: Contract): ContractError[] {
         if (site.has(kind)) add('duplicate-site-output', `site '${o.site}' declares two ${o.role} outputs`);
         site.set(kind, o);
         if (s.length === 4 && (o.stride! * s[2] !== inH || o.stride! * s[3] !== inW))
-          add('stride', `${label(i, o)} is ${s[2]}x${s[3]} at stride ${o.stride}, which does not cover the ${inH}x${inW} input`);
+          add(
+            'stride',
+            `${label(i, o)} is ${s[2]}x${s[3]} at stride ${o.stride}, which does not cover the ${inH}x${inW} input`,
+          );
         break;
       }
       case 'cls_attention':
@@ -82,9 +93,15 @@ function semanticErrors(c: Contract): ContractError[] {
         const [gh, gw] = o.grid!;
         const expect = gh * gw + (o.keys === 'all_tokens' ? 1 : 0);
         if (s[s.length - 1] !== expect)
-          add('token-count', `${label(i, o)} has ${s[s.length - 1]} keys but grid ${gh}x${gw} with keys='${o.keys}' means ${expect}`);
+          add(
+            'token-count',
+            `${label(i, o)} has ${s[s.length - 1]} keys but grid ${gh}x${gw} with keys='${o.keys}' means ${expect}`,
+          );
         if (gh * o.patch! !== inH || gw * o.patch! !== inW)
-          add('grid', `${label(i, o)}: grid ${gh}x${gw} of ${o.patch}-px patches does not tile the ${inH}x${inW} input`);
+          add(
+            'grid',
+            `${label(i, o)}: grid ${gh}x${gw} of ${o.patch}-px patches does not tile the ${inH}x${inW} input`,
+          );
         if (o.role === 'cls_attention' && o.layers!.length !== s[1])
           add('layer-count', `${label(i, o)} lists ${o.layers!.length} layers but its shape has ${s[1]}`);
         break;
@@ -94,10 +111,17 @@ function semanticErrors(c: Contract): ContractError[] {
         const expect = gh * gw + (o.cls_token === 'leads' ? 1 : 0);
         if (s[3] !== s[4]) add('token-count', `${label(i, o)} must be square over tokens, is ${s[3]}x${s[4]}`);
         if (s[4] !== expect)
-          add('token-count', `${label(i, o)} has ${s[4]} tokens but grid ${gh}x${gw} with cls_token='${o.cls_token}' means ${expect}`);
+          add(
+            'token-count',
+            `${label(i, o)} has ${s[4]} tokens but grid ${gh}x${gw} with cls_token='${o.cls_token}' means ${expect}`,
+          );
         if (gh * o.patch! !== inH || gw * o.patch! !== inW)
-          add('grid', `${label(i, o)}: grid ${gh}x${gw} of ${o.patch}-px patches does not tile the ${inH}x${inW} input`);
-        if (o.layers!.length !== s[1]) add('layer-count', `${label(i, o)} lists ${o.layers!.length} layers but its shape has ${s[1]}`);
+          add(
+            'grid',
+            `${label(i, o)}: grid ${gh}x${gw} of ${o.patch}-px patches does not tile the ${inH}x${inW} input`,
+          );
+        if (o.layers!.length !== s[1])
+          add('layer-count', `${label(i, o)} lists ${o.layers!.length} layers but its shape has ${s[1]}`);
         break;
       }
     }
@@ -109,7 +133,10 @@ function semanticErrors(c: Contract): ContractError[] {
       if (p.role !== 'cls_attention' && p.role !== 'cls_key_cosine') return;
       const heads = p.role === 'cls_attention' ? p.shape[2] : p.shape[1];
       if (heads !== o.shape[2] || !sameDims(p.grid!, o.grid!) || p.patch !== o.patch)
-        add('attention-mismatch', `${label(i, o)} (${o.shape[2]} heads, grid ${o.grid![0]}x${o.grid![1]} of ${o.patch} px) does not describe the same ViT as ${label(j, p)} (${heads} heads, grid ${p.grid![0]}x${p.grid![1]} of ${p.patch} px)`);
+        add(
+          'attention-mismatch',
+          `${label(i, o)} (${o.shape[2]} heads, grid ${o.grid![0]}x${o.grid![1]} of ${o.patch} px) does not describe the same ViT as ${label(j, p)} (${heads} heads, grid ${p.grid![0]}x${p.grid![1]} of ${p.patch} px)`,
+        );
     });
   });
 
@@ -123,9 +150,11 @@ function semanticErrors(c: Contract): ContractError[] {
     }
     if (o.role === 'box_logits') {
       const labels = o.labels ?? [];
-      if (s[2] !== labels.length) add('label-count', `${label(i, o)} has ${s[2]} class logits but lists ${labels.length} labels`);
+      if (s[2] !== labels.length)
+        add('label-count', `${label(i, o)} has ${s[2]} class logits but lists ${labels.length} labels`);
       const missing = labels.filter((k) => !classIds.includes(k));
-      if (missing.length) add('unknown-class', `${label(i, o)} names class ids [${missing.join(', ')}] that are not in classes`);
+      if (missing.length)
+        add('unknown-class', `${label(i, o)} names class ids [${missing.join(', ')}] that are not in classes`);
     } else if (o.role === 'boxes' && s[2] !== 4) {
       add('box-shape', `${label(i, o)} must end in 4 box coordinates, has ${s[2]}`);
     } else if (o.role === 'cross_attention' || o.role === 'encoder_attention' || o.role === 'token_features') {
@@ -140,10 +169,16 @@ function semanticErrors(c: Contract): ContractError[] {
     } else if (o.role === 'router_weights' && s[1] !== o.paths!.length) {
       add('path-count', `${label(i, o)} has ${s[1]} weights but names ${o.paths!.length} paths`);
     } else if (o.role === 'adapter_features' && (o.stride! * s[2] !== inH || o.stride! * s[3] !== inW)) {
-      add('stride', `${label(i, o)} is ${s[2]}x${s[3]} at stride ${o.stride}, which does not cover the ${inH}x${inW} input`);
+      add(
+        'stride',
+        `${label(i, o)} is ${s[2]}x${s[3]} at stride ${o.stride}, which does not cover the ${inH}x${inW} input`,
+      );
     }
     if (o.score_threshold !== undefined && (o.role !== 'box_logits' || o.block !== 'one_to_one'))
-      add('score-threshold', `${label(i, o)} gives a score_threshold, but only the one_to_one block's box_logits may: it is the block that makes the detections`);
+      add(
+        'score-threshold',
+        `${label(i, o)} gives a score_threshold, but only the one_to_one block's box_logits may: it is the block that makes the detections`,
+      );
   });
   for (const [name, parts] of blocks) {
     const logits = parts.get('box_logits');
@@ -164,10 +199,14 @@ function semanticErrors(c: Contract): ContractError[] {
       add('site-incomplete', `CBAM site '${name}' needs both a cbam_channel_gate and a cbam_spatial_gate output`);
       continue;
     }
-    if (sp.shape[1] !== 1) add('spatial-shape', `spatial gate of site '${name}' must have 1 channel, has ${sp.shape[1]}`);
+    if (sp.shape[1] !== 1)
+      add('spatial-shape', `spatial gate of site '${name}' must have 1 channel, has ${sp.shape[1]}`);
     const rf = parts.get('refined');
     if (rf && (rf.shape[1] !== ch.shape[1] || !sameDims(rf.shape.slice(2), sp.shape.slice(2)))) {
-      add('site-shape', `refined map of site '${name}' is [${rf.shape.join(', ')}], expected [1, ${ch.shape[1]}, ${sp.shape[2]}, ${sp.shape[3]}] from its gates`);
+      add(
+        'site-shape',
+        `refined map of site '${name}' is [${rf.shape.join(', ')}], expected [1, ${ch.shape[1]}, ${sp.shape[2]}, ${sp.shape[3]}] from its gates`,
+      );
     }
   }
   return errs;
@@ -180,10 +219,18 @@ function semanticErrors(c: Contract): ContractError[] {
  * ml/attnlens_ml/contract.py.
  */
 const METHOD_NEEDS: [string, string, (roles: Set<string>, blocks: Set<string>) => boolean][] = [
-  ['attnfd', 'CBAM site', (r) => ['cbam_channel_gate', 'cbam_spatial_gate', 'cbam_refined', 'attnfd_projected'].some((x) => r.has(x))],
+  [
+    'attnfd',
+    'CBAM site',
+    (r) => ['cbam_channel_gate', 'cbam_spatial_gate', 'cbam_refined', 'attnfd_projected'].some((x) => r.has(x)),
+  ],
   ['vit-pseudo-mask', 'cls_attention output', (r) => r.has('cls_attention')],
   ['h-detr', 'one_to_many query block', (_r, b) => b.has('one_to_many')],
-  ['ks-detr', 'encoder_attention or cross_attention output', (r) => r.has('encoder_attention') || r.has('cross_attention')],
+  [
+    'ks-detr',
+    'encoder_attention or cross_attention output',
+    (r) => r.has('encoder_attention') || r.has('cross_attention'),
+  ],
   ['sak', 'router_weights or adapter_features output', (r) => r.has('router_weights') || r.has('adapter_features')],
 ];
 
@@ -194,7 +241,9 @@ const METHOD_NEEDS: [string, string, (roles: Set<string>, blocks: Set<string>) =
 export function contractWarnings(c: Contract): ContractError[] {
   const roles = new Set<string>(c.outputs.map((o) => o.role));
   const blocks = new Set<string>(
-    c.outputs.filter((o) => ['box_logits', 'boxes', 'cross_attention'].includes(o.role) && o.block).map((o) => o.block!),
+    c.outputs
+      .filter((o) => ['box_logits', 'boxes', 'cross_attention'].includes(o.role) && o.block)
+      .map((o) => o.block!),
   );
   const methods = c.model.methods ?? [];
   return METHOD_NEEDS.filter(([m, , ok]) => methods.includes(m) && !ok(roles, blocks)).map(([m, what]) => ({
@@ -205,7 +254,9 @@ export function contractWarnings(c: Contract): ContractError[] {
 
 /** The one_to_one block's recommended detection score threshold (contract 1.3), or null when none is given. */
 export function recommendedScoreThreshold(c: Contract): number | null {
-  const o = c.outputs.find((x) => x.role === 'box_logits' && x.block === 'one_to_one' && x.score_threshold !== undefined);
+  const o = c.outputs.find(
+    (x) => x.role === 'box_logits' && x.block === 'one_to_one' && x.score_threshold !== undefined,
+  );
   return o ? o.score_threshold! : null;
 }
 

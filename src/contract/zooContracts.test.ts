@@ -16,18 +16,24 @@ const read = (file: string) => {
 };
 
 describe('zoo contracts', () => {
-  it.each(index.models)('$id: no warnings; a detector carries the threshold index.json records', ({ file, task, score_threshold }) => {
-    const r = read(file);
-    expect(r.warnings).toEqual([]);
-    if (task === 'detection') {
-      expect(r.contract.version).toBe('1.3');
-      expect(recommendedScoreThreshold(r.contract)).toBe(score_threshold!.value);
-    } else {
-      expect(recommendedScoreThreshold(r.contract)).toBeNull();
-    }
-  });
+  it.each(index.models)(
+    '$id: no warnings; a detector carries the threshold index.json records',
+    ({ file, task, score_threshold }) => {
+      const r = read(file);
+      expect(r.warnings).toEqual([]);
+      if (task === 'detection') {
+        expect(r.contract.version).toBe('1.3');
+        expect(recommendedScoreThreshold(r.contract)).toBe(score_threshold!.value);
+      } else {
+        expect(recommendedScoreThreshold(r.contract)).toBeNull();
+      }
+    },
+  );
   it('lists the letterbox variants outside the menu, each a valid letterbox contract of its model', () => {
-    expect((index.variants ?? []).map((v) => v.id).sort()).toEqual(['detr-teacher-letterbox', 'seg-student-attnfd-letterbox']);
+    expect((index.variants ?? []).map((v) => v.id).sort()).toEqual([
+      'detr-teacher-letterbox',
+      'seg-student-attnfd-letterbox',
+    ]);
     for (const v of index.variants ?? []) {
       const c = read(v.file).contract;
       const of = read(index.models.find((m) => m.id === v.of)!.file).contract;

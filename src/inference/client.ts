@@ -2,7 +2,16 @@
 import type { Placement } from '../analysis/geometry';
 import type { RolloutOptions } from '../analysis/rollout';
 import type { ContractInput } from '../contract';
-import type { Backend, GraphIO, ImageFacts, ImageRef, MathEngine, TensorPayload, WorkerRequest, WorkerResponse } from './protocol';
+import type {
+  Backend,
+  GraphIO,
+  ImageFacts,
+  ImageRef,
+  MathEngine,
+  TensorPayload,
+  WorkerRequest,
+  WorkerResponse,
+} from './protocol';
 
 type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
 type Distribute<T> = T extends unknown ? Omit<T, 'requestId'> : never;
@@ -30,8 +39,11 @@ export class InferenceClient {
     };
   }
 
-  private async send<K extends WorkerResponse['kind']>(expect: K, req: Distribute<WorkerRequest>, transfer: Transferable[] = []):
-  Promise<Extract<WorkerResponse, { kind: K }>> {
+  private async send<K extends WorkerResponse['kind']>(
+    expect: K,
+    req: Distribute<WorkerRequest>,
+    transfer: Transferable[] = [],
+  ): Promise<Extract<WorkerResponse, { kind: K }>> {
     const requestId = this.nextId++;
     const r = await new Promise<WorkerResponse>((resolve, reject) => {
       this.pending.set(requestId, { resolve, reject });
@@ -47,20 +59,46 @@ export class InferenceClient {
     return facts;
   }
 
-  async load(modelKey: string, bytes: ArrayBuffer, backend: Backend | 'auto', input: ContractInput, keepOnGpu: string[] = []) {
+  async load(
+    modelKey: string,
+    bytes: ArrayBuffer,
+    backend: Backend | 'auto',
+    input: ContractInput,
+    keepOnGpu: string[] = [],
+  ) {
     const copy = bytes.slice(0); // the caller keeps its bytes (for a later reload on another backend)
-    return this.send('loaded', { kind: 'load', modelKey, bytes: copy, backend, input, keepOnGpu }, [copy]) as Promise<
-      { backend: Backend; inputs: GraphIO[]; outputs: GraphIO[]; fallback?: string }>;
+    return this.send('loaded', { kind: 'load', modelKey, bytes: copy, backend, input, keepOnGpu }, [copy]) as Promise<{
+      backend: Backend;
+      inputs: GraphIO[];
+      outputs: GraphIO[];
+      fallback?: string;
+    }>;
   }
 
   /** Pre-process and run in the worker; `retain` outputs stay there under `retainKey` (for rollout) instead of coming back. */
-  async run(modelKey: string, image: ImageRef, outputs: string[], retain: string[] = [], retainKey?: string): Promise<RawRun> {
+  async run(
+    modelKey: string,
+    image: ImageRef,
+    outputs: string[],
+    retain: string[] = [],
+    retainKey?: string,
+  ): Promise<RawRun> {
     const r = await this.send('ran', { kind: 'run', modelKey, image, outputs, retain, retainKey });
-    return { outputs: r.outputs, milliseconds: r.milliseconds, placement: r.placement, width: r.width, height: r.height };
+    return {
+      outputs: r.outputs,
+      milliseconds: r.milliseconds,
+      placement: r.placement,
+      width: r.width,
+      height: r.height,
+    };
   }
 
   /** Rollout of an attention stack a run retained; rejects with NOT_RETAINED when the worker dropped it. */
-  async rollout(retainKey: string, output: string, options: RolloutOptions): Promise<{ row: Float32Array; engine: MathEngine; milliseconds: number }> {
+  async rollout(
+    retainKey: string,
+    output: string,
+    options: RolloutOptions,
+  ): Promise<{ row: Float32Array; engine: MathEngine; milliseconds: number }> {
     const r = await this.send('rolled', { kind: 'rollout', retainKey, output, options });
     return { row: r.row, engine: r.engine, milliseconds: r.milliseconds };
   }

@@ -2,7 +2,7 @@
  * Images inside the inference worker: decode a file once (EXIF orientation applied, huge images scaled so the
  * longest side is MAX_SIDE), identify it by a hash of its pixels, and keep the last few decoded for the runs.
  */
-import { MAX_SIDE, type ImageFacts, type ImageRef } from './protocol';
+import { type ImageFacts, type ImageRef, MAX_SIDE } from './protocol';
 
 export const displayScale = (w: number, h: number) => Math.min(1, MAX_SIDE / Math.max(w, h));
 
@@ -15,7 +15,9 @@ async function decode(blob: Blob): Promise<{ bitmap: ImageBitmap; original: Imag
   const scale = displayScale(full.width, full.height);
   if (scale === 1) return { bitmap: full, original: null };
   const bitmap = await createImageBitmap(full, {
-    resizeWidth: Math.max(1, Math.round(full.width * scale)), resizeHeight: Math.max(1, Math.round(full.height * scale)), resizeQuality: 'high',
+    resizeWidth: Math.max(1, Math.round(full.width * scale)),
+    resizeHeight: Math.max(1, Math.round(full.height * scale)),
+    resizeQuality: 'high',
   });
   const original = { width: full.width, height: full.height };
   full.close();
@@ -52,7 +54,10 @@ export async function describeImage(blob: Blob): Promise<ImageFacts> {
   const { bitmap, original } = await decode(blob);
   const id = await pixelHash(bitmap);
   const s = THUMB_SIDE / Math.max(bitmap.width, bitmap.height);
-  const thumbCanvas = new OffscreenCanvas(Math.max(1, Math.round(bitmap.width * s)), Math.max(1, Math.round(bitmap.height * s)));
+  const thumbCanvas = new OffscreenCanvas(
+    Math.max(1, Math.round(bitmap.width * s)),
+    Math.max(1, Math.round(bitmap.height * s)),
+  );
   thumbCanvas.getContext('2d')!.drawImage(bitmap, 0, 0, thumbCanvas.width, thumbCanvas.height);
   const thumb = await thumbCanvas.convertToBlob({ type: 'image/png' });
   keep(id, bitmap);

@@ -2,10 +2,11 @@
  * Model lifecycle on the UI side: fetch bytes (Cache API, so a second visit opens offline), read and
  * validate the contract, load into the worker, check the graph against the contract, run on an image.
  */
-import { checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError, type Contract } from '../contract';
+
 import type { RolloutOptions } from '../analysis/rollout';
+import { type Contract, checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError } from '../contract';
 import { InferenceClient, type RawRun } from './client';
-import { NOT_RETAINED, type Backend, type ImageRef } from './protocol';
+import { type Backend, type ImageRef, NOT_RETAINED } from './protocol';
 
 const CACHE = 'attnlens-models-v1';
 let client: InferenceClient | null = null;
@@ -30,7 +31,9 @@ export async function fetchModelBytes(url: string, onProgress?: (fraction: numbe
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new ModelError(`the model URL ${url} did not answer (${(e as Error).message}); check the address or your connection`);
+    throw new ModelError(
+      `the model URL ${url} did not answer (${(e as Error).message}); check the address or your connection`,
+    );
   }
   if (!res.ok) throw new ModelError(`the model URL ${url} answered HTTP ${res.status}; check the address`);
   const total = Number(res.headers.get('content-length') ?? 0);
@@ -55,9 +58,14 @@ export async function fetchModelBytes(url: string, onProgress?: (fraction: numbe
 }
 
 /** Read and validate the contract, load into the worker, check the graph against the contract. */
-export async function loadModel(key: string, bytes: ArrayBuffer, backend: Backend | 'auto', sidecar?: string, keepOnGpu: (c: Contract) => string[] = () => []):
-Promise<LoadedModel> {
-  let contractResult;
+export async function loadModel(
+  key: string,
+  bytes: ArrayBuffer,
+  backend: Backend | 'auto',
+  sidecar?: string,
+  keepOnGpu: (c: Contract) => string[] = () => [],
+): Promise<LoadedModel> {
+  let contractResult: ReturnType<typeof loadContract>;
   try {
     contractResult = loadContract(new Uint8Array(bytes), sidecar);
   } catch (e) {
@@ -70,7 +78,9 @@ Promise<LoadedModel> {
   const mismatch = checkAgainstGraph(contract, loaded);
   if (mismatch.length) {
     void worker().release(key);
-    throw new ModelError(`${key}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`);
+    throw new ModelError(
+      `${key}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`,
+    );
   }
   return { key, contract, backend: loaded.backend, fallback: loaded.fallback, held: keepOnGpu(contract) };
 }
@@ -85,7 +95,8 @@ export function runModel(model: LoadedModel, image: ImageRef, outputs: string[])
  * GPU for a WebGPU session). If the worker has since dropped that run, the model runs again first.
  */
 export async function rolloutModel(model: LoadedModel, image: ImageRef, stack: string, options: RolloutOptions) {
-  if (!model.held.includes(stack)) throw new ModelError(`${model.key}: its runs do not keep ${stack} in the worker, so rollout cannot be computed`);
+  if (!model.held.includes(stack))
+    throw new ModelError(`${model.key}: its runs do not keep ${stack} in the worker, so rollout cannot be computed`);
   const key = `${model.key}@${image.id}`;
   try {
     return await worker().rollout(key, stack, options);

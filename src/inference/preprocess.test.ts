@@ -3,8 +3,15 @@ import type { ContractInput } from '../contract';
 import { placement, toImage, toTensor } from './preprocess';
 
 const input: ContractInput = {
-  name: 'image', shape: [1, 3, 2, 2], layout: 'NCHW', dtype: 'float32', color: 'RGB',
-  scale: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], resize: 'stretch',
+  name: 'image',
+  shape: [1, 3, 2, 2],
+  layout: 'NCHW',
+  dtype: 'float32',
+  color: 'RGB',
+  scale: 255,
+  mean: [0.5, 0.5, 0.5],
+  std: [0.25, 0.25, 0.25],
+  resize: 'stretch',
 };
 
 describe('toTensor', () => {

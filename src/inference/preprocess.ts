@@ -2,10 +2,11 @@
  * Contract-driven pre-processing (runs in the inference worker): an image → the model's input tensor, placed
  * as the contract says (stretch or letterbox, see analysis/geometry), with the placement the run carries.
  */
-import type { ContractInput } from '../contract';
-import { placement, type Placement } from '../analysis/geometry';
 
-export { placement, toImage, type Placement } from '../analysis/geometry';
+import { type Placement, placement } from '../analysis/geometry';
+import type { ContractInput } from '../contract';
+
+export { type Placement, placement, toImage } from '../analysis/geometry';
 
 /**
  * RGBA pixels already resized to the model's input size (by canvas drawImage, as `placement` says) →
@@ -14,7 +15,8 @@ export { placement, toImage, type Placement } from '../analysis/geometry';
 export function toTensor(rgba: Uint8ClampedArray, input: ContractInput): Float32Array {
   const nchw = input.layout === 'NCHW';
   const [h, w] = nchw ? [input.shape[2], input.shape[3]] : [input.shape[1], input.shape[2]];
-  if (rgba.length !== w * h * 4) throw new Error(`expected ${w}x${h} RGBA pixels (${w * h * 4} bytes), got ${rgba.length}`);
+  if (rgba.length !== w * h * 4)
+    throw new Error(`expected ${w}x${h} RGBA pixels (${w * h * 4} bytes), got ${rgba.length}`);
   const out = new Float32Array(3 * w * h);
   const order = input.color === 'RGB' ? [0, 1, 2] : [2, 1, 0];
   for (let c = 0; c < 3; c++) {
@@ -30,8 +32,10 @@ export function toTensor(rgba: Uint8ClampedArray, input: ContractInput): Float32
 }
 
 /** Draw the image into the model's input frame (letterbox fill around it), then normalise: the tensor and its placement. */
-export function imageToInput(image: CanvasImageSource & { width: number; height: number }, input: ContractInput):
-{ data: Float32Array; dims: number[]; placement: Placement } {
+export function imageToInput(
+  image: CanvasImageSource & { width: number; height: number },
+  input: ContractInput,
+): { data: Float32Array; dims: number[]; placement: Placement } {
   const p = placement(image.width, image.height, input);
   const canvas = new OffscreenCanvas(p.inputWidth, p.inputHeight);
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
@@ -39,5 +43,9 @@ export function imageToInput(image: CanvasImageSource & { width: number; height:
   ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
   ctx.fillRect(0, 0, p.inputWidth, p.inputHeight);
   ctx.drawImage(image, p.offsetX, p.offsetY, image.width * p.scaleX, image.height * p.scaleY);
-  return { data: toTensor(ctx.getImageData(0, 0, p.inputWidth, p.inputHeight).data, input), dims: [...input.shape], placement: p };
+  return {
+    data: toTensor(ctx.getImageData(0, 0, p.inputWidth, p.inputHeight).data, input),
+    dims: [...input.shape],
+    placement: p,
+  };
 }

@@ -28,9 +28,25 @@ export interface ImageFacts {
 
 export type WorkerRequest =
   | { kind: 'describe'; requestId: number; blob: Blob }
-  | { kind: 'load'; requestId: number; modelKey: string; bytes: ArrayBuffer; backend: Backend | 'auto'; input: ContractInput; keepOnGpu?: string[] }
+  | {
+      kind: 'load';
+      requestId: number;
+      modelKey: string;
+      bytes: ArrayBuffer;
+      backend: Backend | 'auto';
+      input: ContractInput;
+      keepOnGpu?: string[];
+    }
   /** `retain` outputs stay in the worker (on the GPU for a WebGPU session) under `retainKey`, for `rollout`. */
-  | { kind: 'run'; requestId: number; modelKey: string; image: ImageRef; outputs: string[]; retain?: string[]; retainKey?: string }
+  | {
+      kind: 'run';
+      requestId: number;
+      modelKey: string;
+      image: ImageRef;
+      outputs: string[];
+      retain?: string[];
+      retainKey?: string;
+    }
   | { kind: 'rollout'; requestId: number; retainKey: string; output: string; options: RolloutOptions }
   | { kind: 'release'; requestId: number; modelKey: string };
 
@@ -51,7 +67,15 @@ export const MAX_SIDE = 4096;
 export type WorkerResponse =
   | ({ kind: 'described'; requestId: number } & ImageFacts)
   | { kind: 'loaded'; requestId: number; backend: Backend; inputs: GraphIO[]; outputs: GraphIO[]; fallback?: string }
-  | { kind: 'ran'; requestId: number; outputs: Record<string, TensorPayload>; milliseconds: number; placement: Placement; width: number; height: number }
+  | {
+      kind: 'ran';
+      requestId: number;
+      outputs: Record<string, TensorPayload>;
+      milliseconds: number;
+      placement: Placement;
+      width: number;
+      height: number;
+    }
   | { kind: 'released'; requestId: number }
   | { kind: 'rolled'; requestId: number; row: Float32Array; engine: MathEngine; milliseconds: number }
   | { kind: 'error'; requestId: number; message: string };

@@ -8,15 +8,19 @@ import * as ort from 'onnxruntime-web/webgpu';
 import type { ContractInput } from '../contract';
 import { describeImage, imageFor } from './images';
 import { imageToInput } from './preprocess';
-import { NOT_RETAINED, type Backend, type GraphIO, type WorkerRequest, type WorkerResponse } from './protocol';
+import { type Backend, type GraphIO, NOT_RETAINED, type WorkerRequest, type WorkerResponse } from './protocol';
 import { RetainedRuns, rolloutOf } from './workerMath';
 
 ort.env.wasm.numThreads = 1; // measured: 2 WASM threads were slower than 1 on a 2-core machine
 const sessions = new Map<string, { session: ort.InferenceSession; input: ContractInput }>();
 const retained = new RetainedRuns();
-const post = (msg: WorkerResponse, transfer: Transferable[] = []) => (self as DedicatedWorkerGlobalScope).postMessage(msg, transfer);
+const post = (msg: WorkerResponse, transfer: Transferable[] = []) =>
+  (self as DedicatedWorkerGlobalScope).postMessage(msg, transfer);
 
-type Adapter = { info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string }; isFallbackAdapter?: boolean };
+type Adapter = {
+  info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string };
+  isFallbackAdapter?: boolean;
+};
 
 /** Why WebGPU should not be used automatically, or null when a hardware adapter is there. */
 async function webGpuUnsuitable(): Promise<string | null> {
@@ -26,7 +30,11 @@ async function webGpuUnsuitable(): Promise<string | null> {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return 'this browser has no WebGPU adapter';
     // A software adapter (SwiftShader) is correct but 50-200x slower than WASM (measured): not worth it.
-    if (adapter.info?.isFallbackAdapter || adapter.isFallbackAdapter || /swiftshader/i.test(adapter.info?.architecture ?? ''))
+    if (
+      adapter.info?.isFallbackAdapter ||
+      adapter.isFallbackAdapter ||
+      /swiftshader/i.test(adapter.info?.architecture ?? '')
+    )
       return 'the only WebGPU adapter is a software one (slower than WASM)';
     return null;
   } catch (e) {
@@ -50,8 +58,10 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
   let session: ort.InferenceSession;
   try {
     // Outputs only the worker's own maths read stay on the GPU (no read-back of, say, a 13 MB attention stack).
-    const keep = backend === 'webgpu' && req.keepOnGpu?.length
-      ? { preferredOutputLocation: Object.fromEntries(req.keepOnGpu.map((n) => [n, 'gpu-buffer' as const])) } : {};
+    const keep =
+      backend === 'webgpu' && req.keepOnGpu?.length
+        ? { preferredOutputLocation: Object.fromEntries(req.keepOnGpu.map((n) => [n, 'gpu-buffer' as const])) }
+        : {};
     session = await ort.InferenceSession.create(req.bytes, { executionProviders: [backend], ...keep });
   } catch (e) {
     if (backend === 'wasm') throw e;
@@ -61,7 +71,14 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
   }
   await release(req.modelKey);
   sessions.set(req.modelKey, { session, input: req.input });
-  post({ kind: 'loaded', requestId: req.requestId, backend, inputs: io(session.inputMetadata), outputs: io(session.outputMetadata), fallback });
+  post({
+    kind: 'loaded',
+    requestId: req.requestId,
+    backend,
+    inputs: io(session.inputMetadata),
+    outputs: io(session.outputMetadata),
+    fallback,
+  });
 }
 
 async function release(modelKey: string) {
@@ -78,8 +95,9 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   const t0 = performance.now();
   const tensor = imageToInput(image, input);
   const keep = req.retainKey ? (req.retain ?? []) : [];
-  const result = await session.run({ [input.name]: new ort.Tensor('float32', tensor.data, tensor.dims) },
-    [...new Set([...req.outputs, ...keep])]);
+  const result = await session.run({ [input.name]: new ort.Tensor('float32', tensor.data, tensor.dims) }, [
+    ...new Set([...req.outputs, ...keep]),
+  ]);
   const outputs: Record<string, { data: Float32Array; dims: number[] }> = {};
   for (const name of req.outputs) {
     const t = result[name];
@@ -88,8 +106,18 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
     if (!keep.includes(name)) t.dispose();
   }
   if (req.retainKey && keep.length) retained.put(req.retainKey, Object.fromEntries(keep.map((n) => [n, result[n]])));
-  post({ kind: 'ran', requestId: req.requestId, outputs, milliseconds: performance.now() - t0, placement: tensor.placement,
-    width: image.width, height: image.height }, Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
+  post(
+    {
+      kind: 'ran',
+      requestId: req.requestId,
+      outputs,
+      milliseconds: performance.now() - t0,
+      placement: tensor.placement,
+      width: image.width,
+      height: image.height,
+    },
+    Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer),
+  );
 }
 
 async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
@@ -97,7 +125,9 @@ async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
   if (!stack) throw new Error(NOT_RETAINED);
   const t0 = performance.now();
   const { row, engine } = await rolloutOf(stack, req.options, () => ort.env.webgpu.device);
-  post({ kind: 'rolled', requestId: req.requestId, row, engine, milliseconds: performance.now() - t0 }, [row.buffer as ArrayBuffer]);
+  post({ kind: 'rolled', requestId: req.requestId, row, engine, milliseconds: performance.now() - t0 }, [
+    row.buffer as ArrayBuffer,
+  ]);
 }
 
 self.onmessage = async (event: MessageEvent<WorkerRequest>) => {

@@ -64,9 +64,12 @@ function gpuMathReady(device: Promise<unknown>): Promise<boolean> {
 }
 
 /** Rollout of a kept attention stack [1, L, H, T, T]: on the GPU when the tensor lives there, else on the CPU. */
-export async function rolloutOf(stack: ort.Tensor, options: RolloutOptions, device: () => Promise<unknown>):
-Promise<{ row: Float32Array; engine: MathEngine }> {
-  if (stack.location === 'gpu-buffer' && await gpuMathReady(device())) {
+export async function rolloutOf(
+  stack: ort.Tensor,
+  options: RolloutOptions,
+  device: () => Promise<unknown>,
+): Promise<{ row: Float32Array; engine: MathEngine }> {
+  if (stack.location === 'gpu-buffer' && (await gpuMathReady(device()))) {
     const x = tf.tensor({ buffer: stack.gpuBuffer as GPUBuffer, zeroCopy: false }, [...stack.dims], 'float32');
     try {
       const r = attentionRolloutTensor(x, options);

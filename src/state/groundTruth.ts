@@ -23,7 +23,8 @@ export const useGroundTruthStore = create<GroundTruthStore>((set) => ({
   imported: null,
   drawClass: 1,
   addBox: (image, box) => set((s) => ({ drawn: { ...s.drawn, [image]: [...(s.drawn[image] ?? []), box] } })),
-  removeBox: (image, index) => set((s) => ({ drawn: { ...s.drawn, [image]: (s.drawn[image] ?? []).filter((_, i) => i !== index) } })),
+  removeBox: (image, index) =>
+    set((s) => ({ drawn: { ...s.drawn, [image]: (s.drawn[image] ?? []).filter((_, i) => i !== index) } })),
   clear: (image) => set((s) => ({ drawn: { ...s.drawn, [image]: [] } })),
   setImported: (imported) => set({ imported }),
   setDrawClass: (drawClass) => set({ drawClass }),

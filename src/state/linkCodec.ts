@@ -72,7 +72,12 @@ export function encodeSlice<S extends object>(slice: LinkSlice<S>, value: S, out
 }
 
 /** Read a slice from the link over `base`; each unusable value keeps the base value and is reported. */
-export function decodeSlice<S extends object>(slice: LinkSlice<S>, base: S, params: URLSearchParams, problems: string[]): S {
+export function decodeSlice<S extends object>(
+  slice: LinkSlice<S>,
+  base: S,
+  params: URLSearchParams,
+  problems: string[],
+): S {
   const out = { ...base };
   for (const p of slice.params) {
     const raw = params.get(p.key);

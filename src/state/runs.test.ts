@@ -11,14 +11,22 @@ describe('run cache eviction', () => {
     expect(evictions(runs, 10, (k) => k !== 'c')).toEqual(['c']);
   });
   it('never evicts a pinned run, and what stays fits unless pinned runs alone exceed the budget', () => {
-    fc.assert(fc.property(fc.array(fc.record({ bytes: fc.nat(1000), pin: fc.boolean() }), { maxLength: 30 }), fc.nat(5000), (list, budget) => {
-      const runs = Object.fromEntries(list.map((r, i) => [`k${i}`, r]));
-      const out = new Set(evictions(runs, budget, (k) => runs[k].pin));
-      const kept = Object.entries(runs).filter(([k]) => !out.has(k));
-      const keptBytes = kept.reduce((a, [, r]) => a + r.bytes, 0);
-      const pinnedBytes = list.filter((r) => r.pin).reduce((a, r) => a + r.bytes, 0);
-      expect([...out].every((k) => !runs[k].pin)).toBe(true);
-      expect(keptBytes <= budget || keptBytes === pinnedBytes || kept.every(([, r]) => r.pin || r.bytes === 0)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ bytes: fc.nat(1000), pin: fc.boolean() }), { maxLength: 30 }),
+        fc.nat(5000),
+        (list, budget) => {
+          const runs = Object.fromEntries(list.map((r, i) => [`k${i}`, r]));
+          const out = new Set(evictions(runs, budget, (k) => runs[k].pin));
+          const kept = Object.entries(runs).filter(([k]) => !out.has(k));
+          const keptBytes = kept.reduce((a, [, r]) => a + r.bytes, 0);
+          const pinnedBytes = list.filter((r) => r.pin).reduce((a, r) => a + r.bytes, 0);
+          expect([...out].every((k) => !runs[k].pin)).toBe(true);
+          expect(
+            keptBytes <= budget || keptBytes === pinnedBytes || kept.every(([, r]) => r.pin || r.bytes === 0),
+          ).toBe(true);
+        },
+      ),
+    );
   });
 });

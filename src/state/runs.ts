@@ -30,7 +30,11 @@ export const RUN_BUDGET_BYTES = 256 * 2 ** 20;
  * Keys to evict so that the runs fit `budget` bytes: oldest first (insertion order), never a pinned key.
  * Pinned runs count toward the total but are kept even if they alone exceed it.
  */
-export function evictions(runs: Record<string, Pick<Run, 'bytes'>>, budget: number, pinned: (key: string) => boolean): string[] {
+export function evictions(
+  runs: Record<string, Pick<Run, 'bytes'>>,
+  budget: number,
+  pinned: (key: string) => boolean,
+): string[] {
   let total = Object.values(runs).reduce((a, r) => a + r.bytes, 0);
   const out: string[] = [];
   for (const [key, r] of Object.entries(runs)) {

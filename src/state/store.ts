@@ -3,9 +3,9 @@
  * has loaded and computed: images (keyed by content), model sessions, and runs (bounded in bytes).
  */
 import { create } from 'zustand';
-import type { ZooIndex } from '../zoo';
 import type { LoadedModel } from '../inference/models';
-import { evictions, RUN_BUDGET_BYTES, runKey, type Run } from './runs';
+import type { ZooIndex } from '../zoo';
+import { evictions, RUN_BUDGET_BYTES, type Run, runKey } from './runs';
 import { DEFAULT_VIEW, decodeView, encodeView, type ImageLink, type ViewState } from './viewState';
 
 export interface ImageEntry {
@@ -68,7 +68,9 @@ export const linkTo = (image: ImageEntry): ImageLink =>
 /** The image the view names, if it is open. */
 export function findImage(images: ImageEntry[], link: ImageLink): ImageEntry | undefined {
   if (!link) return undefined;
-  return 'sample' in link ? images.find((i) => i.source === 'gallery' && i.name === link.sample) : images.find((i) => i.id === link.hash);
+  return 'sample' in link
+    ? images.find((i) => i.source === 'gallery' && i.name === link.sample)
+    : images.find((i) => i.id === link.hash);
 }
 
 const initial = decodeView(typeof location === 'undefined' ? '' : location.hash);
@@ -85,40 +87,49 @@ export const useStore = create<Store>((set, get) => ({
   setZoom: (zoom) => set({ zoom }),
   setHover: (hover) => set({ hover }),
   // A backend switch drops loaded sessions and runs: the models reload and rerun on the new backend.
-  setView: (patch) => set((s) => {
-    const view = { ...s.view, ...patch };
-    const imageChanged = patch.image !== undefined && JSON.stringify(patch.image) !== JSON.stringify(s.view.image);
-    const reset = imageChanged ? { zoom: { k: 1, x: 0, y: 0 }, hover: null } : {};
-    return patch.backend && patch.backend !== s.view.backend ? { view, slots: {}, runs: {}, ...reset } : { view, ...reset };
-  }),
-  setMethod: (id, patch) => set((s) => ({ view: { ...s.view, methods: { ...s.view.methods, [id]: { ...(s.view.methods[id] as object), ...patch } } } })),
+  setView: (patch) =>
+    set((s) => {
+      const view = { ...s.view, ...patch };
+      const imageChanged = patch.image !== undefined && JSON.stringify(patch.image) !== JSON.stringify(s.view.image);
+      const reset = imageChanged ? { zoom: { k: 1, x: 0, y: 0 }, hover: null } : {};
+      return patch.backend && patch.backend !== s.view.backend
+        ? { view, slots: {}, runs: {}, ...reset }
+        : { view, ...reset };
+    }),
+  setMethod: (id, patch) =>
+    set((s) => ({
+      view: { ...s.view, methods: { ...s.view.methods, [id]: { ...(s.view.methods[id] as object), ...patch } } },
+    })),
   setZoo: (zoo) => set({ zoo }),
-  addImages: (images) => set((s) => {
-    const known = new Set(s.images.map((i) => i.id));
-    const fresh = images.filter((i) => !known.has(i.id) && known.add(i.id));
-    return { images: [...s.images, ...fresh] };
-  }),
+  addImages: (images) =>
+    set((s) => {
+      const known = new Set(s.images.map((i) => i.id));
+      const fresh = images.filter((i) => !known.has(i.id) && known.add(i.id));
+      return { images: [...s.images, ...fresh] };
+    }),
   showImage: (image) => get().setView({ image: linkTo(image) }),
   step: (delta) => {
     const { images, view, showImage } = get();
-    const at = images.findIndex((i) => i === findImage(images, view.image));
+    const at = images.indexOf(findImage(images, view.image) as ImageEntry);
     const next = images[Math.max(0, Math.min(images.length - 1, at + delta))];
     if (next) showImage(next);
   },
   setSlot: (id, slot) => set((s) => ({ slots: { ...s.slots, [id]: slot } })),
-  dropModel: (id) => set((s) => ({
-    slots: Object.fromEntries(Object.entries(s.slots).filter(([k]) => k !== id)),
-    runs: Object.fromEntries(Object.entries(s.runs).filter(([, r]) => r.modelId !== id)),
-  })),
-  putRun: (run) => set((s) => {
-    const key = runKey(run.modelId, run.imageId);
-    const runs = { ...s.runs };
-    delete runs[key]; // re-inserted last: the newest
-    runs[key] = run;
-    const current = findImage(s.images, s.view.image)?.id;
-    for (const k of evictions(runs, RUN_BUDGET_BYTES, (k) => runs[k].imageId === current)) delete runs[k];
-    return { runs };
-  }),
+  dropModel: (id) =>
+    set((s) => ({
+      slots: Object.fromEntries(Object.entries(s.slots).filter(([k]) => k !== id)),
+      runs: Object.fromEntries(Object.entries(s.runs).filter(([, r]) => r.modelId !== id)),
+    })),
+  putRun: (run) =>
+    set((s) => {
+      const key = runKey(run.modelId, run.imageId);
+      const runs = { ...s.runs };
+      delete runs[key]; // re-inserted last: the newest
+      runs[key] = run;
+      const current = findImage(s.images, s.view.image)?.id;
+      for (const k of evictions(runs, RUN_BUDGET_BYTES, (k) => runs[k].imageId === current)) delete runs[k];
+      return { runs };
+    }),
   notify: (message) => set((s) => (s.notices.includes(message) ? s : { notices: [...s.notices, message] })),
   dismiss: (i) => set((s) => ({ notices: s.notices.filter((_, j) => j !== i) })),
 }));

@@ -3,12 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { METHODS } from '../methods/registry';
 import { DEFAULT_VIEW, decodeView, encodeView, type ViewState } from './viewState';
 
-const withMethods = (patch: Partial<ViewState['methods']>): ViewState['methods'] => ({ ...DEFAULT_VIEW.methods, ...patch });
+const withMethods = (patch: Partial<ViewState['methods']>): ViewState['methods'] => ({
+  ...DEFAULT_VIEW.methods,
+  ...patch,
+});
 
 describe('view state ⇄ URL fragment', () => {
   it('round-trips', () => {
     const v: ViewState = {
-      models: ['detr-teacher', 'detr-student-ks'], image: { sample: 'factory-test-003.png' }, threshold: 0.35, opacity: 0.8, backend: 'wasm',
+      models: ['detr-teacher', 'detr-student-ks'],
+      image: { sample: 'factory-test-003.png' },
+      threshold: 0.35,
+      opacity: 0.8,
+      backend: 'wasm',
       selection: { model: 'detr-student-ks', block: 'one_to_many', query: 17 },
       methods: {
         vit: { layer: 2, mass: 0.45, score: 0.6, map: 'rollout', identity: false },
@@ -27,15 +34,40 @@ describe('view state ⇄ URL fragment', () => {
     expect(decodeView('#img=../../etc').problems[0]).toMatch(/image "\.\.\/\.\.\/etc" is not an image id/);
   });
   it('round-trips a one-to-one selection and leaves defaults out of the link', () => {
-    const v: ViewState = { ...DEFAULT_VIEW, selection: { model: 'detr-teacher', block: 'one_to_one', query: 0 }, methods: withMethods({ ks: { source: 'query', point: null } }) };
+    const v: ViewState = {
+      ...DEFAULT_VIEW,
+      selection: { model: 'detr-teacher', block: 'one_to_one', query: 0 },
+      methods: withMethods({ ks: { source: 'query', point: null } }),
+    };
     const hash = encodeView(v);
     expect(hash).toContain('q=detr-teacher%3Ao2o%3A0');
     expect(hash).not.toMatch(/[#&](hm|k|w|pt|l|ma|sc|vm|ri)=/);
     expect(decodeView(hash)).toEqual({ view: v, problems: [] });
   });
   it('decodes bad H-DETR, selection and KS values to the defaults, naming each', () => {
-    const bad = ['hm=o2x', 'k=0', 'k=7', 'k=2.5', 'w=1,2', 'w=1,-2,3', 'w=1,,3', 'w=a,b,c', 'w=1e9,1,1', 'q=detr-teacher:o2o', 'q=Bad:o2o:1',
-      'q=detr-teacher:o2m:-1', 'q=detr-teacher:o2o:1.5', 'ks=rows', 'pt=1', 'pt=1,x', 'pt=-3,4', 'vm=rollup', 'ri=yes', 'l=x', 'ma=2'];
+    const bad = [
+      'hm=o2x',
+      'k=0',
+      'k=7',
+      'k=2.5',
+      'w=1,2',
+      'w=1,-2,3',
+      'w=1,,3',
+      'w=a,b,c',
+      'w=1e9,1,1',
+      'q=detr-teacher:o2o',
+      'q=Bad:o2o:1',
+      'q=detr-teacher:o2m:-1',
+      'q=detr-teacher:o2o:1.5',
+      'ks=rows',
+      'pt=1',
+      'pt=1,x',
+      'pt=-3,4',
+      'vm=rollup',
+      'ri=yes',
+      'l=x',
+      'ma=2',
+    ];
     for (const part of bad) {
       const { view, problems } = decodeView(`#${part}`);
       expect(view, part).toEqual(DEFAULT_VIEW);
@@ -59,7 +91,11 @@ describe('view state ⇄ URL fragment', () => {
     expect(problems[1]).toMatch(/threshold "7" is not a number between 0 and 1/);
   });
   it('decodes over a base view (a link pasted into an open tab changes only what it names)', () => {
-    const base: ViewState = { ...DEFAULT_VIEW, opacity: 0.3, methods: withMethods({ hdetr: { mode: 'o2m', k: 2, weights: DEFAULT_VIEW.methods.hdetr.weights } }) };
+    const base: ViewState = {
+      ...DEFAULT_VIEW,
+      opacity: 0.3,
+      methods: withMethods({ hdetr: { mode: 'o2m', k: 2, weights: DEFAULT_VIEW.methods.hdetr.weights } }),
+    };
     const { view } = decodeView('#k=4', base);
     expect(view.opacity).toBe(0.3);
     expect(view.methods.hdetr).toMatchObject({ mode: 'o2m', k: 4 });
@@ -73,24 +109,47 @@ describe('view state ⇄ URL fragment', () => {
     const unit = fc.integer({ min: 0, max: 100 }).map((n) => n / 100);
     const view = fc.record({
       models: fc.array(fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,20}$/), { minLength: 1, maxLength: 4 }),
-      image: fc.oneof(fc.constant(null), fc.stringMatching(/^[\w-]{1,12}\.png$/).map((sample) => ({ sample })),
-        fc.stringMatching(/^[0-9a-f]{16}$/).map((hash) => ({ hash }))),
+      image: fc.oneof(
+        fc.constant(null),
+        fc.stringMatching(/^[\w-]{1,12}\.png$/).map((sample) => ({ sample })),
+        fc.stringMatching(/^[0-9a-f]{16}$/).map((hash) => ({ hash })),
+      ),
       threshold: fc.oneof(fc.constant(null), unit),
       opacity: unit,
       backend: fc.constantFrom('auto' as const, 'webgpu' as const, 'wasm' as const),
-      selection: fc.oneof(fc.constant(null), fc.record({ model: fc.constant('detr-teacher'), block: fc.constantFrom('one_to_one' as const, 'one_to_many' as const), query: fc.nat(999) })),
+      selection: fc.oneof(
+        fc.constant(null),
+        fc.record({
+          model: fc.constant('detr-teacher'),
+          block: fc.constantFrom('one_to_one' as const, 'one_to_many' as const),
+          query: fc.nat(999),
+        }),
+      ),
       methods: fc.record({
-        vit: fc.record({ layer: fc.integer({ min: -1, max: 11 }), mass: unit, score: unit, map: fc.constantFrom('cls' as const, 'rollout' as const), identity: fc.boolean() }),
-        hdetr: fc.record({ mode: fc.constantFrom('o2o' as const, 'o2m' as const), k: fc.integer({ min: 1, max: 6 }),
-          weights: fc.record({ cls: unit, l1: unit, giou: unit }) }),
-        ks: fc.record({ source: fc.constantFrom('mean' as const, 'point' as const, 'query' as const),
-          point: fc.oneof(fc.constant(null), fc.tuple(fc.nat(4000), fc.nat(3000))) }),
+        vit: fc.record({
+          layer: fc.integer({ min: -1, max: 11 }),
+          mass: unit,
+          score: unit,
+          map: fc.constantFrom('cls' as const, 'rollout' as const),
+          identity: fc.boolean(),
+        }),
+        hdetr: fc.record({
+          mode: fc.constantFrom('o2o' as const, 'o2m' as const),
+          k: fc.integer({ min: 1, max: 6 }),
+          weights: fc.record({ cls: unit, l1: unit, giou: unit }),
+        }),
+        ks: fc.record({
+          source: fc.constantFrom('mean' as const, 'point' as const, 'query' as const),
+          point: fc.oneof(fc.constant(null), fc.tuple(fc.nat(4000), fc.nat(3000))),
+        }),
       }),
     });
-    fc.assert(fc.property(view, (v) => {
-      const decoded = decodeView(encodeView(v as ViewState));
-      expect(decoded.problems).toEqual([]);
-      expect(decoded.view).toEqual(v.image === null ? { ...v, image: DEFAULT_VIEW.image } : v);
-    }));
+    fc.assert(
+      fc.property(view, (v) => {
+        const decoded = decodeView(encodeView(v as ViewState));
+        expect(decoded.problems).toEqual([]);
+        expect(decoded.view).toEqual(v.image === null ? { ...v, image: DEFAULT_VIEW.image } : v);
+      }),
+    );
   });
 });

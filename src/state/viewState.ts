@@ -43,7 +43,8 @@ export const DEFAULT_VIEW: ViewState = {
 
 const BLOCKS = { o2o: 'one_to_one', o2m: 'one_to_many' } as const;
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
-const slices = () => METHODS.filter((m) => m.link) as unknown as { id: keyof MethodSettings; link: LinkSlice<object> }[];
+const slices = () =>
+  METHODS.filter((m) => m.link) as unknown as { id: keyof MethodSettings; link: LinkSlice<object> }[];
 
 export function encodeView(v: ViewState): string {
   const p = new URLSearchParams();
@@ -56,7 +57,8 @@ export function encodeView(v: ViewState): string {
   if (v.threshold !== null) p.set('t', v.threshold.toFixed(2));
   p.set('o', v.opacity.toFixed(2));
   if (v.backend !== 'auto') p.set('b', v.backend);
-  if (v.selection) p.set('q', `${v.selection.model}:${v.selection.block === 'one_to_many' ? 'o2m' : 'o2o'}:${v.selection.query}`);
+  if (v.selection)
+    p.set('q', `${v.selection.model}:${v.selection.block === 'one_to_many' ? 'o2m' : 'o2o'}:${v.selection.query}`);
   for (const m of slices()) encodeSlice(m.link, v.methods[m.id], p);
   return `#${p.toString()}`;
 }
@@ -88,7 +90,10 @@ export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): Decode
     if (/^[\w.-]+\.(png|jpe?g|webp)$/i.test(s)) view.image = { sample: s };
     else problems.push(`the link's sample "${s}" is not a gallery image name`);
   }
-  for (const [key, field] of [['t', 'threshold'], ['o', 'opacity']] as const) {
+  for (const [key, field] of [
+    ['t', 'threshold'],
+    ['o', 'opacity'],
+  ] as const) {
     const raw = p.get(key);
     if (raw === null) continue;
     const n = raw.trim() === '' ? NaN : Number(raw);

@@ -1,12 +1,20 @@
 /** Drawing for the method views: heatmaps on canvas (viridis), bar charts in SVG with d3. */
+
+import { color } from 'd3-color';
 import { scaleBand, scaleLinear, scaleSequential } from 'd3-scale';
 import { interpolateViridis } from 'd3-scale-chromatic';
 import { select } from 'd3-selection';
-import { color } from 'd3-color';
 import { range } from '../analysis/attention';
 
 /** A [h, w] map into a canvas of w×h cells, coloured over [lo, hi] (the caller shows the range). */
-export function drawHeatmap(canvas: HTMLCanvasElement, values: Float32Array, w: number, h: number, lo: number, hi: number): void {
+export function drawHeatmap(
+  canvas: HTMLCanvasElement,
+  values: Float32Array,
+  w: number,
+  h: number,
+  lo: number,
+  hi: number,
+): void {
   canvas.width = w;
   canvas.height = h;
   const ctx = canvas.getContext('2d')!;
@@ -31,11 +39,23 @@ export function drawColorbar(canvas: HTMLCanvasElement): void {
 }
 
 /** Bars of values in 0..1 with a label under each; <title> gives label and value on hover. */
-export function drawBars(svg: SVGSVGElement, items: { label: string; value: number }[], width = 220, height = 90): void {
-  const x = scaleBand<number>().domain(items.map((_, i) => i)).range([0, width]).padding(0.15);
-  const y = scaleLinear().domain([0, 1]).range([height - 12, 0]);
+export function drawBars(
+  svg: SVGSVGElement,
+  items: { label: string; value: number }[],
+  width = 220,
+  height = 90,
+): void {
+  const x = scaleBand<number>()
+    .domain(items.map((_, i) => i))
+    .range([0, width])
+    .padding(0.15);
+  const y = scaleLinear()
+    .domain([0, 1])
+    .range([height - 12, 0]);
   const root = select(svg).attr('viewBox', `0 0 ${width} ${height}`);
-  const g = root.selectAll<SVGGElement, { label: string; value: number }>('g.bar').data(items)
+  const g = root
+    .selectAll<SVGGElement, { label: string; value: number }>('g.bar')
+    .data(items)
     .join((enter) => {
       const e = enter.append('g').attr('class', 'bar');
       e.append('rect').attr('fill', '#38bdf8');
@@ -43,8 +63,15 @@ export function drawBars(svg: SVGSVGElement, items: { label: string; value: numb
       e.append('title');
       return e;
     });
-  g.select('rect').attr('x', (_, i) => x(i)!).attr('width', x.bandwidth()).attr('y', (d) => y(d.value)).attr('height', (d) => y(0) - y(d.value));
-  g.select('text').attr('x', (_, i) => x(i)! + x.bandwidth() / 2).attr('y', height - 2).text((d) => d.label);
+  g.select('rect')
+    .attr('x', (_, i) => x(i)!)
+    .attr('width', x.bandwidth())
+    .attr('y', (d) => y(d.value))
+    .attr('height', (d) => y(0) - y(d.value));
+  g.select('text')
+    .attr('x', (_, i) => x(i)! + x.bandwidth() / 2)
+    .attr('y', height - 2)
+    .text((d) => d.label);
   g.select('title').text((d) => `${d.label}: ${d.value.toFixed(3)}`);
 }
 
@@ -54,17 +81,27 @@ export function drawPatchMask(canvas: HTMLCanvasElement, mask: Uint8Array, grid:
   canvas.height = grid[0];
   const ctx = canvas.getContext('2d')!;
   const img = ctx.createImageData(grid[1], grid[0]);
-  mask.forEach((m, i) => img.data.set(m ? [56, 189, 248, 110] : [0, 0, 0, 170], i * 4));
+  mask.forEach((m, i) => {
+    img.data.set(m ? [56, 189, 248, 110] : [0, 0, 0, 170], i * 4);
+  });
   ctx.putImageData(img, 0, 0);
 }
 
 /** A grid map in viridis with the masked cells tinted white and one cell (a clicked token) marked red. */
-export function drawGridWithMask(canvas: HTMLCanvasElement, values: Float32Array, grid: readonly [number, number], mask: Uint8Array, cell: number | null): void {
+export function drawGridWithMask(
+  canvas: HTMLCanvasElement,
+  values: Float32Array,
+  grid: readonly [number, number],
+  mask: Uint8Array,
+  cell: number | null,
+): void {
   const [lo, hi] = range(values);
   drawHeatmap(canvas, values, grid[1], grid[0], lo, hi);
   const ctx = canvas.getContext('2d')!;
   ctx.fillStyle = 'rgba(255,255,255,0.35)';
-  mask.forEach((m, i) => m && ctx.fillRect(i % grid[1], Math.floor(i / grid[1]), 1, 1));
+  mask.forEach((m, i) => {
+    if (m) ctx.fillRect(i % grid[1], Math.floor(i / grid[1]), 1, 1);
+  });
   if (cell !== null) {
     ctx.fillStyle = '#f43f5e';
     ctx.fillRect(cell % grid[1], Math.floor(cell / grid[1]), 1, 1);

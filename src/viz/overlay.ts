@@ -1,12 +1,19 @@
 /** Drawing: class maps on canvas (dense), detection boxes in SVG (d3). No metrics are computed here. */
 import { color } from 'd3-color';
 import { select } from 'd3-selection';
-import type { ContractClass } from '../contract';
 import type { Detection } from '../analysis/boxes';
+import type { ContractClass } from '../contract';
 
 /** Paint a class map (one id per pixel, width×height) into a canvas of the same size; background left clear. */
-export function drawClassMap(canvas: HTMLCanvasElement, classMap: Uint8Array, width: number, height: number,
-  classes: ContractClass[], opacity: number, backgroundId = 0): void {
+export function drawClassMap(
+  canvas: HTMLCanvasElement,
+  classMap: Uint8Array,
+  width: number,
+  height: number,
+  classes: ContractClass[],
+  opacity: number,
+  backgroundId = 0,
+): void {
   canvas.width = width;
   canvas.height = height;
   const ctx = canvas.getContext('2d')!;
@@ -28,24 +35,41 @@ export function drawClassMap(canvas: HTMLCanvasElement, classMap: Uint8Array, wi
  * Boxes with class-coloured outlines and "name score" labels, in an SVG whose viewBox is the image frame; the
  * `selected` query's box drawn thicker.
  */
-export function drawBoxes(svg: SVGSVGElement, detections: Detection[], classes: ContractClass[], width: number, height: number,
-  selected?: number): void {
+export function drawBoxes(
+  svg: SVGSVGElement,
+  detections: Detection[],
+  classes: ContractClass[],
+  width: number,
+  height: number,
+  selected?: number,
+): void {
   const root = select(svg).attr('viewBox', `0 0 ${width} ${height}`);
-  const g = root.selectAll<SVGGElement, Detection>('g.det').data(detections, (d) => String(d.query))
+  const g = root
+    .selectAll<SVGGElement, Detection>('g.det')
+    .data(detections, (d) => String(d.query))
     .join((enter) => {
       const e = enter.append('g').attr('class', 'det');
-      e.append('rect').attr('fill', 'none').attr('stroke-width', Math.max(1, width / 200));
-      e.append('text').attr('font-size', Math.max(6, width / 30)).attr('dy', '-0.2em');
+      e.append('rect')
+        .attr('fill', 'none')
+        .attr('stroke-width', Math.max(1, width / 200));
+      e.append('text')
+        .attr('font-size', Math.max(6, width / 30))
+        .attr('dy', '-0.2em');
       return e;
     });
-  g.attr('data-class', (d) => d.classId).attr('data-query', (d) => d.query).attr('data-selected', (d) => (d.query === selected ? 'true' : null));
+  g.attr('data-class', (d) => d.classId)
+    .attr('data-query', (d) => d.query)
+    .attr('data-selected', (d) => (d.query === selected ? 'true' : null));
   g.select('rect')
     .attr('stroke-width', (d) => Math.max(1, width / 200) * (d.query === selected ? 2.5 : 1))
-    .attr('x', (d) => d.x0).attr('y', (d) => d.y0)
-    .attr('width', (d) => d.x1 - d.x0).attr('height', (d) => d.y1 - d.y0)
+    .attr('x', (d) => d.x0)
+    .attr('y', (d) => d.y0)
+    .attr('width', (d) => d.x1 - d.x0)
+    .attr('height', (d) => d.y1 - d.y0)
     .attr('stroke', (d) => classes[d.classId]?.color ?? '#fff');
   g.select('text')
-    .attr('x', (d) => d.x0).attr('y', (d) => d.y0)
+    .attr('x', (d) => d.x0)
+    .attr('y', (d) => d.y0)
     .attr('fill', (d) => classes[d.classId]?.color ?? '#fff')
     .text((d) => `${classes[d.classId]?.name ?? d.classId} ${(d.score * 100).toFixed(0)}`);
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { root, useApp } from './browser';
+import { root, serveApp } from './browser';
 
 const index = JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')) as { models: { id: string }[] };
-const app = useApp();
+const app = serveApp();
 
 describe('the app in Debian chromium', () => {
   it('lists every bundled zoo model with its measured headline', async () => {

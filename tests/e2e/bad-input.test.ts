@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadContract, type Contract } from '../../src/contract';
-import { root, useApp } from './browser';
+import { type Contract, loadContract } from '../../src/contract';
+import { root, serveApp } from './browser';
 
-const app = useApp();
+const app = serveApp();
 let page: Page;
 const zooBytes = readFileSync(join(root, 'public/models/seg-student-plain.onnx'));
 const pane = 'pane-seg-teacher';
@@ -19,41 +19,64 @@ beforeAll(async () => {
 
 async function drop(files: { name: string; mimeType: string; buffer: Buffer }[], expected: RegExp) {
   await page.getByTestId('file-input').setInputFiles(files);
-  await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'), { timeout: 30_000 }).toMatch(expected);
+  await expect
+    .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'), { timeout: 30_000 })
+    .toMatch(expected);
   expect(await page.getByTestId(pane).getAttribute('data-state')).toBe('drawn'); // what the user had stays
 }
 
 describe('bad input keeps the view and names the problem', () => {
   it('a truncated ONNX file', async () => {
-    await drop([{ name: 'cut.onnx', mimeType: 'application/octet-stream', buffer: zooBytes.subarray(0, 4000) }],
-      /cut: .*(truncated|not a complete ONNX).*Pick an \.onnx model file/);
+    await drop(
+      [{ name: 'cut.onnx', mimeType: 'application/octet-stream', buffer: zooBytes.subarray(0, 4000) }],
+      /cut: .*(truncated|not a complete ONNX).*Pick an \.onnx model file/,
+    );
   });
   it('a 0-byte model file', async () => {
-    await drop([{ name: 'empty.onnx', mimeType: 'application/octet-stream', buffer: Buffer.alloc(0) }], /empty \(0 bytes\)/);
+    await drop(
+      [{ name: 'empty.onnx', mimeType: 'application/octet-stream', buffer: Buffer.alloc(0) }],
+      /empty \(0 bytes\)/,
+    );
   });
   it('an ONNX file without a contract points at the export kit', async () => {
-    await drop([{ name: 'foreign.onnx', mimeType: 'application/octet-stream', buffer: readFileSync(join(root, 'tests/fixtures/foreign-relu.onnx')) }],
-      /no AttnLens contract.*export kit/);
+    await drop(
+      [
+        {
+          name: 'foreign.onnx',
+          mimeType: 'application/octet-stream',
+          buffer: readFileSync(join(root, 'tests/fixtures/foreign-relu.onnx')),
+        },
+      ],
+      /no AttnLens contract.*export kit/,
+    );
   });
   it('a sidecar contract that lies about an output', async () => {
     const contract = (loadContract(new Uint8Array(zooBytes)) as { contract: Contract }).contract;
     const lying = structuredClone(contract); // valid on its own, but says the backbone site is 48 wide
     for (const o of lying.outputs) if (o.site === 'backbone' && o.role !== 'cbam_spatial_gate') o.shape[1] = 48;
-    await drop([
-      { name: 'liar.onnx', mimeType: 'application/octet-stream', buffer: zooBytes },
-      { name: 'liar.contract.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(lying)) },
-    ], /contract does not match the model graph: outputs\[1\] 'cbam\.backbone\.channel' is \[1, 32\] in the graph but \[1, 48\] in the contract/);
+    await drop(
+      [
+        { name: 'liar.onnx', mimeType: 'application/octet-stream', buffer: zooBytes },
+        { name: 'liar.contract.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(lying)) },
+      ],
+      /contract does not match the model graph: outputs\[1\] 'cbam\.backbone\.channel' is \[1, 32\] in the graph but \[1, 48\] in the contract/,
+    );
   });
   it('a model URL that does not answer', async () => {
     await page.getByTestId('model-url').fill('http://127.0.0.1:9/missing.onnx');
     await page.getByTestId('model-url').press('Enter');
-    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'), { timeout: 30_000 })
+    await expect
+      .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'), { timeout: 30_000 })
       .toMatch(/the model URL http:\/\/127\.0\.0\.1:9\/missing\.onnx did not answer/);
     expect(await page.getByTestId(pane).getAttribute('data-state')).toBe('drawn');
   });
   it('a good dropped model opens next to the others', async () => {
-    await page.getByTestId('file-input').setInputFiles([{ name: 'Mine.onnx', mimeType: 'application/octet-stream', buffer: zooBytes }]);
-    await expect.poll(() => page.getByTestId('pane-local-mine').getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+    await page
+      .getByTestId('file-input')
+      .setInputFiles([{ name: 'Mine.onnx', mimeType: 'application/octet-stream', buffer: zooBytes }]);
+    await expect
+      .poll(() => page.getByTestId('pane-local-mine').getAttribute('data-state'), { timeout: 60_000 })
+      .toBe('drawn');
   });
   it('a 50-megapixel image is downscaled for display and analysis, with a note', async () => {
     await page.evaluate(async () => {
@@ -70,7 +93,8 @@ describe('bad input keeps the view and names the problem', () => {
       input.files = dt.files;
       input.dispatchEvent(new Event('change', { bubbles: true }));
     });
-    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'), { timeout: 60_000 })
+    await expect
+      .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'), { timeout: 60_000 })
       .toMatch(/huge\.jpg is 50 megapixels: shown and analysed at 4096×4096/);
     await expect.poll(() => page.getByTestId(pane).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
   });

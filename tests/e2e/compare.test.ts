@@ -10,11 +10,11 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { decodeQueries } from '../../src/analysis/boxes';
 import { argmaxClasses, maskAgreement } from '../../src/analysis/segmentation';
-import { loadContract, type Contract } from '../../src/contract';
+import { type Contract, loadContract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
-import { root, useApp } from './browser';
+import { root, serveApp } from './browser';
 
-const app = useApp();
+const app = serveApp();
 
 /** A gallery PNG's pixels as RGBA (optionally mirrored left-right: an image no gallery entry has). */
 function samplePixels(sample: string, mirror = false): { rgba: Uint8ClampedArray; width: number; height: number } {
@@ -37,7 +37,9 @@ async function runNative(modelId: string, sample: string, mirror = false) {
   const png = samplePixels(sample, mirror);
   const rgba = png.rgba;
   const session = await ort.InferenceSession.create(bytes);
-  const out = await session.run({ image: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape) });
+  const out = await session.run({
+    image: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape),
+  });
   return { out, contract, width: png.width, height: png.height };
 }
 
@@ -56,19 +58,26 @@ async function expectedForeground(modelId: string, sample: string, mirror = fals
 /** A mirrored gallery sample as a PNG file the user drops. */
 function mirroredPng(sample: string, name: string) {
   const { rgba, width, height } = samplePixels(sample, true);
-  return { name, mimeType: 'image/png', buffer: Buffer.from(encode({ width, height, data: new Uint8Array(rgba.buffer), channels: 4 })) };
+  return {
+    name,
+    mimeType: 'image/png',
+    buffer: Buffer.from(encode({ width, height, data: new Uint8Array(rgba.buffer), channels: 4 })),
+  };
 }
 
 const agreement = (page: Page, model: string, against: string) =>
   page.locator(`[data-testid=agreement][data-model="${model}"][data-against="${against}"]`);
 
 async function paintedPixels(page: Page, modelId: string): Promise<number> {
-  return page.getByTestId(`pane-${modelId}`).getByTestId('mask').evaluate((c: HTMLCanvasElement) => {
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-    return n;
-  });
+  return page
+    .getByTestId(`pane-${modelId}`)
+    .getByTestId('mask')
+    .evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+      return n;
+    });
 }
 
 describe('teacher | student compare', () => {
@@ -80,7 +89,9 @@ describe('teacher | student compare', () => {
     page = await app.browser.newPage();
     await page.goto(`${app.url}#m=${models.join(',')}&s=${sample}&b=wasm`);
     for (const id of models) {
-      await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+      await expect
+        .poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 })
+        .toBe('drawn');
       const painted = await paintedPixels(page, id);
       const expected = await expectedForeground(id, sample);
       expect(painted).toBeGreaterThan(200);
@@ -90,7 +101,9 @@ describe('teacher | student compare', () => {
     await expect.poll(() => row.innerText()).toMatch(/mask mIoU of seg-student-attnfd against seg-teacher: \d+\.\d %/);
     const native = maskAgreement(await nativeClassMap(models[0], sample), await nativeClassMap(models[1], sample), 7);
     expect(Math.abs(Number(await row.getAttribute('data-value')) - native.miou)).toBeLessThan(0.01);
-    expect(await page.getByTestId(`pane-${models[0]}`).getByTestId('pane-status').innerText()).toMatch(/^wasm · \d+ ms · mask$/);
+    expect(await page.getByTestId(`pane-${models[0]}`).getByTestId('pane-status').innerText()).toMatch(
+      /^wasm · \d+ ms · mask$/,
+    );
   });
 
   it('a dropped image joins the strip and both models analyse it', async () => {
@@ -98,15 +111,26 @@ describe('teacher | student compare', () => {
     await page.getByTestId('file-input').setInputFiles(mirroredPng('factory-test-005.png', 'mine.png'));
     await expect.poll(() => page.getByTestId('strip').locator('button').count()).toBe(before + 1);
     for (const id of models) {
-      await expect.poll(async () => Math.abs((await paintedPixels(page, id)) - (await expectedForeground(id, 'factory-test-005.png', true))), { timeout: 60_000 })
+      await expect
+        .poll(
+          async () =>
+            Math.abs((await paintedPixels(page, id)) - (await expectedForeground(id, 'factory-test-005.png', true))),
+          { timeout: 60_000 },
+        )
         .toBeLessThanOrEqual(10);
     }
   });
 
   it('a file with the same pixels as an open image shows that image instead of a duplicate', async () => {
     const before = await page.getByTestId('strip').locator('button').count();
-    await page.getByTestId('file-input').setInputFiles({ name: 'copy.png', mimeType: 'image/png', buffer: readFileSync(join(root, 'public/samples/factory-test-005.png')) });
-    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n')).toMatch(/copy\.png has the same pixels as factory-test-005\.png/);
+    await page.getByTestId('file-input').setInputFiles({
+      name: 'copy.png',
+      mimeType: 'image/png',
+      buffer: readFileSync(join(root, 'public/samples/factory-test-005.png')),
+    });
+    await expect
+      .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'))
+      .toMatch(/copy\.png has the same pixels as factory-test-005\.png/);
     expect(await page.getByTestId('strip').locator('button').count()).toBe(before);
     expect(await page.getByTestId('current-image').innerText()).toMatch(/^factory-test-005\.png/);
   });
@@ -115,22 +139,33 @@ describe('teacher | student compare', () => {
     const seen: string[] = [];
     for (const sample of ['factory-test-008.png', 'factory-test-011.png']) {
       await page.getByTestId('file-input').setInputFiles(mirroredPng(sample, 'image.png'));
-      await expect.poll(() => page.getByTestId('current-image').innerText()).toMatch(/^image\.png · 160×160 · your image \(id [0-9a-f]{16}/);
+      await expect
+        .poll(() => page.getByTestId('current-image').innerText())
+        .toMatch(/^image\.png · 160×160 · your image \(id [0-9a-f]{16}/);
       const id = (await page.getByTestId('current-image').innerText()).match(/id ([0-9a-f]{16})/)![1];
       expect(seen).not.toContain(id);
       seen.push(id);
       for (const m of models) {
         await expect.poll(() => page.getByTestId(`pane-${m}`).getAttribute('data-image'), { timeout: 60_000 }).toBe(id);
-        expect(Math.abs((await paintedPixels(page, m)) - (await expectedForeground(m, sample, true)))).toBeLessThanOrEqual(10);
+        expect(
+          Math.abs((await paintedPixels(page, m)) - (await expectedForeground(m, sample, true))),
+        ).toBeLessThanOrEqual(10);
       }
     }
-    const ids = await page.getByTestId('strip').locator('button').evaluateAll((bs) => bs.map((b) => b.getAttribute('data-image')));
+    const ids = await page
+      .getByTestId('strip')
+      .locator('button')
+      .evaluateAll((bs) => bs.map((b) => b.getAttribute('data-image')));
     expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('a non-image file gets a named message and the view stays', async () => {
-    await page.getByTestId('file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
-    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n')).toMatch(/notes\.txt is not an image this browser can decode/);
+    await page
+      .getByTestId('file-input')
+      .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await expect
+      .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'))
+      .toMatch(/notes\.txt is not an image this browser can decode/);
     expect(await page.getByTestId(`pane-${models[1]}`).getAttribute('data-state')).toBe('drawn');
   });
 
@@ -145,13 +180,21 @@ describe('teacher | student compare', () => {
   });
 
   it('a link pasted into the open tab is followed, and stepping with the arrow keys updates it', async () => {
-    await page.evaluate(() => { location.hash = '#m=seg-teacher,seg-student-plain&s=factory-test-006.png&o=0.40&b=wasm'; });
+    await page.evaluate(() => {
+      location.hash = '#m=seg-teacher,seg-student-plain&s=factory-test-006.png&o=0.40&b=wasm';
+    });
     await expect.poll(() => page.getByTestId('current-image').innerText()).toMatch(/^factory-test-006\.png/);
-    await expect.poll(() => page.getByTestId('pane-seg-student-plain').getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+    await expect
+      .poll(() => page.getByTestId('pane-seg-student-plain').getAttribute('data-state'), { timeout: 60_000 })
+      .toBe('drawn');
     await page.locator('body').press('ArrowRight');
     await expect.poll(() => page.evaluate(() => location.hash)).toContain('s=factory-test-007.png');
-    await page.evaluate(() => { location.hash = '#m=seg-teacher&img=00000000deadbeef&in=gone.jpg'; });
-    await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n')).toMatch(/"gone\.jpg" \(id 00000000deadbeef\), which is not open in this tab/);
+    await page.evaluate(() => {
+      location.hash = '#m=seg-teacher&img=00000000deadbeef&in=gone.jpg';
+    });
+    await expect
+      .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'))
+      .toMatch(/"gone\.jpg" \(id 00000000deadbeef\), which is not open in this tab/);
     await page.close();
   });
 });
@@ -161,7 +204,9 @@ describe('WebGPU (software adapter here) against WASM', () => {
     const page = await app.browser.newPage();
     const id = 'seg-student-plain';
     await page.goto(`${app.url}#m=${id}&s=factory-test-002.png&b=webgpu`);
-    await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 120_000 }).toBe('drawn');
+    await expect
+      .poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 120_000 })
+      .toBe('drawn');
     expect(await page.getByTestId(`pane-${id}`).getByTestId('pane-status').innerText()).toMatch(/^webgpu · /);
     const painted = await paintedPixels(page, id);
     expect(Math.abs(painted - (await expectedForeground(id, 'factory-test-002.png')))).toBeLessThanOrEqual(10);
@@ -176,23 +221,36 @@ describe('detectors', () => {
     const page = await app.browser.newPage();
     await page.goto(`${app.url}#m=${models.join(',')}&s=${sample}&b=wasm`);
     for (const id of models) {
-      await expect.poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+      await expect
+        .poll(() => page.getByTestId(`pane-${id}`).getAttribute('data-state'), { timeout: 60_000 })
+        .toBe('drawn');
       const { out, contract, width, height } = await runNative(id, sample);
       const labels = contract.outputs.find((o) => o.name === 'o2o.logits')!.labels!;
-      const want = decodeQueries(out['o2o.logits'].data as Float32Array, out['o2o.boxes'].data as Float32Array,
-        out['o2o.logits'].dims[1], labels, width, height, 0.3);
+      const want = decodeQueries(
+        out['o2o.logits'].data as Float32Array,
+        out['o2o.boxes'].data as Float32Array,
+        out['o2o.logits'].dims[1],
+        labels,
+        width,
+        height,
+        0.3,
+      );
       const drawn = await page.getByTestId(`pane-${id}`).locator('g.det').count();
       expect(drawn).toBe(want.length); // the contract's recommended threshold (0.30) is the default
-      expect(await page.getByTestId(`pane-${id}`).getByTestId('pane-status').innerText()).toMatch(/ ≥ 0\.30, its recommended$/);
+      expect(await page.getByTestId(`pane-${id}`).getByTestId('pane-status').innerText()).toMatch(
+        / ≥ 0\.30, its recommended$/,
+      );
     }
-    await expect.poll(() => agreement(page, 'detr-student-hybrid', 'detr-teacher').innerText())
+    await expect
+      .poll(() => agreement(page, 'detr-student-hybrid', 'detr-teacher').innerText())
       .toMatch(/^detr-student-hybrid against detr-teacher: box F1 @ IoU 0\.5 \d+\.\d % \(\d+ of \d+ boxes? matched/);
     expect(await agreement(page, 'detr-teacher', 'ground truth (gallery COCO)').count()).toBe(1);
     // Nothing above the threshold for either model: no number, said in words (never "100 %").
     await page.getByTestId('threshold').fill('1');
-    await expect.poll(() => agreement(page, 'detr-student-hybrid', 'detr-teacher').innerText()).toMatch(/^detr-student-hybrid against detr-teacher: nothing to compare/);
+    await expect
+      .poll(() => agreement(page, 'detr-student-hybrid', 'detr-teacher').innerText())
+      .toMatch(/^detr-student-hybrid against detr-teacher: nothing to compare/);
     expect(await agreement(page, 'detr-student-hybrid', 'detr-teacher').getAttribute('data-value')).toBe('');
     await page.close();
   });
 });
-

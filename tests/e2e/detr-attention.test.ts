@@ -9,30 +9,43 @@ import { interpolateViridis } from 'd3-scale-chromatic';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { boxMaskOnGrid, range } from '../../src/analysis/attention';
-import { detectionAt, foregroundShares, matchQuery, meanRow, peak, queryRow, tokenRows, upsampleBilinear } from '../../src/analysis/queries';
 import { placement } from '../../src/analysis/geometry';
+import {
+  detectionAt,
+  foregroundShares,
+  matchQuery,
+  meanRow,
+  peak,
+  queryRow,
+  tokenRows,
+  upsampleBilinear,
+} from '../../src/analysis/queries';
 import { blockQueries, queryBlock } from '../../src/methods/detr/contract';
-import { useApp } from './browser';
+import { serveApp } from './browser';
 import { galleryGt, mirroredSample, runNative } from './native';
 
-const app = useApp();
+const app = serveApp();
 const sample = 'factory-test-001.png';
 const threshold = 0.3; // the default view's: the detectors' recommended threshold
 
 async function open(hash: string, models: string[]): Promise<Page> {
   const page = await app.browser.newPage({ viewport: { width: 1200, height: 900 } });
   await page.goto(`${app.url}#${hash}`);
-  for (const id of models) await page.locator(`[data-testid=pane-${id}][data-state=drawn]`).waitFor({ timeout: 90_000 });
+  for (const id of models)
+    await page.locator(`[data-testid=pane-${id}][data-state=drawn]`).waitFor({ timeout: 90_000 });
   return page;
 }
 
 describe('decoder cross-attention of a clicked detection', () => {
-  it('draws the clicked query\'s row and the other model\'s matched query, as computed on the native output', async () => {
+  it("draws the clicked query's row and the other model's matched query, as computed on the native output", async () => {
     const [teacher, student] = ['detr-teacher', 'detr-student-hybrid'];
     const page = await open(`m=${teacher},${student}&s=${sample}&b=wasm`, [teacher, student]);
     const t = await runNative(teacher, sample);
     const s = await runNative(student, sample);
-    const tQueries = blockQueries(queryBlock(t.contract, 'one_to_one')!, { outputs: t.outputs, placement: placement(t.width, t.height, t.contract.input) });
+    const tQueries = blockQueries(queryBlock(t.contract, 'one_to_one')!, {
+      outputs: t.outputs,
+      placement: placement(t.width, t.height, t.contract.input),
+    });
     const dets = tQueries.filter((d) => d.score >= threshold);
     expect(dets.length).toBeGreaterThan(0);
     // click the middle of the teacher's highest-scoring box in its pane
@@ -46,16 +59,21 @@ describe('decoder cross-attention of a clicked detection', () => {
     const panel = page.getByTestId(`qattn-${teacher}`);
     await panel.waitFor({ timeout: 30_000 });
     expect(Number(await panel.getAttribute('data-query'))).toBe(expected.query);
-    expect(await page.getByTestId(`pane-${teacher}`).locator('g.det[data-selected=true]').getAttribute('data-query')).toBe(String(expected.query));
-    expect(await panel.getByTestId('qattn-caption').innerText()).toMatch(new RegExp(`query ${expected.query} of the one-to-one block .* the query you clicked`));
+    expect(
+      await page.getByTestId(`pane-${teacher}`).locator('g.det[data-selected=true]').getAttribute('data-query'),
+    ).toBe(String(expected.query));
+    expect(await panel.getByTestId('qattn-caption').innerText()).toMatch(
+      new RegExp(`query ${expected.query} of the one-to-one block .* the query you clicked`),
+    );
 
     // the peak the page reports, and the pixels it drew, are the analysis functions' on the native row
     const cross = t.outputs['o2o.cross_attention'];
     const row = queryRow(cross.data, cross.dims[1], expected.query);
     const top = peak(row);
     const total = row.reduce((a, b) => a + b, 0);
-    expect(await panel.getByTestId('qattn-peak').innerText())
-      .toBe(`peak at cell (${Math.floor(top.index / 20)}, ${top.index % 20}): ${(100 * top.value / total).toFixed(1)} % of the row`);
+    expect(await panel.getByTestId('qattn-peak').innerText()).toBe(
+      `peak at cell (${Math.floor(top.index / 20)}, ${top.index % 20}): ${((100 * top.value) / total).toFixed(1)} % of the row`,
+    );
     expect(await panel.innerText()).toMatch(/last decoder layer, mean over heads, 20×20 grid of 8 px cells/);
     expect(await panel.innerText()).toMatch(/upsampled bilinear \(half-pixel centres, align_corners=False\)/);
     const up = upsampleBilinear(row, 20, 20, 160, 160);
@@ -63,18 +81,30 @@ describe('decoder cross-attention of a clicked detection', () => {
     const scale = scaleSequential(interpolateViridis).domain([lo, hi]);
     const drawn = await panel.getByTestId('qattn-heat').evaluate((c) => {
       const canvas = c as HTMLCanvasElement;
-      return { w: canvas.width, h: canvas.height, px: Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data) };
+      return {
+        w: canvas.width,
+        h: canvas.height,
+        px: Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data),
+      };
     });
     expect([drawn.w, drawn.h]).toEqual([160, 160]);
     let worst = 0;
     for (let i = 0; i < 160 * 160; i += 37) {
       const c = color(scale(up[i]))!.rgb();
-      worst = Math.max(worst, Math.abs(c.r - drawn.px[i * 4]), Math.abs(c.g - drawn.px[i * 4 + 1]), Math.abs(c.b - drawn.px[i * 4 + 2]));
+      worst = Math.max(
+        worst,
+        Math.abs(c.r - drawn.px[i * 4]),
+        Math.abs(c.g - drawn.px[i * 4 + 1]),
+        Math.abs(c.b - drawn.px[i * 4 + 2]),
+      );
     }
     expect(worst).toBeLessThanOrEqual(3); // WASM vs native float rounding may move a colour by a step
 
     // the student shows its query for the same object, and says how it was chosen
-    const sQueries = blockQueries(queryBlock(s.contract, 'one_to_one')!, { outputs: s.outputs, placement: placement(s.width, s.height, s.contract.input) });
+    const sQueries = blockQueries(queryBlock(s.contract, 'one_to_one')!, {
+      outputs: s.outputs,
+      placement: placement(s.width, s.height, s.contract.input),
+    });
     const match = matchQuery(expected, sQueries, threshold)!;
     const other = page.getByTestId(`qattn-${student}`);
     expect(Number(await other.getAttribute('data-query'))).toBe(match.detection.query);
@@ -101,10 +131,23 @@ describe('decoder cross-attention of a clicked detection', () => {
     expect(await panel.getByTestId('links').locator('line.link').count()).toBe(2 * objects);
     // click the first assigned one-to-many prediction's centre (a nested smaller box would win: compare with the rule)
     await panel.scrollIntoViewIfNeeded();
-    const rects = await panel.getByTestId('links').locator('rect.pred').evaluateAll((els) => els.map((e) => {
-      const r = e.getBoundingClientRect();
-      return { query: Number(e.getAttribute('data-query')), x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, score: 0, classId: 0 };
-    }));
+    const rects = await panel
+      .getByTestId('links')
+      .locator('rect.pred')
+      .evaluateAll((els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return {
+            query: Number(e.getAttribute('data-query')),
+            x0: r.left,
+            y0: r.top,
+            x1: r.right,
+            y1: r.bottom,
+            score: 0,
+            classId: 0,
+          };
+        }),
+      );
     const [cx, cy] = [(rects[0].x0 + rects[0].x1) / 2, (rects[0].y0 + rects[0].y1) / 2];
     await page.mouse.click(cx, cy);
     const expected = detectionAt(rects, cx, cy)!.query;
@@ -124,7 +167,9 @@ describe('ground truth drawn with the mouse', () => {
     const source = page.getByTestId('gt-source');
     await source.waitFor({ timeout: 30_000 });
     expect(await source.getAttribute('data-kind')).toBe('gallery');
-    const painted = page.getByTestId('gt-photo').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 160);
+    const painted = page
+      .getByTestId('gt-photo')
+      .evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 160);
     await expect.poll(() => painted).toBe(true); // the photo under the boxes is there
     await page.getByTestId('gt-class').selectOption({ label: 'gear' });
     await page.getByTestId('gt-draw').scrollIntoViewIfNeeded();
@@ -150,19 +195,31 @@ describe('ground truth drawn with the mouse', () => {
 });
 
 describe('ground truth from an imported COCO file', () => {
-  it('is matched to the user\'s own image by file_name, replaces the teacher\'s pseudo ground truth, and yields to drawn boxes', async () => {
+  it("is matched to the user's own image by file_name, replaces the teacher's pseudo ground truth, and yields to drawn boxes", async () => {
     const [teacher, student] = ['detr-teacher', 'detr-student-hybrid'];
     const page = await open(`m=${teacher},${student}&s=${sample}&b=wasm`, [teacher, student]);
-    await page.getByTestId('file-input').setInputFiles({ name: 'my-part.png', mimeType: 'image/png', buffer: mirroredSample(sample) });
+    await page
+      .getByTestId('file-input')
+      .setInputFiles({ name: 'my-part.png', mimeType: 'image/png', buffer: mirroredSample(sample) });
     const source = page.getByTestId('gt-source');
     await expect.poll(() => source.getAttribute('data-kind'), { timeout: 60_000 }).toBe('pseudo');
     expect(await source.innerText()).toMatch(/detr-teacher's detections as pseudo ground truth/);
-    const coco = { images: [{ id: 5, file_name: 'shots/my-part.png' }], categories: [{ id: 9, name: 'Gear' }],
-      annotations: [{ image_id: 5, bbox: [10, 10, 30, 20], category_id: 9 }, { image_id: 5, bbox: [60, 70, 40, 40], category_id: 9 }] };
-    await page.getByTestId('coco-input').setInputFiles({ name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(coco)) });
+    const coco = {
+      images: [{ id: 5, file_name: 'shots/my-part.png' }],
+      categories: [{ id: 9, name: 'Gear' }],
+      annotations: [
+        { image_id: 5, bbox: [10, 10, 30, 20], category_id: 9 },
+        { image_id: 5, bbox: [60, 70, 40, 40], category_id: 9 },
+      ],
+    };
+    await page
+      .getByTestId('coco-input')
+      .setInputFiles({ name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(coco)) });
     await expect.poll(() => source.getAttribute('data-kind')).toBe('imported');
     expect(await source.innerText()).toBe('Using: ground truth (imported mine.json) (2 objects)');
-    expect(await page.getByTestId('coco-imported').innerText()).toMatch(/mine\.json: 1 images, 2 objects on my-part\.png/);
+    expect(await page.getByTestId('coco-imported').innerText()).toMatch(
+      /mine\.json: 1 images, 2 objects on my-part\.png/,
+    );
     const links = page.getByTestId(`hdetr-${teacher}`).getByTestId('links');
     await expect.poll(() => links.locator('line.link').count()).toBe(2);
     expect(await links.locator('rect.gt').count()).toBe(2);
@@ -183,7 +240,7 @@ describe('ground truth from an imported COCO file', () => {
 });
 
 describe('KS-DETR share for a clicked location', () => {
-  it('reports each model\'s per-head and mean foreground share of the encoder row under the click', async () => {
+  it("reports each model's per-head and mean foreground share of the encoder row under the click", async () => {
     const models = ['detr-student-o2o', 'detr-student-ks'];
     const page = await open(`m=${models.join(',')}&s=${sample}&b=wasm`, models);
     const [r, c] = [9, 6];
@@ -204,19 +261,28 @@ describe('KS-DETR share for a clicked location', () => {
       expect(Number(await fig.getAttribute('data-share'))).toBeCloseTo(want.mean, 3);
       const heads = JSON.parse((await fig.getAttribute('data-heads'))!) as number[];
       expect(heads).toHaveLength(4);
-      heads.forEach((h, i) => expect(h).toBeCloseTo(want.perHead[i], 3));
-      expect(await fig.getByTestId('ks-share').innerText()).toMatch(new RegExp(`foreground share ${(100 * want.mean).toFixed(1)} %`));
+      heads.forEach((h, i) => {
+        expect(h).toBeCloseTo(want.perHead[i], 3);
+      });
+      expect(await fig.getByTestId('ks-share').innerText()).toMatch(
+        new RegExp(`foreground share ${(100 * want.mean).toFixed(1)} %`),
+      );
     }
     expect(await page.evaluate(() => location.hash)).toMatch(/ks=point&pt=/);
     await page.close();
   });
 
-  it('uses the clicked detection\'s cross-attention row when the source is the query', async () => {
+  it("uses the clicked detection's cross-attention row when the source is the query", async () => {
     const models = ['detr-student-o2o', 'detr-student-ks'];
     const page = await open(`m=${models.join(',')}&s=${sample}&b=wasm&ks=query&t=0.20`, models); // the small student scores lower
-    expect(await page.getByTestId(`ks-${models[0]}`).getByTestId('ks-missing').innerText()).toMatch(/click a detection/);
+    expect(await page.getByTestId(`ks-${models[0]}`).getByTestId('ks-missing').innerText()).toMatch(
+      /click a detection/,
+    );
     const a = await runNative(models[0], sample);
-    const dets = blockQueries(queryBlock(a.contract, 'one_to_one')!, { outputs: a.outputs, placement: placement(a.width, a.height, a.contract.input) }).filter((d) => d.score >= 0.2);
+    const dets = blockQueries(queryBlock(a.contract, 'one_to_one')!, {
+      outputs: a.outputs,
+      placement: placement(a.width, a.height, a.contract.input),
+    }).filter((d) => d.score >= 0.2);
     expect(dets.length).toBeGreaterThan(0);
     const viewport = page.getByTestId(`pane-${models[0]}`).getByTestId('viewport');
     await viewport.scrollIntoViewIfNeeded();
@@ -225,7 +291,9 @@ describe('KS-DETR share for a clicked location', () => {
     await page.mouse.click(vp.x + (ix / a.width) * vp.width, vp.y + (iy / a.height) * vp.height);
     const query = detectionAt(dets, ix, iy)!.query;
     const fig = page.getByTestId(`ks-${models[0]}`);
-    await expect.poll(() => fig.getByTestId('ks-what').innerText()).toMatch(new RegExp(`cross-attention of query ${query} \\(one-to-one block; the clicked query\\)`));
+    await expect
+      .poll(() => fig.getByTestId('ks-what').innerText())
+      .toMatch(new RegExp(`cross-attention of query ${query} \\(one-to-one block; the clicked query\\)`));
     const cross = a.outputs['o2o.cross_attention'];
     const row = queryRow(cross.data, cross.dims[1], query);
     const want = foregroundShares([], row, boxMaskOnGrid(galleryGt(sample), 160, 160, 20, 20));

@@ -2,12 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { root, useApp } from './browser';
+import { root, serveApp } from './browser';
 
-const app = useApp();
+const app = serveApp();
 const sample = 'factory-test-001.png';
 const coco = JSON.parse(readFileSync(join(root, 'public/samples/coco.json'), 'utf8'));
-const objects = coco.annotations.filter((a: { image_id: number }) => a.image_id === coco.images.find((i: { file_name: string }) => i.file_name === sample).id).length;
+const objects = coco.annotations.filter(
+  (a: { image_id: number }) => a.image_id === coco.images.find((i: { file_name: string }) => i.file_name === sample).id,
+).length;
 
 describe('H-DETR assignment view', () => {
   it('draws one link per object, then K per object in one-to-many mode', async () => {

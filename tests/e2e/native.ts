@@ -4,20 +4,27 @@ import { join } from 'node:path';
 import { decode, encode } from 'fast-png';
 import * as ort from 'onnxruntime-node';
 import type { GtObject } from '../../src/analysis/groundTruth';
-import { loadContract, type Contract } from '../../src/contract';
-import type { TensorPayload } from '../../src/inference/protocol';
+import { type Contract, loadContract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
+import type { TensorPayload } from '../../src/inference/protocol';
 import { root } from './browser';
 
-export async function runNative(modelId: string, sample: string): Promise<{ contract: Contract; outputs: Record<string, TensorPayload>; width: number; height: number }> {
+export async function runNative(
+  modelId: string,
+  sample: string,
+): Promise<{ contract: Contract; outputs: Record<string, TensorPayload>; width: number; height: number }> {
   const bytes = new Uint8Array(readFileSync(join(root, 'public/models', `${modelId}.onnx`)));
   const contract = (loadContract(bytes) as { contract: Contract }).contract;
   const png = decode(readFileSync(join(root, 'public/samples', sample)));
   const rgba = new Uint8ClampedArray(png.width * png.height * 4);
-  for (let i = 0; i < png.width * png.height; i++) for (let c = 0; c < 3; c++) rgba[i * 4 + c] = png.data[i * png.channels + c];
-  if (png.width !== contract.input.shape[3] || png.height !== contract.input.shape[2]) throw new Error('sample is not at the model input size');
+  for (let i = 0; i < png.width * png.height; i++)
+    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = png.data[i * png.channels + c];
+  if (png.width !== contract.input.shape[3] || png.height !== contract.input.shape[2])
+    throw new Error('sample is not at the model input size');
   const session = await ort.InferenceSession.create(bytes);
-  const out = await session.run({ [contract.input.name]: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape) });
+  const out = await session.run({
+    [contract.input.name]: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape),
+  });
   const outputs: Record<string, TensorPayload> = {};
   for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: [...t.dims] };
   return { contract, outputs, width: png.width, height: png.height };
@@ -27,8 +34,15 @@ export async function runNative(modelId: string, sample: string): Promise<{ cont
 export function galleryGt(sample: string): GtObject[] {
   const coco = JSON.parse(readFileSync(join(root, 'public/samples/coco.json'), 'utf8'));
   const id = coco.images.find((i: { file_name: string }) => i.file_name === sample).id;
-  return coco.annotations.filter((a: { image_id: number }) => a.image_id === id)
-    .map(({ bbox: [x, y, w, h], category_id }: { bbox: number[]; category_id: number }) => ({ classId: category_id, x0: x, y0: y, x1: x + w, y1: y + h }));
+  return coco.annotations
+    .filter((a: { image_id: number }) => a.image_id === id)
+    .map(({ bbox: [x, y, w, h], category_id }: { bbox: number[]; category_id: number }) => ({
+      classId: category_id,
+      x0: x,
+      y0: y,
+      x1: x + w,
+      y1: y + h,
+    }));
 }
 
 /** A gallery sample mirrored left-right, as PNG bytes: an image of the same kind that no gallery entry has. */

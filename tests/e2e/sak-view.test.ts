@@ -1,8 +1,8 @@
 /** SAK view: N ≥ 3 models side by side, router weights per path, a cosine map per teacher. */
 import { describe, expect, it } from 'vitest';
-import { useApp } from './browser';
+import { serveApp } from './browser';
 
-const app = useApp();
+const app = serveApp();
 
 describe('SAK view', () => {
   it('compares the student with both teachers on one image', async () => {
@@ -19,7 +19,9 @@ describe('SAK view', () => {
     for (const teacher of ['seg-teacher', 'vit-attn']) {
       const fig = page.getByTestId(`sak-${teacher}`);
       await fig.waitFor({ timeout: 30_000 });
-      expect(await fig.getByTestId('sak-cosine').evaluate((c: HTMLCanvasElement) => [c.width, c.height])).toEqual([20, 20]);
+      expect(await fig.getByTestId('sak-cosine').evaluate((c: HTMLCanvasElement) => [c.width, c.height])).toEqual([
+        20, 20,
+      ]);
       const mean = Number((await fig.getByTestId('sak-mean').innerText()).replace('mean cosine ', ''));
       expect(mean).toBeGreaterThan(-1);
       expect(mean).toBeLessThanOrEqual(1);

@@ -10,11 +10,11 @@ import * as ort from 'onnxruntime-node';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attentionRollout, patchesOf } from '../../src/analysis/rollout';
-import { loadContract, type Contract } from '../../src/contract';
+import { type Contract, loadContract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
-import { root, useApp } from './browser';
+import { root, serveApp } from './browser';
 
-const app = useApp();
+const app = serveApp();
 const sample = 'factory-test-003.png';
 let stack: { data: Float32Array; layers: number; heads: number; tokens: number };
 
@@ -23,8 +23,11 @@ beforeAll(async () => {
   const contract = (loadContract(bytes) as { contract: Contract }).contract;
   const png = decode(readFileSync(join(root, 'public/samples', sample)));
   const rgba = new Uint8ClampedArray(png.width * png.height * 4);
-  for (let i = 0; i < png.width * png.height; i++) for (let c = 0; c < 3; c++) rgba[i * 4 + c] = png.data[i * png.channels + c];
-  const out = await (await ort.InferenceSession.create(bytes)).run({ image: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape) });
+  for (let i = 0; i < png.width * png.height; i++)
+    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = png.data[i * png.channels + c];
+  const out = await (await ort.InferenceSession.create(bytes)).run({
+    image: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape),
+  });
   const t = out.self_attention;
   const [, layers, heads, tokens] = t.dims;
   stack = { data: t.data as Float32Array, layers, heads, tokens };
@@ -45,7 +48,9 @@ async function expectRollout(page: Page, upTo: number, identity: boolean, engine
   const want = patchesOf(attentionRollout(stack, { upTo, identity, head: 'mean' }), true);
   expect(values).toHaveLength(want.length);
   let worst = 0;
-  want.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - values[i]))));
+  want.forEach((v, i) => {
+    worst = Math.max(worst, Math.abs(v - values[i]));
+  });
   expect(worst).toBeLessThan(1e-5); // the map's values are ~1/400 each
 }
 
@@ -62,10 +67,13 @@ describe('ViT attention rollout', () => {
     await page.close();
   });
 
-  it('on a WebGPU session: computed by tfjs on onnxruntime\'s device, equal to the CPU reference', async () => {
+  it("on a WebGPU session: computed by tfjs on onnxruntime's device, equal to the CPU reference", async () => {
     const page = await app.browser.newPage();
     const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'warning' && /GPU maths unavailable/.test(m.text()) && errors.push(m.text()));
+    page.on(
+      'console',
+      (m) => m.type() === 'warning' && /GPU maths unavailable/.test(m.text()) && errors.push(m.text()),
+    );
     await page.goto(`${app.url}#m=vit-attn&s=${sample}&b=webgpu&vm=rollout`);
     await expectRollout(page, stack.layers - 1, true, /GPU \(tfjs on onnxruntime's WebGPU device\)/);
     expect(errors).toEqual([]);

@@ -7,12 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { dinoMassMask, headMean } from '../../src/analysis/attention';
 import { cocoForeground, maskIoU } from '../../src/analysis/cocoMasks';
 import { patchMaskToImage } from '../../src/analysis/patchMask';
-import { rleArea, rleBbox, rleToMask, type CompressedRle } from '../../src/analysis/rle';
-import { loadContract, type Contract } from '../../src/contract';
+import { type CompressedRle, rleArea, rleBbox, rleToMask } from '../../src/analysis/rle';
+import { type Contract, loadContract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
-import { root, useApp } from './browser';
+import { root, serveApp } from './browser';
 
-const app = useApp();
+const app = serveApp();
 const sample = 'factory-test-003.png';
 
 async function expectedPatches(layer: number, mass: number): Promise<number> {
@@ -24,9 +24,12 @@ async function expectedMask(layer: number, mass: number): Promise<Uint8Array> {
   const contract = (loadContract(bytes) as { contract: Contract }).contract;
   const png = decode(readFileSync(join(root, 'public/samples', sample)));
   const rgba = new Uint8ClampedArray(png.width * png.height * 4);
-  for (let i = 0; i < png.width * png.height; i++) for (let c = 0; c < 3; c++) rgba[i * 4 + c] = png.data[i * png.channels + c];
+  for (let i = 0; i < png.width * png.height; i++)
+    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = png.data[i * png.channels + c];
   const session = await ort.InferenceSession.create(bytes);
-  const out = await session.run({ image: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape) });
+  const out = await session.run({
+    image: new ort.Tensor('float32', toTensor(rgba, contract.input), contract.input.shape),
+  });
   const rows = out.cls_attention;
   const [, , heads, n] = rows.dims;
   const data = rows.data as Float32Array;
@@ -45,8 +48,14 @@ describe('ViT view', () => {
     expect(await caption()).toMatch(/IoU \d+\.\d % vs seg-teacher's foreground/);
     // and against the gallery's annotated masks, as the analysis functions score it
     const truth = cocoForeground(JSON.parse(readFileSync(join(root, 'public/samples/coco.json'), 'utf8')), sample)!;
-    const pixels = patchMaskToImage(await expectedMask(4, 0.6), [20, 20], 8, truth.width, truth.height,
-      { scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, inputWidth: 160, inputHeight: 160 });
+    const pixels = patchMaskToImage(await expectedMask(4, 0.6), [20, 20], 8, truth.width, truth.height, {
+      scaleX: 1,
+      scaleY: 1,
+      offsetX: 0,
+      offsetY: 0,
+      inputWidth: 160,
+      inputHeight: 160,
+    });
     const shownTruth = Number((await caption()).match(/IoU (\d+\.\d) % vs ground truth \((\d+) COCO masks\)/)![1]);
     expect(shownTruth).toBeCloseTo(100 * maskIoU(pixels, truth.mask), 1);
     await view.getByTestId('vit-layer').selectOption('2');
@@ -62,7 +71,8 @@ describe('ViT view', () => {
     const view = page.getByTestId('vit-view');
     await view.waitFor({ timeout: 60_000 });
     const patches = await expectedPatches(3, 0.45);
-    await expect.poll(async () => (await view.getByTestId('vit-dino-caption').innerText()).match(/DINO: (\d+) of 400/)?.[1])
+    await expect
+      .poll(async () => (await view.getByTestId('vit-dino-caption').innerText()).match(/DINO: (\d+) of 400/)?.[1])
       .toBe(String(patches));
     const save = async (click: () => Promise<void>) => {
       const [download] = await Promise.all([page.waitForEvent('download'), click()]);
@@ -90,7 +100,8 @@ describe('ViT view', () => {
     expect(ann.bbox).toEqual(rleBbox(ann.segmentation));
     // the same pixels, not only the same count: the PNG (at 160 px) and the decoded RLE agree everywhere
     let differ = 0;
-    for (let i = 0; i < 160 * 160; i++) differ += decoded.mask[i] !== (image.data[i * image.channels] > 127 ? 1 : 0) ? 1 : 0;
+    for (let i = 0; i < 160 * 160; i++)
+      differ += decoded.mask[i] !== (image.data[i * image.channels] > 127 ? 1 : 0) ? 1 : 0;
     expect(differ).toBe(0);
     await page.close();
   });

@@ -4,6 +4,7 @@ Each CBAM block keeps its last gates and refined map on the module (`.last`), so
 the AttnFD loss read the same tensors. Channel pooling is global (mean/amax over H×W), never a kernel taken
 from the input size, so the export has no size-dependent pooling (see methods.md, export pitfalls).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from torch import nn
 
 from ..data import NUM_CLASSES
 
-SITES = ("backbone", "context", "decoder")
+SITES = ('backbone', 'context', 'decoder')
 
 
 class ChannelGate(nn.Module):
@@ -50,13 +51,16 @@ class CBAM(nn.Module):
         x = x * ch[:, :, None, None]
         sp = self.spatial(x)
         x = x * sp
-        self.last = {"channel": ch, "spatial": sp, "refined": x}
+        self.last = {'channel': ch, 'spatial': sp, 'refined': x}
         return x
 
 
 def conv_bn(cin, cout, k=3, s=1, d=1):
-    return nn.Sequential(nn.Conv2d(cin, cout, k, s, padding=d * (k // 2), dilation=d, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, s, padding=d * (k // 2), dilation=d, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 class BasicBlock(nn.Module):
@@ -64,8 +68,11 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.c1 = conv_bn(cin, cout, 3, stride, dilation)
         self.c2 = nn.Sequential(nn.Conv2d(cout, cout, 3, 1, dilation, dilation, bias=False), nn.BatchNorm2d(cout))
-        self.skip = (nn.Identity() if stride == 1 and cin == cout else
-                     nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
 
     def forward(self, x):
         return F.relu(self.c2(self.c1(x)) + self.skip(x))
@@ -116,27 +123,27 @@ class CBAMSegmenter(nn.Module):
         self.layer1 = stage(w[0], w[1], cfg.blocks[0], 2)  # /4
         self.layer2 = stage(w[1], w[2], cfg.blocks[1], 2)  # /8
         self.layer3 = stage(w[2], w[3], cfg.blocks[2], 1, dilation=2)  # /8, wider context
-        self.cbam = nn.ModuleDict({"backbone": CBAM(w[3]), "context": CBAM(cfg.context), "decoder": CBAM(cfg.decoder)})
+        self.cbam = nn.ModuleDict({'backbone': CBAM(w[3]), 'context': CBAM(cfg.context), 'decoder': CBAM(cfg.decoder)})
         self.aspp = ASPP(w[3], cfg.context)
         self.low = conv_bn(w[1], cfg.low, 1)
         self.decode = nn.Sequential(conv_bn(cfg.context + cfg.low, cfg.decoder), conv_bn(cfg.decoder, cfg.decoder))
         self.classifier = nn.Conv2d(cfg.decoder, cfg.num_classes, 1)
 
     def site_widths(self) -> dict[str, int]:
-        return {"backbone": self.cfg.widths[3], "context": self.cfg.context, "decoder": self.cfg.decoder}
+        return {'backbone': self.cfg.widths[3], 'context': self.cfg.context, 'decoder': self.cfg.decoder}
 
     def forward(self, x):
         size = x.shape[2:]
         x = self.stem(x)
         low = self.layer1(x)
-        x = self.cbam["backbone"](self.layer3(self.layer2(low)))
-        x = self.cbam["context"](self.aspp(x))
-        x = F.interpolate(x, size=low.shape[2:], mode="bilinear", align_corners=False)
-        x = self.cbam["decoder"](self.decode(torch.cat([x, self.low(low)], 1)))
-        return F.interpolate(self.classifier(x), size=size, mode="bilinear", align_corners=False)
+        x = self.cbam['backbone'](self.layer3(self.layer2(low)))
+        x = self.cbam['context'](self.aspp(x))
+        x = F.interpolate(x, size=low.shape[2:], mode='bilinear', align_corners=False)
+        x = self.cbam['decoder'](self.decode(torch.cat([x, self.low(low)], 1)))
+        return F.interpolate(self.classifier(x), size=size, mode='bilinear', align_corners=False)
 
     def taps(self) -> dict[str, torch.Tensor]:
-        return {f"{site}/{k}": v for site in SITES for k, v in self.cbam[site].last.items()}
+        return {f'{site}/{k}': v for site in SITES for k, v in self.cbam[site].last.items()}
 
 
 class Connector(nn.Module):

@@ -10,6 +10,7 @@
   Without a mask (inference, export) only the student stream runs.
 All attention is computed explicitly so the exported graph carries the weights.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,7 +48,7 @@ class DetrConfig:
 
 def sine_embed_2d(h: int, w: int, dim: int) -> torch.Tensor:
     """Fixed DETR sine position embedding [h·w, dim]."""
-    y, x = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    y, x = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing='ij')
     return torch.cat([_sine(y.flatten() / h, dim // 2), _sine(x.flatten() / w, dim // 2)], -1)
 
 
@@ -155,12 +156,14 @@ class SmallDETR(nn.Module):
         super().__init__()
         self.cfg = cfg
         w = cfg.widths
-        self.backbone = nn.Sequential(conv_bn(3, w[0], 3, 2), stage(w[0], w[1], cfg.blocks[0], 2),
-                                      stage(w[1], w[2], cfg.blocks[1], 2))  # stride 8
+        self.backbone = nn.Sequential(
+            conv_bn(3, w[0], 3, 2), stage(w[0], w[1], cfg.blocks[0], 2), stage(w[1], w[2], cfg.blocks[1], 2)
+        )  # stride 8
         self.proj = nn.Conv2d(w[2], cfg.dim, 1)
-        self.register_buffer("pos", sine_embed_2d(cfg.grid, cfg.grid, cfg.dim)[None], persistent=False)
-        self.encoder = nn.ModuleList(EncoderLayer(cfg, ks=cfg.ks and i == cfg.enc_layers - 1)
-                                     for i in range(cfg.enc_layers))
+        self.register_buffer('pos', sine_embed_2d(cfg.grid, cfg.grid, cfg.dim)[None], persistent=False)
+        self.encoder = nn.ModuleList(
+            EncoderLayer(cfg, ks=cfg.ks and i == cfg.enc_layers - 1) for i in range(cfg.enc_layers)
+        )
         self.decoder = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.dec_layers))
         nq = cfg.num_o2o + cfg.num_o2m
         self.content = nn.Embedding(nq, cfg.dim)
@@ -182,14 +185,23 @@ class SmallDETR(nn.Module):
         nn.init.zeros_(self.enc_box.layers[-1].weight)
         nn.init.zeros_(self.enc_box.layers[-1].bias)
         g = cfg.grid
-        ys, xs = torch.meshgrid(torch.arange(g, dtype=torch.float32), torch.arange(g, dtype=torch.float32), indexing="ij")
-        cells = torch.stack([(xs.flatten() + 0.5) / g, (ys.flatten() + 0.5) / g, torch.full((g * g,), 0.06),
-                             torch.full((g * g,), 0.06)], -1)
-        self.register_buffer("cell_anchors", inverse_sigmoid(cells), persistent=False)
+        ys, xs = torch.meshgrid(
+            torch.arange(g, dtype=torch.float32), torch.arange(g, dtype=torch.float32), indexing='ij'
+        )
+        cells = torch.stack(
+            [
+                (xs.flatten() + 0.5) / g,
+                (ys.flatten() + 0.5) / g,
+                torch.full((g * g,), 0.06),
+                torch.full((g * g,), 0.06),
+            ],
+            -1,
+        )
+        self.register_buffer('cell_anchors', inverse_sigmoid(cells), persistent=False)
         mask = torch.zeros(nq, nq, dtype=torch.bool)
-        mask[:cfg.num_o2o, cfg.num_o2o:] = True
-        mask[cfg.num_o2o:, :cfg.num_o2o] = True
-        self.register_buffer("block_mask", mask, persistent=False)
+        mask[: cfg.num_o2o, cfg.num_o2o :] = True
+        mask[cfg.num_o2o :, : cfg.num_o2o] = True
+        self.register_buffer('block_mask', mask, persistent=False)
 
     def forward(self, x, fg_mask=None, with_o2m: bool = True):
         """fg_mask [B, grid²] (KS-DETR training only). Returns a dict of per-stream, per-layer predictions:
@@ -234,10 +246,12 @@ class SmallDETR(nn.Module):
                 if si == 0:
                     cross = w.mean(1)
             streams.append(layers)
-        return {"streams": streams, "cross_attention": cross, "encoder_attention": enc_attn, "proposals": proposals}
+        return {'streams': streams, 'cross_attention': cross, 'encoder_attention': enc_attn, 'proposals': proposals}
 
 
-TEACHER_DETR = DetrConfig(widths=(24, 48, 96), blocks=(1, 2), dim=96, heads=4, enc_layers=2, ffn=192,
-                          num_o2o=40, num_o2m=120)
-STUDENT_DETR = DetrConfig(widths=(16, 32, 48), blocks=(1, 1), dim=64, heads=4, enc_layers=1, ffn=128,
-                          num_o2o=40, num_o2m=120)
+TEACHER_DETR = DetrConfig(
+    widths=(24, 48, 96), blocks=(1, 2), dim=96, heads=4, enc_layers=2, ffn=192, num_o2o=40, num_o2m=120
+)
+STUDENT_DETR = DetrConfig(
+    widths=(16, 32, 48), blocks=(1, 1), dim=64, heads=4, enc_layers=1, ffn=128, num_o2o=40, num_o2m=120
+)

@@ -8,6 +8,7 @@ teacher's features with 0.9·(1 − cosine) + 0.1·smooth-L1 per location (SAK's
 image-level labels; noise on the router's logits in training keeps every path in use. Exported: task
 outputs, router weights, each path's projected features.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from .cbam_seg import conv_bn, stage
 @dataclass(frozen=True)
 class SAKConfig:
     widths: tuple[int, int, int] = (16, 32, 48)
-    teachers: tuple[tuple[str, int], ...] = (("seg-teacher", 128), ("vit-attn", 64))
+    teachers: tuple[tuple[str, int], ...] = (('seg-teacher', 128), ('vit-attn', 64))
     bottleneck: int = 24
     # Std of Gaussian noise on the router's logits in training (SAK adds it; without it one path won early
     # and took 0.997 of the weight for every image — measured). Evaluation and export have none.
@@ -35,8 +36,9 @@ class SAKConfig:
 class Adapter(nn.Module):
     def __init__(self, c: int, hidden: int):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(c, hidden, 1), nn.ReLU(inplace=True), conv_bn(hidden, hidden, 3),
-                                  nn.Conv2d(hidden, c, 1))
+        self.body = nn.Sequential(
+            nn.Conv2d(c, hidden, 1), nn.ReLU(inplace=True), conv_bn(hidden, hidden, 3), nn.Conv2d(hidden, c, 1)
+        )
 
     def forward(self, x):
         return x + self.body(x)
@@ -64,7 +66,7 @@ class SAKStudent(nn.Module):
         weights = logits.softmax(-1)
         branches = torch.stack([f] + paths, 1)  # [B, 1+T, C, h, w]
         mixed = (weights[:, :, None, None, None] * branches).sum(1)
-        seg = F.interpolate(self.seg(mixed), size=x.shape[2:], mode="bilinear", align_corners=False)
+        seg = F.interpolate(self.seg(mixed), size=x.shape[2:], mode='bilinear', align_corners=False)
         labels = self.labels(mixed.mean((2, 3)))
         projected = [proj(p) for proj, p in zip(self.projectors, paths)]
         return seg, labels, weights, projected

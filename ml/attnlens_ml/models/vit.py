@@ -7,6 +7,7 @@ so everything the classifier sees is the last layer's attention-weighted pool of
 MIL. To say "a gear and a cracked nut are on the belt" it must put its attention mass on those parts.
 Attention is computed explicitly (softmax(qkᵀ/√d)) so the weights exist as tensors and export to ONNX.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,7 +64,9 @@ class Block(nn.Module):
         self.n1 = nn.LayerNorm(cfg.dim)
         self.attn = Attention(cfg.dim, cfg.heads)
         self.n2 = nn.LayerNorm(cfg.dim)
-        self.mlp = nn.Sequential(nn.Linear(cfg.dim, cfg.dim * cfg.mlp), nn.GELU(), nn.Linear(cfg.dim * cfg.mlp, cfg.dim))
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.dim, cfg.dim * cfg.mlp), nn.GELU(), nn.Linear(cfg.dim * cfg.mlp, cfg.dim)
+        )
         self.cls_residual = cls_residual
 
     def forward(self, x):

@@ -1,4 +1,4 @@
-import { useEffect, useRef, type CSSProperties } from 'react';
+import { type CSSProperties, useEffect, useRef } from 'react';
 import { range } from '../../analysis/attention';
 import { drawColorbar, drawHeatmap } from '../../viz/attention';
 
@@ -8,7 +8,17 @@ const fmt = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(2) : v.to
  * The one heatmap: a [rows, cols] map in viridis over a value range (its own min..max unless given), with a
  * colour bar that shows the range. `overlay` places it absolutely (over a photo) instead of as a block.
  */
-export function Heatmap({ values, grid, domain, testId, className = 'h-24 w-24', style, legend = true, title, onPick }: {
+export function Heatmap({
+  values,
+  grid,
+  domain,
+  testId,
+  className = 'h-24 w-24',
+  style,
+  legend = true,
+  title,
+  onPick,
+}: {
   values: Float32Array;
   grid: readonly [number, number];
   domain?: readonly [number, number];
@@ -26,12 +36,22 @@ export function Heatmap({ values, grid, domain, testId, className = 'h-24 w-24',
     if (ref.current) drawHeatmap(ref.current, values, grid[1], grid[0], lo, hi);
   }, [values, grid, lo, hi]);
   const canvas = (
-    <canvas ref={ref} data-testid={testId} data-lo={lo} data-hi={hi} className={className} title={title}
+    <canvas
+      ref={ref}
+      data-testid={testId}
+      data-lo={lo}
+      data-hi={hi}
+      className={className}
+      title={title}
       style={{ imageRendering: 'pixelated', ...style }}
-      onClick={onPick && ((e) => {
-        const r = e.currentTarget.getBoundingClientRect();
-        onPick((e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height);
-      })} />
+      onClick={
+        onPick &&
+        ((e) => {
+          const r = e.currentTarget.getBoundingClientRect();
+          onPick((e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height);
+        })
+      }
+    />
   );
   if (!legend) return canvas;
   return (

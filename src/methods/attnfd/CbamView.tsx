@@ -15,12 +15,20 @@ export default function CbamView() {
   const opacity = useStore((s) => s.view.opacity);
   const model = useMemo(() => computeCbam(models, runs), [models, runs]);
   if (!image) return null;
-  if (typeof model === 'string') return <p className="text-sm text-slate-400" data-testid="view-empty">{model}</p>;
+  if (typeof model === 'string')
+    return (
+      <p className="text-sm text-slate-400" data-testid="view-empty">
+        {model}
+      </p>
+    );
   const box = imageBox(image, 160);
   return (
     <>
-      <p className="text-xs text-slate-400">Spatial gates over the image at the mask opacity; raw sigmoid values with each map's own range (a gate may light the parts or the belt).
-        Distance: AttnFD's per-site term ‖t/‖t‖ − s/‖s‖‖² (0 same, 2 orthogonal) and cosine, against {model.reference}.</p>
+      <p className="text-xs text-slate-400">
+        Spatial gates over the image at the mask opacity; raw sigmoid values with each map's own range (a gate may light
+        the parts or the belt). Distance: AttnFD's per-site term ‖t/‖t‖ − s/‖s‖‖² (0 same, 2 orthogonal) and cosine,
+        against {model.reference}.
+      </p>
       {model.sites.map((site) => (
         <div key={site.name} className="mt-3" data-testid={`site-${site.name}`}>
           <h3 className="font-mono text-sm">{site.name}</h3>
@@ -33,15 +41,30 @@ export default function CbamView() {
                   <div className="font-mono">{card.modelId}</div>
                   <div className="relative overflow-hidden" style={box}>
                     <Photo image={image} />
-                    <Heatmap values={card.spatial.values} grid={card.spatial.grid} testId="spatial" legend={false} className="absolute"
-                      style={{ ...inputFrameOnImage(run.placement, run.width, run.height), opacity, imageRendering: 'auto' }} />
+                    <Heatmap
+                      values={card.spatial.values}
+                      grid={card.spatial.grid}
+                      testId="spatial"
+                      legend={false}
+                      className="absolute"
+                      style={{
+                        ...inputFrameOnImage(run.placement, run.width, run.height),
+                        opacity,
+                        imageRendering: 'auto',
+                      }}
+                    />
                   </div>
                   <ColourScale lo={card.spatial.lo} hi={card.spatial.hi} />
                   <div className="text-slate-400">{card.spatial.upsample} (browser-smoothed)</div>
                   <BarChart items={card.channels} testId="channels" />
                   <div className="text-slate-400">top-12 channel gates of {card.channelCount}</div>
                   {card.distance && (
-                    <div className="mt-1" data-testid="distance" data-distance={card.distance.distance} data-cosine={card.distance.cosine}>
+                    <div
+                      className="mt-1"
+                      data-testid="distance"
+                      data-distance={card.distance.distance}
+                      data-cosine={card.distance.cosine}
+                    >
                       {card.distance.kind === 'connector'
                         ? `AttnFD distance ${card.distance.distance.toFixed(3)} · cosine ${card.distance.cosine.toFixed(3)} (student through its trained connector)`
                         : `energy-map distance ${card.distance.distance.toFixed(3)} · cosine ${card.distance.cosine.toFixed(3)} (no connector: channel-mean of squares, width-free)`}

@@ -1,7 +1,7 @@
 /** The AttnFD view model (pure): per site and model, the spatial gate, top channel gates and the distance to the teacher. */
 import { attnfdDistance, energyMap, range, topChannels } from '../../analysis/attention';
-import type { ModelInView } from '../types';
 import type { Run } from '../../state/runs';
+import type { ModelInView } from '../types';
 import { cbamSites } from './index';
 
 export interface SiteCard {
@@ -44,13 +44,23 @@ export function computeCbam(models: ModelInView[], runs: Record<string, Run>): C
       if (m.id !== reference.id && t) {
         const proj = site.projected && run.outputs[site.projected.name];
         const own = site.refined && run.outputs[site.refined.name];
-        if (proj && proj.data.length === t.data.length) distance = { kind: 'connector', ...attnfdDistance(t.data, proj.data) };
+        if (proj && proj.data.length === t.data.length)
+          distance = { kind: 'connector', ...attnfdDistance(t.data, proj.data) };
         else if (own && own.dims[2] === t.dims[2] && own.dims[3] === t.dims[3])
-          distance = { kind: 'energy', ...attnfdDistance(energyMap(t.data, t.dims[1]), energyMap(own.data, own.dims[1])) };
+          distance = {
+            kind: 'energy',
+            ...attnfdDistance(energyMap(t.data, t.dims[1]), energyMap(own.data, own.dims[1])),
+          };
       }
       cards.push({
         modelId: m.id,
-        spatial: { values: spatial.data, grid: [spatial.dims[2], spatial.dims[3]], lo, hi, upsample: site.spatial.upsample ?? 'bilinear' },
+        spatial: {
+          values: spatial.data,
+          grid: [spatial.dims[2], spatial.dims[3]],
+          lo,
+          hi,
+          upsample: site.spatial.upsample ?? 'bilinear',
+        },
         channels: topChannels(channel.data, 12).map((c) => ({ label: String(c.channel), value: c.value })),
         channelCount: channel.dims[1],
         distance,

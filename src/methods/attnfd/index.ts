@@ -1,7 +1,7 @@
 /** AttnFD: CBAM channel and spatial gates per site, and the teacher↔student attention-feature distance. */
 import { lazy } from 'react';
 import type { Contract, ContractOutput } from '../../contract';
-import { someModel, type MethodSpec } from '../types';
+import { type MethodSpec, someModel } from '../types';
 
 export interface CbamSite {
   name: string;
@@ -28,9 +28,13 @@ export function cbamSites(c: Contract): CbamSite[] {
 export const attnfd: MethodSpec & { id: 'attnfd' } = {
   id: 'attnfd',
   title: 'CBAM gates (AttnFD)',
-  applies: (models) => someModel(models, (c) => cbamSites(c).length, 'no model in view declares a CBAM site (channel + spatial gate)'),
+  applies: (models) =>
+    someModel(models, (c) => cbamSites(c).length, 'no model in view declares a CBAM site (channel + spatial gate)'),
   outputs: (c) => ({
-    page: cbamSites(c).flatMap((s) => [s.channel, s.spatial, s.refined, s.projected]).filter((o): o is ContractOutput => !!o).map((o) => o.name),
+    page: cbamSites(c)
+      .flatMap((s) => [s.channel, s.spatial, s.refined, s.projected])
+      .filter((o): o is ContractOutput => !!o)
+      .map((o) => o.name),
   }),
   View: lazy(() => import('./CbamView')),
 };

@@ -5,10 +5,10 @@ import { peak, upsampleBilinear } from '../../analysis/queries';
 import { Heatmap } from '../../components/charts/Heatmap';
 import { useCurrentImage, useRun } from '../../components/hooks';
 import { imageBox, Photo } from '../../components/Photo';
-import { useStore, type ImageEntry } from '../../state/store';
 import type { Run } from '../../state/runs';
+import { type ImageEntry, useStore } from '../../state/store';
 import { drawQueryBox } from '../../viz/detr';
-import { useQueryAttention, type QueryAttention } from '../detr/hooks';
+import { type QueryAttention, useQueryAttention } from '../detr/hooks';
 
 const blockWords = (b: string) => (b === 'one_to_many' ? 'one-to-many' : 'one-to-one');
 
@@ -20,17 +20,36 @@ export default function QueryAttentionView() {
   if (!image) return null;
   return (
     <>
-      {!selection && <p className="text-sm text-slate-400" data-testid="qattn-hint">Click a detection box in a pane above, or a predicted box in the
-        H-DETR view, to see its query's cross-attention over the image in every detector.</p>}
-      {qa?.problem && <p className="text-sm text-amber-300" data-testid="qattn-problem">{qa.problem}</p>}
+      {!selection && (
+        <p className="text-sm text-slate-400" data-testid="qattn-hint">
+          Click a detection box in a pane above, or a predicted box in the H-DETR view, to see its query's
+          cross-attention over the image in every detector.
+        </p>
+      )}
+      {qa?.problem && (
+        <p className="text-sm text-amber-300" data-testid="qattn-problem">
+          {qa.problem}
+        </p>
+      )}
       {selection && (
-        <p className="text-xs text-slate-400">Map = the last decoder layer's cross-attention of one query over the encoder's feature grid,
-          mean over heads (as the model exports it), one colour range per model (shown). The clicked model shows the clicked query;
+        <p className="text-xs text-slate-400">
+          Map = the last decoder layer's cross-attention of one query over the encoder's feature grid, mean over heads
+          (as the model exports it), one colour range per model (shown). The clicked model shows the clicked query;
           every other model shows its query for the same object, and says how it was chosen.{' '}
-          <button className="underline" data-testid="qattn-clear" onClick={() => useStore.getState().setView({ selection: null })}>clear selection</button></p>
+          <button
+            type="button"
+            className="underline"
+            data-testid="qattn-clear"
+            onClick={() => useStore.getState().setView({ selection: null })}
+          >
+            clear selection
+          </button>
+        </p>
       )}
       <div className="mt-2 flex flex-wrap gap-6">
-        {qa?.items.map((item) => <QueryPanel key={item.id} item={item} image={image} clicked={item.id === selection?.model} />)}
+        {qa?.items.map((item) => (
+          <QueryPanel key={item.id} item={item} image={image} clicked={item.id === selection?.model} />
+        ))}
       </div>
     </>
   );
@@ -50,7 +69,14 @@ function QueryPanel({ item, image, clicked }: { item: QueryAttention; image: Ima
     if (!row) return null;
     const [lo, hi] = range(row);
     if (upsample === 'nearest') return { values: row, grid: grid as [number, number], lo, hi };
-    const values = upsampleBilinear(row, grid[0], grid[1], p.inputHeight, p.inputWidth, upsample === 'bilinear_align_corners');
+    const values = upsampleBilinear(
+      row,
+      grid[0],
+      grid[1],
+      p.inputHeight,
+      p.inputWidth,
+      upsample === 'bilinear_align_corners',
+    );
     return { values, grid: [p.inputHeight, p.inputWidth] as [number, number], lo, hi };
   }, [row, grid, upsample, p.inputHeight, p.inputWidth]);
   const className = contract.classes.find((c) => c.id === d.classId);
@@ -64,22 +90,47 @@ function QueryPanel({ item, image, clicked }: { item: QueryAttention; image: Ima
       <div className="font-mono">{item.id}</div>
       <div className="relative overflow-hidden" style={imageBox(image, 256)}>
         <Photo image={image} />
-        {drawn && <Heatmap values={drawn.values} grid={drawn.grid} domain={[drawn.lo, drawn.hi]} legend={false} testId="qattn-heat" className="absolute"
-          style={{ ...inputFrameOnImage(p, W, H), opacity, imageRendering: upsample === 'nearest' ? 'pixelated' : 'auto' }} />}
+        {drawn && (
+          <Heatmap
+            values={drawn.values}
+            grid={drawn.grid}
+            domain={[drawn.lo, drawn.hi]}
+            legend={false}
+            testId="qattn-heat"
+            className="absolute"
+            style={{
+              ...inputFrameOnImage(p, W, H),
+              opacity,
+              imageRendering: upsample === 'nearest' ? 'pixelated' : 'auto',
+            }}
+          />
+        )}
         <svg ref={svg} className="absolute inset-0 h-full w-full" preserveAspectRatio="none" />
       </div>
       <figcaption data-testid="qattn-caption">
-        query {d.query} of the {blockWords(item.block)} block · {className?.name ?? d.classId} {(100 * d.score).toFixed(1)} % ·{' '}
-        {clicked ? 'the query you clicked' : <>matched: {item.how}</>}
+        query {d.query} of the {blockWords(item.block)} block · {className?.name ?? d.classId}{' '}
+        {(100 * d.score).toFixed(1)} % · {clicked ? 'the query you clicked' : <>matched: {item.how}</>}
       </figcaption>
       {row && top && drawn ? (
         <div className="text-slate-400">
-          <div data-testid="qattn-peak">peak at cell ({Math.floor(top.index / grid[1])}, {top.index % grid[1]}): {(100 * top.value / (total || 1)).toFixed(1)} % of the row</div>
-          <div>{cross!.name}: last decoder layer, mean over heads, {grid[0]}×{grid[1]} grid of {cross!.stride ?? '?'} px cells;
-            colours {drawn.lo.toExponential(2)} … {drawn.hi.toExponential(2)} (viridis);
-            upsampled {upsample === 'nearest' ? 'nearest' : `bilinear (${upsample === 'bilinear_align_corners' ? 'align_corners=True' : 'half-pixel centres, align_corners=False'})`} as the contract says</div>
+          <div data-testid="qattn-peak">
+            peak at cell ({Math.floor(top.index / grid[1])}, {top.index % grid[1]}):{' '}
+            {((100 * top.value) / (total || 1)).toFixed(1)} % of the row
+          </div>
+          <div>
+            {cross!.name}: last decoder layer, mean over heads, {grid[0]}×{grid[1]} grid of {cross!.stride ?? '?'} px
+            cells; colours {drawn.lo.toExponential(2)} … {drawn.hi.toExponential(2)} (viridis); upsampled{' '}
+            {upsample === 'nearest'
+              ? 'nearest'
+              : `bilinear (${upsample === 'bilinear_align_corners' ? 'align_corners=True' : 'half-pixel centres, align_corners=False'})`}{' '}
+            as the contract says
+          </div>
         </div>
-      ) : <div className="text-amber-300">this model's contract declares no cross_attention for its {blockWords(item.block)} block: nothing to draw</div>}
+      ) : (
+        <div className="text-amber-300">
+          this model's contract declares no cross_attention for its {blockWords(item.block)} block: nothing to draw
+        </div>
+      )}
     </figure>
   );
 }

@@ -4,10 +4,26 @@ import type { Contract } from '../../contract';
 import { blockQueries, queryBlock, recommendedThreshold } from './contract';
 
 const contract = {
-  input: { name: 'image', shape: [1, 3, 100, 100], layout: 'NCHW', dtype: 'float32', color: 'RGB', scale: 255,
-    mean: [0, 0, 0], std: [1, 1, 1], resize: 'letterbox' },
+  input: {
+    name: 'image',
+    shape: [1, 3, 100, 100],
+    layout: 'NCHW',
+    dtype: 'float32',
+    color: 'RGB',
+    scale: 255,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    resize: 'letterbox',
+  },
   outputs: [
-    { name: 'a.logits', role: 'box_logits', shape: [1, 2, 2], block: 'one_to_one', labels: [3, 5], activation: 'sigmoid' },
+    {
+      name: 'a.logits',
+      role: 'box_logits',
+      shape: [1, 2, 2],
+      block: 'one_to_one',
+      labels: [3, 5],
+      activation: 'sigmoid',
+    },
     { name: 'a.boxes', role: 'boxes', shape: [1, 2, 4], block: 'one_to_one', box_format: 'cxcywh_normalized' },
     { name: 'a.cross', role: 'cross_attention', shape: [1, 2, 4], block: 'one_to_one', grid: [2, 2], stride: 50 },
     { name: 'b.logits', role: 'box_logits', shape: [1, 2, 2], block: 'one_to_many', labels: [3, 5], k: 2 },
@@ -16,8 +32,12 @@ const contract = {
 } as unknown as Contract;
 
 describe('query blocks', () => {
-  it('asks the contract for a block\'s logits, cxcywh boxes and cross-attention', () => {
-    expect(queryBlock(contract, 'one_to_one')).toMatchObject({ logits: { name: 'a.logits' }, boxes: { name: 'a.boxes' }, cross: { name: 'a.cross' } });
+  it("asks the contract for a block's logits, cxcywh boxes and cross-attention", () => {
+    expect(queryBlock(contract, 'one_to_one')).toMatchObject({
+      logits: { name: 'a.logits' },
+      boxes: { name: 'a.boxes' },
+      cross: { name: 'a.cross' },
+    });
     expect(queryBlock(contract, 'one_to_many')).toBeNull(); // its boxes are not cxcywh_normalized
   });
   it('decodes every query, whatever its score, into image pixels through a letterbox', () => {
@@ -26,10 +46,18 @@ describe('query blocks', () => {
       'a.boxes': { data: Float32Array.from([0.5, 0.5, 0.2, 0.2, 0.25, 0.5, 0.1, 0.1]), dims: [1, 2, 4] },
     };
     // a 200×100 image letterboxed into 100×100: scale 0.5, 25 px bands above and below
-    const qs = blockQueries(queryBlock(contract, 'one_to_one')!, { outputs, placement: placement(200, 100, contract.input) });
-    expect(qs.map((d) => [d.query, d.classId])).toEqual([[1, 3], [0, 5]]);
+    const qs = blockQueries(queryBlock(contract, 'one_to_one')!, {
+      outputs,
+      placement: placement(200, 100, contract.input),
+    });
+    expect(qs.map((d) => [d.query, d.classId])).toEqual([
+      [1, 3],
+      [0, 5],
+    ]);
     const q0 = qs.find((d) => d.query === 0)!;
-    [q0.x0, q0.y0, q0.x1, q0.y1].forEach((v, i) => expect(v).toBeCloseTo([80, 30, 120, 70][i], 4));
+    [q0.x0, q0.y0, q0.x1, q0.y1].forEach((v, i) => {
+      expect(v).toBeCloseTo([80, 30, 120, 70][i], 4);
+    });
     expect(q0.score).toBeCloseTo(1 / (1 + Math.exp(8)));
   });
 });
@@ -37,7 +65,10 @@ describe('query blocks', () => {
 describe('recommended score threshold', () => {
   it('is read from the one-to-one logits (or the model), and absent otherwise', () => {
     expect(recommendedThreshold(contract)).toBeNull();
-    const withOne = { ...contract, outputs: contract.outputs.map((o) => (o.name === 'a.logits' ? { ...o, score_threshold: 0.3 } : o)) } as Contract;
+    const withOne = {
+      ...contract,
+      outputs: contract.outputs.map((o) => (o.name === 'a.logits' ? { ...o, score_threshold: 0.3 } : o)),
+    } as Contract;
     expect(recommendedThreshold(withOne)).toBe(0.3);
     const onModel = { ...contract, model: { score_threshold: 0.45 } } as unknown as Contract;
     expect(recommendedThreshold(onModel)).toBe(0.45);

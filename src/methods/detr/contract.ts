@@ -1,5 +1,5 @@
 /** A DETR query block as the detection methods read it, asked of the contract (roles, never names). */
-import { decodeQueries, type Detection } from '../../analysis/boxes';
+import { type Detection, decodeQueries } from '../../analysis/boxes';
 import { boxToImage } from '../../analysis/geometry';
 import type { Contract, ContractOutput } from '../../contract';
 import type { Run } from '../../state/runs';
@@ -39,8 +39,15 @@ export function blockQueries(block: QueryBlock, run: Pick<Run, 'outputs' | 'plac
   const b = run.outputs[block.boxes.name];
   if (!l || !b) return [];
   const p = run.placement;
-  return decodeQueries(l.data, b.data, l.dims[1], block.logits.labels ?? [], p.inputWidth, p.inputHeight, threshold)
-    .map((d) => boxToImage(p, d));
+  return decodeQueries(
+    l.data,
+    b.data,
+    l.dims[1],
+    block.logits.labels ?? [],
+    p.inputWidth,
+    p.inputHeight,
+    threshold,
+  ).map((d) => boxToImage(p, d));
 }
 
 /** Outputs of both blocks (logits, boxes, cross-attention) that a contract declares. */

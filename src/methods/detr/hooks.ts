@@ -1,16 +1,16 @@
 /** What the DETR views share: the detectors in view, the ground truth in use, the selected query's rows. */
 import { useMemo } from 'react';
 import type { Detection } from '../../analysis/boxes';
-import { cocoObjects, resolveGroundTruth, type GtSource } from '../../analysis/groundTruth';
-import { describeMatch, matchQuery, queryRow, type MatchRule } from '../../analysis/queries';
+import { cocoObjects, type GtSource, resolveGroundTruth } from '../../analysis/groundTruth';
+import { describeMatch, type MatchRule, matchQuery, queryRow } from '../../analysis/queries';
 import { galleryObjects, useGalleryCoco } from '../../app/gallery';
+import { detectionThreshold } from '../../app/task';
 import { useModelsInView, useRuns, useTaskResult } from '../../components/hooks';
 import type { Contract, ContractOutput } from '../../contract';
 import { useGroundTruthStore } from '../../state/groundTruth';
-import { useStore, type ImageEntry } from '../../state/store';
+import { type ImageEntry, useStore } from '../../state/store';
 import type { ModelInView } from '../types';
-import { blockQueries, isDetector, queryBlock, type BlockName } from './contract';
-import { detectionThreshold } from '../../app/task';
+import { type BlockName, blockQueries, isDetector, queryBlock } from './contract';
 
 /** Models in the view with a one-to-one query block, left to right. */
 export function useDetectors(): ModelInView[] {
@@ -68,24 +68,45 @@ export function useQueryAttention(image: ImageEntry | undefined): { items: Query
   return useMemo(() => {
     if (!selection || !image) return null;
     const src = detectors.find((d) => d.id === selection.model);
-    if (!src) return { items: [], problem: `the selected query belongs to ${selection.model}, which is not a detector in view` };
+    if (!src)
+      return {
+        items: [],
+        problem: `the selected query belongs to ${selection.model}, which is not a detector in view`,
+      };
     const srcRun = runs[src.id];
     if (!srcRun) return null;
     const srcBlock = queryBlock(src.contract, selection.block);
     const target = srcBlock && blockQueries(srcBlock, srcRun).find((d) => d.query === selection.query);
-    if (!target) return { items: [], problem: `${selection.model} has no query ${selection.query} in its ${selection.block.replace(/_/g, '-')} block` };
+    if (!target)
+      return {
+        items: [],
+        problem: `${selection.model} has no query ${selection.query} in its ${selection.block.replace(/_/g, '-')} block`,
+      };
     const items: QueryAttention[] = [];
     for (const { id, contract } of detectors) {
       const run = runs[id];
       if (!run) continue;
-      const blockName: BlockName = id === selection.model ? selection.block : queryBlock(contract, selection.block) ? selection.block : 'one_to_one';
+      const blockName: BlockName =
+        id === selection.model
+          ? selection.block
+          : queryBlock(contract, selection.block)
+            ? selection.block
+            : 'one_to_one';
       const block = queryBlock(contract, blockName)!;
-      const m = id === selection.model ? { detection: target, iou: 1, rule: 'same-query' as const }
-        : matchQuery(target, blockQueries(block, run), detectionThreshold(contract, userThreshold).value);
+      const m =
+        id === selection.model
+          ? { detection: target, iou: 1, rule: 'same-query' as const }
+          : matchQuery(target, blockQueries(block, run), detectionThreshold(contract, userThreshold).value);
       if (!m) continue;
       const t = block.cross && run.outputs[block.cross.name];
       items.push({
-        id, contract, block: blockName, detection: m.detection, rule: m.rule, how: describeMatch(m), cross: block.cross ?? null,
+        id,
+        contract,
+        block: blockName,
+        detection: m.detection,
+        rule: m.rule,
+        how: describeMatch(m),
+        cross: block.cross ?? null,
         row: t ? queryRow(t.data, t.dims[1], m.detection.query) : null,
       });
     }

@@ -23,7 +23,8 @@ export default function GroundTruthView() {
   const svg = useRef<SVGSVGElement>(null);
   const [start, setStart] = useState<[number, number] | null>(null);
   const [draft, setDraft] = useState<Box | null>(null);
-  const contract = (detectors.find((d) => d.id === pseudoModel) ?? models.find((m) => encoderAttention(m.contract)))?.contract;
+  const contract = (detectors.find((d) => d.id === pseudoModel) ?? models.find((m) => encoderAttention(m.contract)))
+    ?.contract;
   const classes = contract?.classes ?? [];
   const W = image?.width ?? 1;
   const H = image?.height ?? 1;
@@ -40,16 +41,26 @@ export default function GroundTruthView() {
   const name = (id: number) => classes.find((c) => c.id === id)?.name ?? `class ${id}`;
   return (
     <div data-testid="gt-panel">
-      <p className="text-sm" data-testid="gt-source" data-kind={gt.kind}>Using: {gt.label} ({gt.objects.length} object{gt.objects.length === 1 ? '' : 's'})
+      <p className="text-sm" data-testid="gt-source" data-kind={gt.kind}>
+        Using: {gt.label} ({gt.objects.length} object{gt.objects.length === 1 ? '' : 's'})
         {gt.kind === 'none' && ' — draw boxes on the image, or import a COCO file'}
-        {gt.kind === 'pseudo' && gt.objects.length === 0 && ` — ${pseudoModel} finds nothing above its threshold here; draw boxes or lower the threshold`}</p>
-      <p className="text-xs text-slate-400">Order of precedence: boxes you draw on this image, then an imported COCO file (matched by file_name),
-        then the gallery's COCO, then {pseudoModel ? `${pseudoModel}'s` : 'the teacher\'s'} detections as pseudo ground truth.
-        H-DETR's matching and KS-DETR's foreground mask both use it.</p>
+        {gt.kind === 'pseudo' &&
+          gt.objects.length === 0 &&
+          ` — ${pseudoModel} finds nothing above its threshold here; draw boxes or lower the threshold`}
+      </p>
+      <p className="text-xs text-slate-400">
+        Order of precedence: boxes you draw on this image, then an imported COCO file (matched by file_name), then the
+        gallery's COCO, then {pseudoModel ? `${pseudoModel}'s` : "the teacher's"} detections as pseudo ground truth.
+        H-DETR's matching and KS-DETR's foreground mask both use it.
+      </p>
       <div className="mt-2 flex flex-wrap gap-4 text-xs">
         <div className="relative select-none overflow-hidden" style={imageBox(image, 256)}>
           <Photo image={image} testId="gt-photo" />
-          <svg ref={svg} data-testid="gt-draw" className="absolute inset-0 h-full w-full cursor-crosshair touch-none" preserveAspectRatio="none"
+          <svg
+            ref={svg}
+            data-testid="gt-draw"
+            className="absolute inset-0 h-full w-full cursor-crosshair touch-none"
+            preserveAspectRatio="none"
             onPointerDown={(e) => {
               e.currentTarget.setPointerCapture(e.pointerId);
               setStart(point(e));
@@ -64,32 +75,81 @@ export default function GroundTruthView() {
               }
               setStart(null);
               setDraft(null);
-            }} />
+            }}
+          />
         </div>
         <div className="space-y-2">
-          <label className="block">class of the next box{' '}
-            <select data-testid="gt-class" className="bg-slate-800 p-1" value={drawClass} onChange={(e) => setDrawClass(Number(e.target.value))}>
-              {classes.filter((c) => c.id > 0 || detectors.length === 0).map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+          <label className="block">
+            class of the next box{' '}
+            <select
+              data-testid="gt-class"
+              className="bg-slate-800 p-1"
+              value={drawClass}
+              onChange={(e) => setDrawClass(Number(e.target.value))}
+            >
+              {classes
+                .filter((c) => c.id > 0 || detectors.length === 0)
+                .map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {c.name}
+                  </option>
+                ))}
             </select>
           </label>
           <p className="text-slate-400">Drag on the image to draw a box.</p>
           <ul data-testid="gt-list">
             {mine.map((b, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: rows hold no state; the index is the box number shown
               <li key={i} className="flex items-center gap-2 font-mono">
                 #{i + 1} {name(b.classId)} ({b.x0.toFixed(0)}, {b.y0.toFixed(0)})–({b.x1.toFixed(0)}, {b.y1.toFixed(0)})
-                <button data-testid={`gt-delete-${i}`} className="rounded bg-slate-800 px-1" aria-label={`delete box ${i + 1}`} onClick={() => removeBox(image.id, i)}>×</button>
+                <button
+                  type="button"
+                  data-testid={`gt-delete-${i}`}
+                  className="rounded bg-slate-800 px-1"
+                  aria-label={`delete box ${i + 1}`}
+                  onClick={() => removeBox(image.id, i)}
+                >
+                  ×
+                </button>
               </li>
             ))}
           </ul>
-          {mine.length > 0 && <button data-testid="gt-clear" className="rounded bg-slate-800 px-2 py-1" onClick={() => clear(image.id)}>clear drawn boxes</button>}
-          <label className="block cursor-pointer rounded bg-slate-800 px-2 py-1">import COCO JSON…
-            <input data-testid="coco-input" type="file" accept=".json,application/json" className="hidden"
-              onChange={(e) => { const f = e.target.files?.[0]; if (f) void importCoco(f); e.target.value = ''; }} />
+          {mine.length > 0 && (
+            <button
+              type="button"
+              data-testid="gt-clear"
+              className="rounded bg-slate-800 px-2 py-1"
+              onClick={() => clear(image.id)}
+            >
+              clear drawn boxes
+            </button>
+          )}
+          <label className="block cursor-pointer rounded bg-slate-800 px-2 py-1">
+            import COCO JSON…
+            <input
+              data-testid="coco-input"
+              type="file"
+              accept=".json,application/json"
+              className="hidden"
+              onChange={(e) => {
+                const f = e.target.files?.[0];
+                if (f) void importCoco(f);
+                e.target.value = '';
+              }}
+            />
           </label>
           {imported && (
-            <p data-testid="coco-imported">{imported.file}: {imported.coco.images.length} images,{' '}
+            <p data-testid="coco-imported">
+              {imported.file}: {imported.coco.images.length} images,{' '}
               {inImported ? `${inImported.length} objects on ${image.name}` : `does not list ${image.name}`}{' '}
-              <button className="underline" onClick={() => useGroundTruthStore.getState().setImported(null)}>forget</button></p>
+              <button
+                type="button"
+                className="underline"
+                onClick={() => useGroundTruthStore.getState().setImported(null)}
+              >
+                forget
+              </button>
+            </p>
           )}
         </div>
       </div>

@@ -5,7 +5,7 @@ import type { GtObject } from '../../analysis/groundTruth';
 import { linearAssignment, matchingCost, matchRepeated } from '../../analysis/matching';
 import type { Contract } from '../../contract';
 import type { Run } from '../../state/runs';
-import { queryBlock, type BlockName } from '../detr/contract';
+import { type BlockName, queryBlock } from '../detr/contract';
 import type { HdetrSettings } from './index';
 
 export interface AssignmentModel {
@@ -28,7 +28,12 @@ export interface AssignmentModel {
 export function toModelCxcywh(b: Box, run: Pick<Run, 'placement'>): [number, number, number, number] {
   const p = run.placement;
   const i = boxToInput(p, b);
-  return [(i.x0 + i.x1) / 2 / p.inputWidth, (i.y0 + i.y1) / 2 / p.inputHeight, (i.x1 - i.x0) / p.inputWidth, (i.y1 - i.y0) / p.inputHeight];
+  return [
+    (i.x0 + i.x1) / 2 / p.inputWidth,
+    (i.y0 + i.y1) / 2 / p.inputHeight,
+    (i.x1 - i.x0) / p.inputWidth,
+    (i.y1 - i.y0) / p.inputHeight,
+  ];
 }
 
 /** A normalised (cx, cy, w, h) in the model input → corners in image pixels. */
@@ -38,7 +43,12 @@ export function fromModelCxcywh(b: ArrayLike<number>, run: Pick<Run, 'placement'
   return boxToImage(p, { x0: cx - w / 2, y0: cy - h / 2, x1: cx + w / 2, y1: cy + h / 2 });
 }
 
-export function computeAssignment(contract: Contract, run: Run, gt: GtObject[], settings: HdetrSettings): AssignmentModel | string {
+export function computeAssignment(
+  contract: Contract,
+  run: Run,
+  gt: GtObject[],
+  settings: HdetrSettings,
+): AssignmentModel | string {
   const block = (settings.mode === 'o2m' && queryBlock(contract, 'one_to_many')) || queryBlock(contract, 'one_to_one');
   if (!block) return 'its contract declares no one-to-one query block';
   const logits = run.outputs[block.logits.name];
@@ -49,13 +59,31 @@ export function computeAssignment(contract: Contract, run: Run, gt: GtObject[], 
   const unknown = gt.filter((g) => !labels.includes(g.classId));
   const q = logits.dims[1];
   const c = logits.dims[2];
-  const cost = matchingCost(logits.data, boxes.data, q, c, known.map((g) => labels.indexOf(g.classId)), known.map((g) => toModelCxcywh(g, run)), settings.weights);
-  const pairs = settings.mode === 'o2m' ? matchRepeated(cost, q, known.length, settings.k) : linearAssignment(cost, q, known.length);
+  const cost = matchingCost(
+    logits.data,
+    boxes.data,
+    q,
+    c,
+    known.map((g) => labels.indexOf(g.classId)),
+    known.map((g) => toModelCxcywh(g, run)),
+    settings.weights,
+  );
+  const pairs =
+    settings.mode === 'o2m'
+      ? matchRepeated(cost, q, known.length, settings.k)
+      : linearAssignment(cost, q, known.length);
   const predicted = new Map<number, Box>();
-  for (const [query] of pairs) predicted.set(query, fromModelCxcywh(boxes.data.subarray(query * 4, query * 4 + 4), run));
+  for (const [query] of pairs)
+    predicted.set(query, fromModelCxcywh(boxes.data.subarray(query * 4, query * 4 + 4), run));
   return {
-    block: block.logits.block as BlockName, queries: q, trainedK: block.logits.k ?? null,
-    objects: known, skipped: { count: unknown.length, classes: [...new Set(unknown.map((g) => g.classId))] },
-    pairs, cost, predicted, assigned: predicted.size,
+    block: block.logits.block as BlockName,
+    queries: q,
+    trainedK: block.logits.k ?? null,
+    objects: known,
+    skipped: { count: unknown.length, classes: [...new Set(unknown.map((g) => g.classId))] },
+    pairs,
+    cost,
+    predicted,
+    assigned: predicted.size,
   };
 }

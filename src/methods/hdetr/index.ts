@@ -1,9 +1,9 @@
 /** H-DETR: one-to-one vs one-to-many assignment of ground-truth objects to queries. */
 import { lazy } from 'react';
 import { DEFAULT_WEIGHTS, type MatchWeights } from '../../analysis/matching';
-import { intIn, oneOf, type Codec, type LinkSlice } from '../../state/linkCodec';
+import { type Codec, intIn, type LinkSlice, oneOf } from '../../state/linkCodec';
 import { blockOutputs, isDetector } from '../detr/contract';
-import { someModel, type MethodSpec } from '../types';
+import { type MethodSpec, someModel } from '../types';
 
 /** Largest K the view offers, and the largest cost weight a link may set. */
 export const MAX_K = 6;
@@ -20,7 +20,9 @@ const weightsCodec: Codec<MatchWeights> = {
   encode: (w) => [w.cls, w.l1, w.giou].map(short).join(','),
   decode: (raw) => {
     const n = raw.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
-    return n.length === 3 && n.every((x) => Number.isFinite(x) && x >= 0 && x <= MAX_WEIGHT) ? { cls: n[0], l1: n[1], giou: n[2] } : undefined;
+    return n.length === 3 && n.every((x) => Number.isFinite(x) && x >= 0 && x <= MAX_WEIGHT)
+      ? { cls: n[0], l1: n[1], giou: n[2] }
+      : undefined;
   },
   expected: `three numbers from 0 to ${MAX_WEIGHT} (class, L1, GIoU)`,
 };
@@ -37,7 +39,8 @@ const link: LinkSlice<HdetrSettings> = {
 export const hdetr: MethodSpec<HdetrSettings> & { id: 'hdetr' } = {
   id: 'hdetr',
   title: 'DETR queries: one-to-one vs one-to-many assignment',
-  applies: (models) => someModel(models, isDetector, 'no model in view has a one-to-one query block (box_logits + cxcywh boxes)'),
+  applies: (models) =>
+    someModel(models, isDetector, 'no model in view has a one-to-one query block (box_logits + cxcywh boxes)'),
   outputs: (c) => ({ page: blockOutputs(c) }),
   link,
   View: lazy(() => import('./HdetrView')),

@@ -1,8 +1,8 @@
 /** KS-DETR: how much attention lands on the ground-truth foreground, per model and head. */
 import { lazy } from 'react';
-import { numbers, oneOf, type Codec, type LinkSlice } from '../../state/linkCodec';
+import { type Codec, type LinkSlice, numbers, oneOf } from '../../state/linkCodec';
 import { encoderAttention } from '../detr/contract';
-import { someModel, type MethodSpec } from '../types';
+import { type MethodSpec, someModel } from '../types';
 
 export interface KsSettings {
   /** Which attention is set against the fg mask: the encoder mean, a clicked location's row, or the clicked query's. */
@@ -21,7 +21,12 @@ const pointCodec: Codec<[number, number] | null> = {
 const link: LinkSlice<KsSettings> = {
   defaults: { source: 'mean', point: null },
   params: [
-    { key: 'ks', field: 'source', label: 'KS-DETR attention source', codec: oneOf(['mean', 'point', 'query'] as const) },
+    {
+      key: 'ks',
+      field: 'source',
+      label: 'KS-DETR attention source',
+      codec: oneOf(['mean', 'point', 'query'] as const),
+    },
     { key: 'pt', field: 'point', label: 'point', codec: pointCodec },
   ],
 };
@@ -29,7 +34,12 @@ const link: LinkSlice<KsSettings> = {
 export const ks: MethodSpec<KsSettings> & { id: 'ks' } = {
   id: 'ks',
   title: 'KS-DETR: attention on the foreground',
-  applies: (models) => someModel(models, encoderAttention, 'no model in view exports encoder self-attention over a grid (encoder_attention)'),
+  applies: (models) =>
+    someModel(
+      models,
+      encoderAttention,
+      'no model in view exports encoder self-attention over a grid (encoder_attention)',
+    ),
   outputs: (c) => {
     const enc = encoderAttention(c);
     return { page: enc ? [enc.name] : [] };

@@ -10,27 +10,51 @@ export default function SakView() {
   const models = useModelsInView();
   const runs = useRuns(image);
   const model = useMemo(() => computeSak(models, runs), [models, runs]);
-  if (typeof model === 'string') return <p className="text-sm text-slate-400" data-testid="view-empty">{model}</p>;
+  if (typeof model === 'string')
+    return (
+      <p className="text-sm text-slate-400" data-testid="view-empty">
+        {model}
+      </p>
+    );
   return (
     <>
-      <p className="text-xs text-slate-400">Cosine per location between {model.student}'s adapter path (projected to the teacher's width) and
-        the teacher's own output, both run on this image (−1…1, viridis). Router: the weight the student gives each path on this image.</p>
+      <p className="text-xs text-slate-400">
+        Cosine per location between {model.student}'s adapter path (projected to the teacher's width) and the teacher's
+        own output, both run on this image (−1…1, viridis). Router: the weight the student gives each path on this
+        image.
+      </p>
       {model.router && (
         <ul className="mt-2 flex gap-4 text-xs" data-testid="sak-router">
-          {model.router.map((p) => <li key={p.path} data-weight={p.weight}>{p.path} {p.weight.toFixed(3)}</li>)}
+          {model.router.map((p) => (
+            <li key={p.path} data-weight={p.weight}>
+              {p.path} {p.weight.toFixed(3)}
+            </li>
+          ))}
         </ul>
       )}
-      {model.router && <BarChart items={model.router.map((p) => ({ label: p.path, value: p.weight }))} testId="sak-router-bars" className="h-24 w-48" />}
+      {model.router && (
+        <BarChart
+          items={model.router.map((p) => ({ label: p.path, value: p.weight }))}
+          testId="sak-router-bars"
+          className="h-24 w-48"
+        />
+      )}
       <div className="mt-2 flex flex-wrap gap-6">
-        {model.teachers.map((t) => ('missing' in t
-          ? <p key={t.teacher} className="text-xs text-slate-400" data-testid="sak-missing">{t.missing}</p>
-          : (
+        {model.teachers.map((t) =>
+          'missing' in t ? (
+            <p key={t.teacher} className="text-xs text-slate-400" data-testid="sak-missing">
+              {t.missing}
+            </p>
+          ) : (
             <figure key={t.teacher} className="text-xs" data-testid={`sak-${t.teacher}`} data-mean={t.mean}>
-              <div className="font-mono">{t.teacher} · {t.output}</div>
+              <div className="font-mono">
+                {t.teacher} · {t.output}
+              </div>
               <Heatmap values={t.cosine} grid={t.grid} domain={[-1, 1]} testId="sak-cosine" className="h-40 w-40" />
               <figcaption data-testid="sak-mean">mean cosine {t.mean.toFixed(3)}</figcaption>
             </figure>
-          )))}
+          ),
+        )}
       </div>
     </>
   );

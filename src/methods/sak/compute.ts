@@ -39,7 +39,11 @@ export function computeSak(models: ModelInView[], runs: Record<string, Run>): Sa
     const tm = channelMajor(t);
     const [, channels, h, w] = mine.dims;
     if (tm.channels !== channels || tm.data.length !== mine.data.length)
-      return { teacher, output, missing: `${teacher}'s ${output} (${tm.channels} channels × ${tm.data.length / tm.channels}) does not match the adapter path (${channels} × ${h * w})` };
+      return {
+        teacher,
+        output,
+        missing: `${teacher}'s ${output} (${tm.channels} channels × ${tm.data.length / tm.channels}) does not match the adapter path (${channels} × ${h * w})`,
+      };
     const cosine = perLocationCosine(mine.data, tm.data, channels);
     return { teacher, output, cosine, grid: [h, w], mean: cosine.reduce((a, b) => a + b, 0) / cosine.length };
   });

@@ -4,10 +4,10 @@ import { maskIoU } from '../../analysis/cocoMasks';
 import type { Placement } from '../../analysis/geometry';
 import { patchMaskToImage } from '../../analysis/patchMask';
 import { patchesOf } from '../../analysis/rollout';
+import { type ClassMap, classAt } from '../../app/task';
 import type { Contract } from '../../contract';
-import { classAt, type ClassMap } from '../../app/task';
 import type { Run } from '../../state/runs';
-import { vitAttention, type VitSettings } from './index';
+import { type VitSettings, vitAttention } from './index';
 
 export interface VitRollout {
   row: Float32Array;
@@ -39,8 +39,15 @@ const SAMPLE_SIDE = 320;
  * IoU of a patch mask (in the model's input, placed by `place`) against a segmentation model's foreground (its
  * class map, placed by its own run), both read at the same image points: models of any input size and resize rule.
  */
-export function patchVsClassMapIoU(mask: Uint8Array, grid: readonly [number, number], patch: number, place: Placement,
-  ref: ClassMap, width: number, height: number): number {
+export function patchVsClassMapIoU(
+  mask: Uint8Array,
+  grid: readonly [number, number],
+  patch: number,
+  place: Placement,
+  ref: ClassMap,
+  width: number,
+  height: number,
+): number {
   const step = Math.max(1, Math.max(width, height) / SAMPLE_SIDE);
   let inter = 0;
   let union = 0;
@@ -74,10 +81,15 @@ export function computeVit(input: {
   const grid = spec.rows.grid!;
   const patch = spec.rows.patch!;
   const [, layers, heads, n] = rows.dims;
-  if (n !== grid[0] * grid[1]) return `${spec.rows.name} has ${n} keys but its grid ${grid[0]}×${grid[1]} has ${grid[0] * grid[1]} patches`;
+  if (n !== grid[0] * grid[1])
+    return `${spec.rows.name} has ${n} keys but its grid ${grid[0]}×${grid[1]} has ${grid[0] * grid[1]} patches`;
   const layer = settings.layer < 0 || settings.layer >= layers ? layers - 1 : settings.layer;
-  const perHead = Array.from({ length: heads }, (_, h) => rows.data.slice((layer * heads + h) * n, (layer * heads + h + 1) * n));
-  const mean = rollout ? patchesOf(rollout.row, true) : headMean(rows.data.slice(layer * heads * n, (layer + 1) * heads * n), heads);
+  const perHead = Array.from({ length: heads }, (_, h) =>
+    rows.data.slice((layer * heads + h) * n, (layer * heads + h + 1) * n),
+  );
+  const mean = rollout
+    ? patchesOf(rollout.row, true)
+    : headMean(rows.data.slice(layer * heads * n, (layer + 1) * heads * n), heads);
   const mapName = rollout
     ? `rollout of layers 0–${rollout.upTo}${rollout.identity ? ' (½A + ½I)' : ' (no identity term)'}, head mean`
     : `layer ${layer} head mean`;
@@ -90,13 +102,16 @@ export function computeVit(input: {
     const sx = run.width / truth.width;
     const sy = run.height / truth.height;
     const place = { ...run.placement, scaleX: run.placement.scaleX * sx, scaleY: run.placement.scaleY * sy };
-    const score = (m: Uint8Array) => maskIoU(patchMaskToImage(m, grid, patch, truth.width, truth.height, place), truth.mask);
+    const score = (m: Uint8Array) =>
+      maskIoU(patchMaskToImage(m, grid, patch, truth.width, truth.height, place), truth.mask);
     truthIoU = { dino: score(dino), cst: cst ? score(cst) : null, objects: truth.objects };
   }
-  const referenceIoU = reference ? {
-    id: reference.id,
-    dino: patchVsClassMapIoU(dino, grid, patch, run.placement, reference.map, run.width, run.height),
-    cst: cst ? patchVsClassMapIoU(cst, grid, patch, run.placement, reference.map, run.width, run.height) : null,
-  } : null;
+  const referenceIoU = reference
+    ? {
+        id: reference.id,
+        dino: patchVsClassMapIoU(dino, grid, patch, run.placement, reference.map, run.width, run.height),
+        cst: cst ? patchVsClassMapIoU(cst, grid, patch, run.placement, reference.map, run.width, run.height) : null,
+      }
+    : null;
   return { grid, patch, layers, heads, layer, perHead, mean, mapName, dino, cst, truthIoU, referenceIoU };
 }

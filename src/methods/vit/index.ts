@@ -1,8 +1,8 @@
 /** ViT attention → pseudo-masks (DINO mass rule, CST score rule, attention rollout). */
 import { lazy } from 'react';
 import type { Contract, ContractOutput, SelfAttentionOutput } from '../../contract';
-import { flag, intIn, oneOf, unitNumber, type LinkSlice } from '../../state/linkCodec';
-import { someModel, type MethodSpec } from '../types';
+import { flag, intIn, type LinkSlice, oneOf, unitNumber } from '../../state/linkCodec';
+import { type MethodSpec, someModel } from '../types';
 
 /** The ViT view's inputs: CLS attention rows of every layer, and (optionally) CST's cosine. */
 export function vitAttention(c: Contract): { rows: ContractOutput; cosine?: ContractOutput } | null {
@@ -45,7 +45,8 @@ const link: LinkSlice<VitSettings> = {
 export const vit: MethodSpec<VitSettings> & { id: 'vit' } = {
   id: 'vit',
   title: 'ViT attention → pseudo-masks',
-  applies: (models) => someModel(models, vitAttention, 'no model in view exports CLS attention rows over patches (cls_attention)'),
+  applies: (models) =>
+    someModel(models, vitAttention, 'no model in view exports CLS attention rows over patches (cls_attention)'),
   outputs: (c) => {
     const v = vitAttention(c);
     const stack = vitSelfAttention(c);
