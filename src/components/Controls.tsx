@@ -124,7 +124,7 @@ export function Controls() {
         ))}
       </div>
       {current && (
-        <p className="text-xs text-slate-400" data-testid="current-image">
+        <p className="text-xs text-slate-400" data-testid="current-image" data-image={current.id}>
           {current.name} · {current.width}×{current.height}
           {current.source === 'user' ? ` · your image (id ${current.id}; stays in this browser)` : ' · gallery'}
         </p>

@@ -172,6 +172,11 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           WASM, because {slot.model.fallback}
         </p>
       )}
+      {slot?.model?.warnings.map((w) => (
+        <p key={w} className="mt-1 text-xs text-amber-300" data-testid="contract-warning">
+          Contract note: {w}
+        </p>
+      ))}
     </figure>
   );
 }

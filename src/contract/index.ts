@@ -9,7 +9,6 @@ export {
   checkAgainstGraph,
   contractWarnings,
   EXPORT_KIT_HINT,
-  inputSize,
   METADATA_KEY,
   recommendedScoreThreshold,
   validateContract,

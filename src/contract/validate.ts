@@ -4,6 +4,7 @@
  */
 import Ajv2020 from 'ajv/dist/2020.js';
 import schema from '../../contract/attnlens-contract.schema.json';
+import { inputSize } from '../analysis/geometry';
 import type { Contract, ContractError, ContractOutput, GraphSignature } from './types';
 
 export const METADATA_KEY = 'attnlens.contract';
@@ -28,15 +29,10 @@ export function validateContract(doc: unknown): ContractError[] {
   return semanticErrors(doc as unknown as Contract);
 }
 
-export function inputSize(c: Contract): { height: number; width: number } {
-  const s = c.input.shape;
-  return c.input.layout === 'NCHW' ? { height: s[2], width: s[3] } : { height: s[1], width: s[2] };
-}
-
 function semanticErrors(c: Contract): ContractError[] {
   const errs: ContractError[] = [];
   const add = (code: string, message: string) => errs.push({ code, message });
-  const { height: inH, width: inW } = inputSize(c);
+  const { height: inH, width: inW } = inputSize(c.input);
   const classIds = c.classes.map((k) => k.id);
   if (![...classIds].sort((a, b) => a - b).every((v, i) => v === i)) {
     add(

@@ -19,6 +19,8 @@ export interface LoadedModel {
   fallback?: string;
   /** Outputs its runs leave in the worker (see MethodSpec.outputs). */
   held: string[];
+  /** What the contract claims but does not back up (e.g. a method without its outputs): shown, not fatal. */
+  warnings: string[];
 }
 
 export class ModelError extends Error {}
@@ -82,7 +84,14 @@ export async function loadModel(
       `${key}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`,
     );
   }
-  return { key, contract, backend: loaded.backend, fallback: loaded.fallback, held: keepOnGpu(contract) };
+  return {
+    key,
+    contract,
+    backend: loaded.backend,
+    fallback: loaded.fallback,
+    held: keepOnGpu(contract),
+    warnings: contractResult.warnings.map((w) => w.message),
+  };
 }
 
 /** Run on an image (pre-processed in the worker); the model's worker-held outputs stay there under the run's key. */

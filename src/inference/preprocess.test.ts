@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { placement, toImage } from '../analysis/geometry';
 import type { ContractInput } from '../contract';
-import { placement, toImage, toTensor } from './preprocess';
+import { toTensor } from './preprocess';
 
 const input: ContractInput = {
   name: 'image',

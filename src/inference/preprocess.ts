@@ -6,8 +6,6 @@
 import { type Placement, placement } from '../analysis/geometry';
 import type { ContractInput } from '../contract';
 
-export { type Placement, placement, toImage } from '../analysis/geometry';
-
 /**
  * RGBA pixels already resized to the model's input size (by canvas drawImage, as `placement` says) →
  * float tensor data in the contract's layout, colour order and normalisation.

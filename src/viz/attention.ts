@@ -107,3 +107,26 @@ export function drawGridWithMask(
     ctx.fillRect(cell % grid[1], Math.floor(cell / grid[1]), 1, 1);
   }
 }
+
+/** Outline cells of a [rows, cols] map (e.g. the assigned query × object pairs of a cost matrix). */
+export function drawCellMarks(
+  svg: SVGSVGElement,
+  marks: readonly (readonly [number, number])[],
+  grid: readonly [number, number],
+): void {
+  const root = select(svg).attr('viewBox', `0 0 ${grid[1]} ${grid[0]}`);
+  root
+    .selectAll('rect')
+    .data(marks)
+    .join('rect')
+    .attr('class', 'mark')
+    .attr('data-row', ([r]) => r)
+    .attr('data-col', ([, c]) => c)
+    .attr('x', ([, c]) => c + 0.08)
+    .attr('y', ([r]) => r + 0.08)
+    .attr('width', 0.84)
+    .attr('height', 0.84)
+    .attr('fill', 'none')
+    .attr('stroke', '#f43f5e')
+    .attr('stroke-width', 0.16);
+}

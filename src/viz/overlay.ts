@@ -59,6 +59,7 @@ export function drawBoxes(
     });
   g.attr('data-class', (d) => d.classId)
     .attr('data-query', (d) => d.query)
+    .attr('data-score', (d) => d.score)
     .attr('data-selected', (d) => (d.query === selected ? 'true' : null));
   g.select('rect')
     .attr('stroke-width', (d) => Math.max(1, width / 200) * (d.query === selected ? 2.5 : 1))

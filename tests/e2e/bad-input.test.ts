@@ -70,6 +70,20 @@ describe('bad input keeps the view and names the problem', () => {
       .toMatch(/the model URL http:\/\/127\.0\.0\.1:9\/missing\.onnx did not answer/);
     expect(await page.getByTestId(pane).getAttribute('data-state')).toBe('drawn');
   });
+  it('a contract naming a method it has no outputs for opens, with a note saying so', async () => {
+    const contract = (loadContract(new Uint8Array(zooBytes)) as { contract: Contract }).contract;
+    const claims = structuredClone(contract);
+    claims.model.methods = [...(claims.model.methods ?? []), 'h-detr'];
+    await page.getByTestId('file-input').setInputFiles([
+      { name: 'Claims.onnx', mimeType: 'application/octet-stream', buffer: zooBytes },
+      { name: 'Claims.contract.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(claims)) },
+    ]);
+    const pane = page.getByTestId('pane-local-claims');
+    await expect.poll(() => pane.getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+    expect(await pane.getByTestId('contract-warning').allInnerTexts()).toEqual([
+      "Contract note: model.methods lists 'h-detr' but the model exports no one_to_many query block, so its views will not show (methods is informational: the views follow the outputs)",
+    ]);
+  });
   it('a good dropped model opens next to the others', async () => {
     await page
       .getByTestId('file-input')

@@ -1,6 +1,6 @@
 import { type CSSProperties, useEffect, useRef } from 'react';
 import { range } from '../../analysis/attention';
-import { drawColorbar, drawHeatmap } from '../../viz/attention';
+import { drawCellMarks, drawColorbar, drawHeatmap } from '../../viz/attention';
 
 const fmt = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(2) : v.toExponential(1));
 
@@ -18,6 +18,7 @@ export function Heatmap({
   legend = true,
   title,
   onPick,
+  marks,
 }: {
   values: Float32Array;
   grid: readonly [number, number];
@@ -29,13 +30,19 @@ export function Heatmap({
   title?: string;
   /** A click, as fractions of the map's width and height. */
   onPick?: (fx: number, fy: number) => void;
+  /** Cells to outline, [row, col]. */
+  marks?: readonly (readonly [number, number])[];
 }) {
   const ref = useRef<HTMLCanvasElement>(null);
+  const marksRef = useRef<SVGSVGElement>(null);
   const [lo, hi] = domain ?? range(values);
   useEffect(() => {
     if (ref.current) drawHeatmap(ref.current, values, grid[1], grid[0], lo, hi);
   }, [values, grid, lo, hi]);
-  const canvas = (
+  useEffect(() => {
+    if (marksRef.current && marks) drawCellMarks(marksRef.current, marks, grid);
+  }, [marks, grid]);
+  const map = (
     <canvas
       ref={ref}
       data-testid={testId}
@@ -52,6 +59,19 @@ export function Heatmap({
         })
       }
     />
+  );
+  const canvas = marks ? (
+    <span className="relative inline-block">
+      {map}
+      <svg
+        ref={marksRef}
+        data-testid={testId && `${testId}-marks`}
+        className="pointer-events-none absolute inset-0 h-full w-full"
+        preserveAspectRatio="none"
+      />
+    </span>
+  ) : (
+    map
   );
   if (!legend) return canvas;
   return (

@@ -173,8 +173,9 @@ function AssignmentPanel({
             values={Float32Array.from(result.cost)}
             grid={[result.queries, g]}
             testId="cost-matrix"
+            marks={result.pairs}
             className="h-64 w-16"
-            title="cost matrix: queries (rows) × objects (columns)"
+            title="cost matrix: queries (rows) × objects (columns); outlined: the assignment"
           />
         )}
       </div>
