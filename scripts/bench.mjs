@@ -7,6 +7,9 @@
 //                overlay, and while the models then run on 8 more gallery images (the "never blocks" target)
 // Then per method view and control (target: under 100 ms): redraw ms = from the control's input event to the
 // second animation frame after the view's DOM changed (the frame that shows the new canvases), median.
+// Then memory (scripts/bench-memory.mjs): the default pair stepping through 200 dropped 640×480 images,
+// memory after forced GC at checkpoints (target: flat within 10 %).
+// BENCH_ONLY=models|views|memory (comma-separated) runs only those sections; `-- --views` = BENCH_ONLY=views.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +17,7 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
+import { benchMemory } from './bench-memory.mjs';
 import { root, setupBrowser, setupNode } from './setup.mjs';
 
 setupNode();
@@ -50,6 +54,7 @@ const browser = await chromium.launch({
     '--disable-sync',
     '--no-first-run',
     '--disable-quic',
+    '--js-flags=--expose-gc', // the memory section collects the inference worker's garbage before measuring
   ],
 });
 
@@ -100,12 +105,14 @@ async function inBrowser(id) {
   return { chromium: warm.some((v) => v > 0) ? String(median(warm)) : '–', overlay, longest, whileRunning };
 }
 
-const VIEWS_ONLY = process.argv.includes('--views'); // `npm run bench -- --views`: only the view redraws
-if (!VIEWS_ONLY)
+const only = new Set(
+  (process.env.BENCH_ONLY ?? (process.argv.includes('--views') ? 'views' : 'models,views,memory')).split(','),
+);
+if (only.has('models'))
   console.log(
     `${'model'.padEnd(30)}  node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest task: start-up / while running (ms)`,
   );
-for (const m of VIEWS_ONLY ? [] : index.models) {
+for (const m of only.has('models') ? index.models : []) {
   const bytes = readFileSync(join(root, 'public', m.file));
   const a = await timeSession(await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 2 }), ortNode.Tensor);
   const b = await timeSession(
@@ -126,7 +133,7 @@ const REDRAWS = [
     'opacity',
     'input',
     ['0.2', '0.8'],
-    'cbam-view',
+    'attnfd-view',
   ],
   [
     'ViT: layer (CLS attention)',
@@ -205,8 +212,9 @@ async function redraw(page, testid, how, value, section, until) {
   );
 }
 
-console.log(`\nview redraw (ms, target < 100)             median   worst   longest main-thread task while redrawing`);
-for (const [label, hash, testid, how, values, section, until] of REDRAWS) {
+if (only.has('views'))
+  console.log(`\nview redraw (ms, target < 100)             median   worst   longest main-thread task while redrawing`);
+for (const [label, hash, testid, how, values, section, until] of only.has('views') ? REDRAWS : []) {
   const page = await pageWithLongTasks();
   await page.goto(`${url}${hash}&s=factory-test-000.png&b=wasm`);
   await page.getByTestId(testid).waitFor({ timeout: 120_000 });
@@ -226,5 +234,6 @@ for (const [label, hash, testid, how, values, section, until] of REDRAWS) {
   );
   await page.close();
 }
+if (only.has('memory')) await benchMemory(browser, url);
 await browser.close();
 await server.close();
