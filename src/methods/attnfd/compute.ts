@@ -19,6 +19,15 @@ export interface CbamModel {
 }
 
 /**
+ * attnfdDistance with the cosine clamped to [-1, 1]: rounding puts a parallel pair at cos 1 + 2⁻⁵², whose
+ * distance −4e-16 the view showed as "-0.000" (found by compute.test.ts).
+ */
+function clampedDistance(t: Float32Array, s: Float32Array): { distance: number; cosine: number } {
+  const cosine = Math.min(1, Math.max(-1, attnfdDistance(t, s).cosine));
+  return { distance: 2 - 2 * cosine, cosine };
+}
+
+/**
  * The reference is the first teacher in view (else the first model with sites); every other model is compared
  * with it: through its trained AttnFD connector when it has one of the teacher's width, else by width-free
  * energy maps (channel mean of squares).
@@ -45,11 +54,11 @@ export function computeCbam(models: ModelInView[], runs: Record<string, Run>): C
         const proj = site.projected && run.outputs[site.projected.name];
         const own = site.refined && run.outputs[site.refined.name];
         if (proj && proj.data.length === t.data.length)
-          distance = { kind: 'connector', ...attnfdDistance(t.data, proj.data) };
+          distance = { kind: 'connector', ...clampedDistance(t.data, proj.data) };
         else if (own && own.dims[2] === t.dims[2] && own.dims[3] === t.dims[3])
           distance = {
             kind: 'energy',
-            ...attnfdDistance(energyMap(t.data, t.dims[1]), energyMap(own.data, own.dims[1])),
+            ...clampedDistance(energyMap(t.data, t.dims[1]), energyMap(own.data, own.dims[1])),
           };
       }
       cards.push({

@@ -33,9 +33,12 @@ export function computeSak(models: ModelInView[], runs: Record<string, Run>): Sa
     const teacher = o.teacher!;
     const output = o.teacher_output!;
     if (!inView.has(teacher)) return { teacher, output, missing: `${teacher} is not in the view: add it to compare` };
-    const t = runs[teacher]?.outputs[output];
+    if (!runs[teacher]) return { teacher, output, missing: `waiting for ${teacher} to run` };
+    // A finished run without the output will not grow it: say which is absent rather than wait for ever.
+    const t = runs[teacher].outputs[output];
     const mine = run.outputs[o.name];
-    if (!t || !mine) return { teacher, output, missing: `waiting for ${teacher} to run` };
+    if (!t) return { teacher, output, missing: `${teacher}'s run has no ${output} output` };
+    if (!mine) return { teacher, output, missing: `${student.id}'s run has no ${o.name} output` };
     const tm = channelMajor(t);
     const [, channels, h, w] = mine.dims;
     if (tm.channels !== channels || tm.data.length !== mine.data.length)

@@ -49,11 +49,16 @@ export function patchVsClassMapIoU(
   height: number,
 ): number {
   const step = Math.max(1, Math.max(width, height) / SAMPLE_SIDE);
+  // At least one sample per axis: a 1×640 image stepped by 2 from x = 1 had none and scored a perfect 1.
+  const nx = width > 0 ? Math.max(1, Math.round(width / step)) : 0;
+  const ny = height > 0 ? Math.max(1, Math.round(height / step)) : 0;
   let inter = 0;
   let union = 0;
-  for (let y = step / 2; y < height; y += step) {
+  for (let j = 0; j < ny; j++) {
+    const y = ((j + 0.5) * height) / ny; // pixel centres when step is 1
     const r = Math.floor((y * place.scaleY + place.offsetY) / patch);
-    for (let x = step / 2; x < width; x += step) {
+    for (let i = 0; i < nx; i++) {
+      const x = ((i + 0.5) * width) / nx;
       const c = Math.floor((x * place.scaleX + place.offsetX) / patch);
       const a = r >= 0 && r < grid[0] && c >= 0 && c < grid[1] && mask[r * grid[1] + c] > 0;
       const k = classAt(ref, x, y);
