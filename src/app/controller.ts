@@ -188,9 +188,23 @@ export async function droppedFiles(items: DataTransferItemList): Promise<File[]>
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function ensureModel(id: string): Promise<void> {
-  const { zoo, slots, setSlot, view } = useStore.getState();
-  if (slots[id]) return;
+const opening = new Map<string, Promise<void>>();
+
+/**
+ * Open a model unless it is open; a caller that arrives while it loads waits for the load (an image dropped
+ * during the first load was otherwise never analysed: its run saw a 'loading' slot and gave up).
+ */
+function ensureModel(id: string): Promise<void> {
+  const pending = opening.get(id);
+  if (pending) return pending;
+  if (useStore.getState().slots[id]) return Promise.resolve();
+  const job = openModel(id).finally(() => opening.delete(id));
+  opening.set(id, job);
+  return job;
+}
+
+async function openModel(id: string): Promise<void> {
+  const { zoo, setSlot, view } = useStore.getState();
   const local = localModels.get(id);
   if (local) {
     setSlot(id, { status: 'loading', progress: 1 });

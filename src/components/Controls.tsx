@@ -104,7 +104,7 @@ export function Controls() {
           }}
         >
           <input name="url" data-testid="model-url" placeholder="model URL (.onnx)" className="w-56 bg-slate-800 p-1" />
-          <button type="button" className="rounded bg-slate-800 px-2">
+          <button type="submit" className="rounded bg-slate-800 px-2">
             open
           </button>
         </form>

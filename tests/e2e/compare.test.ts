@@ -139,11 +139,15 @@ describe('teacher | student compare', () => {
     const seen: string[] = [];
     for (const sample of ['factory-test-008.png', 'factory-test-011.png']) {
       await page.getByTestId('file-input').setInputFiles(mirroredPng(sample, 'image.png'));
+      // The new image becomes current (a second 'image.png' is not taken for the first one).
       await expect
-        .poll(() => page.getByTestId('current-image').innerText())
-        .toMatch(/^image\.png · 160×160 · your image \(id [0-9a-f]{16}/);
-      const id = (await page.getByTestId('current-image').innerText()).match(/id ([0-9a-f]{16})/)![1];
-      expect(seen).not.toContain(id);
+        .poll(async () => {
+          const current = page.getByTestId('current-image');
+          const id = await current.getAttribute('data-image');
+          return /^image\.png · 160×160 · your image/.test(await current.innerText()) && !seen.includes(id!);
+        })
+        .toBe(true);
+      const id = (await page.getByTestId('current-image').getAttribute('data-image'))!;
       seen.push(id);
       for (const m of models) {
         await expect.poll(() => page.getByTestId(`pane-${m}`).getAttribute('data-image'), { timeout: 60_000 }).toBe(id);

@@ -128,12 +128,15 @@ async function expectShown(page: Page, models: string[], imageId: string, errors
     .toBe(imageId);
   for (const id of models) {
     const pane = page.getByTestId(`pane-${id}`);
-    await expect
-      .poll(async () => `${await pane.getAttribute('data-state')} ${await pane.getAttribute('data-image')}`, {
-        timeout: 90_000,
-        message: `${what}: pane ${id}`,
-      })
-      .toBe(`drawn ${imageId}`);
+    const state = async () => `${await pane.getAttribute('data-state')} ${await pane.getAttribute('data-image')}`;
+    try {
+      await expect.poll(state, { timeout: 90_000 }).toBe(`drawn ${imageId}`);
+    } catch {
+      const alerts = await page.getByRole('alert').allInnerTexts();
+      throw new Error(
+        `${what}: pane ${id} is '${await state()}', not drawn on ${imageId}; alerts: ${alerts.join(' | ')}`,
+      );
+    }
   }
   expect(errors, what).toEqual([]);
   const failed = await page.getByTestId('view-error').allInnerTexts();
