@@ -1,10 +1,13 @@
 import tailwindcss from '@tailwindcss/vite';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
+import { CSP, contentSecurityPolicy, contractValidator } from './scripts/vite-plugins.ts';
 
 export default defineConfig({
-  plugins: [react(), tailwindcss()],
+  plugins: [react(), tailwindcss(), contractValidator(), contentSecurityPolicy()],
   optimizeDeps: { exclude: ['onnxruntime-web'] },
+  // The built app's policy also as a header, so it covers the inference worker's script too.
+  preview: { headers: { 'Content-Security-Policy': CSP } },
   test: {
     include: ['src/**/*.test.ts', 'tests/**/*.test.ts'],
     environment: 'node',

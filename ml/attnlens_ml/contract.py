@@ -5,7 +5,9 @@ with the same error codes; both are tested against contract/examples (docs/contr
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / 'contract' / 'attnlens-contract.schema.json'
 METADATA_KEY = 'attnlens.contract'
 FIX = 'Re-export with the AttnLens export kit (ml/attnlens_ml/export_kit.py), or correct the sidecar contract.'
+# The contract version this half implements: every 1.x is read, and what 1.0-1.3 define is understood.
+CONTRACT_VERSION = '1.3'
+KNOWN_MINOR = 3
+MAX_LISTED = 20  # at most this many unknown roles / fields are named in the newer-version warning
+MAX_ERRORS = 100  # at most this many problems are reported for one document (a mangled one can have 100 000)
 
 
 @dataclass(frozen=True)
@@ -29,37 +36,164 @@ class ContractError:
 _validator = None
 
 
+def _ecma_pattern(validator, pattern, instance, schema):
+    """`pattern` as JSON Schema means it (ECMA-262): `$` ends the string, not a line before a last newline."""
+    anchored = pattern[:-1] + r'\Z' if pattern.endswith('$') and not pattern.endswith(r'\$') else pattern
+    if validator.is_type(instance, 'string') and not re.search(anchored, instance):
+        yield jsonschema.ValidationError(f'{instance!r} does not match {pattern!r}')
+
+
 def _schema_validator():
     global _validator
     if _validator is None:
-        _validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+        cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {'pattern': _ecma_pattern})
+        _validator = cls(_schema())
     return _validator
+
+
+_schema_doc = None
+
+
+def _schema() -> dict:
+    global _schema_doc
+    if _schema_doc is None:
+        _schema_doc = json.loads(SCHEMA_PATH.read_text())
+    return _schema_doc
+
+
+def _known() -> dict[str, set[str]]:
+    """Field names, output roles and methods the schema (this version) defines."""
+    s = _schema()
+    props = s['properties']
+    return {
+        'top': set(props),
+        'model': set(props['model']['properties']),
+        'input': set(props['input']['properties']),
+        'classes': set(props['classes']['items']['properties']),
+        'output': set(s['$defs']['output']['properties']),
+        'roles': set(s['$defs']['output']['properties']['role']['enum']),
+        'methods': set(props['model']['properties']['methods']['items']['enum']),
+    }
 
 
 def _label(i: int, out: dict) -> str:
     return f"outputs[{i}] '{out.get('name', '?')}'"
 
 
+def _version_of(doc) -> tuple[str, int, int] | None:
+    """(text, MAJOR, MINOR) of a document's `version`, or None when it is not a MAJOR.MINOR string."""
+    v = doc.get('version') if isinstance(doc, dict) else None
+    m = re.fullmatch(r'([0-9]+)\.([0-9]+)', v) if isinstance(v, str) else None
+    return (v, int(m[1]), int(m[2])) if m else None
+
+
+def _newer_minor_view(doc: dict) -> tuple[dict, list[int], list[str]]:
+    """What this version reads of a newer 1.x minor's document (minors only add optional fields and output
+    roles): the document without the fields and outputs it does not know (validated instead of it), where each
+    kept output came from, and what was left out (for the `newer-version` warning)."""
+    known = _known()
+    roles: list[str] = []
+    methods: list[str] = []
+    fields: list[str] = []
+
+    def pick(obj, names: set[str], path: str):
+        if not isinstance(obj, dict):
+            return obj
+        fields.extend(f'field {path}{k}' for k in sorted(k for k in obj if k not in names))
+        return {k: v for k, v in obj.items() if k in names}
+
+    view = pick(doc, known['top'], '')
+    if isinstance(doc.get('model'), dict):
+        model = pick(doc['model'], known['model'], 'model.')
+        if isinstance(model.get('methods'), list):
+            unknown = [m for m in model['methods'] if isinstance(m, str) and m not in known['methods']]
+            methods.extend(f"model.methods '{m}'" for m in unknown)
+            model['methods'] = [m for m in model['methods'] if not isinstance(m, str) or m in known['methods']]
+        view['model'] = model
+    if 'input' in doc:
+        view['input'] = pick(doc['input'], known['input'], 'input.')
+    if isinstance(doc.get('classes'), list):
+        view['classes'] = [pick(k, known['classes'], f'classes[{i}].') for i, k in enumerate(doc['classes'])]
+    index: list[int] = []
+    if isinstance(doc.get('outputs'), list):
+        outputs = []
+        for i, o in enumerate(doc['outputs']):
+            if isinstance(o, dict) and isinstance(o.get('role'), str) and o['role'] not in known['roles']:
+                roles.append(f"outputs[{i}] role '{o['role']}'")
+                continue
+            outputs.append(pick(o, known['output'], f'outputs[{i}].'))
+            index.append(i)
+        view['outputs'] = outputs
+    return view, index, roles + methods + fields
+
+
 def validate_contract(contract: dict) -> list[ContractError]:
     """All problems with a contract document; an empty list means valid."""
+    v = _version_of(contract)
+    if v and v[1] > 1:
+        return [
+            ContractError(
+                'version', f"This model's contract is version {v[0]}; this AttnLens reads 1.x — update AttnLens"
+            )
+        ]
+    if not v or v[2] <= KNOWN_MINOR:
+        return _checked(contract, [])
+    view, index, _ = _newer_minor_view(contract)
+    if isinstance(contract.get('outputs'), list) and contract['outputs'] and not index:
+        return [
+            ContractError(
+                'version',
+                f"This model's contract is version {v[0]} and none of its outputs has a role this AttnLens knows "
+                f'(it reads up to {CONTRACT_VERSION}) — update AttnLens',
+            )
+        ]
+    return _checked(view, index)
+
+
+def _checked(doc, index: list[int]) -> list[ContractError]:
+    """Schema, then semantic rules; `index` maps the checked outputs back to the document's (empty: the same)."""
+
+    def path(e) -> str:
+        p = list(e.absolute_path)
+        if len(p) > 1 and p[0] == 'outputs' and isinstance(p[1], int) and p[1] < len(index):
+            p[1] = index[p[1]]
+        return '/'.join(str(x) for x in p) or '(root)'
+
     errors = [
-        ContractError('schema', f'{"/".join(str(p) for p in e.absolute_path) or "(root)"}: {e.message}')
-        for e in sorted(_schema_validator().iter_errors(contract), key=lambda e: list(e.absolute_path))
+        ContractError('schema', f'{path(e)}: {e.message}')
+        for e in sorted(
+            itertools.islice(_schema_validator().iter_errors(doc), MAX_ERRORS), key=lambda e: list(e.absolute_path)
+        )
     ]
     if errors:
         return errors
-    return semantic_errors(contract)
+    return semantic_errors(doc, index)
 
 
-def semantic_errors(c: dict) -> list[ContractError]:
+def semantic_errors(c: dict, index: list[int] | None = None) -> list[ContractError]:
     errs: list[ContractError] = []
-    add = lambda code, msg: errs.append(ContractError(code, msg))  # noqa: E731
+    add = lambda code, msg: len(errs) < MAX_ERRORS and errs.append(ContractError(code, msg))  # noqa: E731
+    at = index or []
+
+    def _label(i: int, out: dict) -> str:  # the document's output index (a newer minor's unknown roles skipped)
+        return f"outputs[{at[i] if i < len(at) else i}] '{out.get('name', '?')}'"
+
+    for i, v in enumerate(c['input']['std']):
+        if v == 0:
+            add(
+                'std-zero',
+                f'input.std[{i}] is 0: pre-processing divides channel {i} by it, which gives infinities and NaN; '
+                f"give the channel's standard deviation (1 leaves it unscaled)",
+            )
     _, _, in_h, in_w = _input_hw(c['input'])
     class_ids = [k['id'] for k in c['classes']]
+    class_set = set(class_ids)
     if sorted(class_ids) != list(range(len(class_ids))):
         add('class-ids', f'class ids must be 0..{len(class_ids) - 1} without gaps or repeats, got {class_ids}')
     names = [o['name'] for o in c['outputs']]
-    for n in sorted({n for n in names if names.count(n) > 1}):
+    seen: set[str] = set()
+    repeated = {n for n in names if n in seen or seen.add(n)}
+    for n in sorted(repeated):
         add('duplicate-output', f"output name '{n}' is declared more than once")
 
     sites: dict[str, dict[str, tuple[int, dict]]] = {}
@@ -79,7 +213,7 @@ def semantic_errors(c: dict) -> list[ContractError]:
         elif role in ('class_logits', 'multilabel_logits'):
             if shape[1] != len(o['labels']):
                 add('label-count', f'{_label(i, o)} has {shape[1]} logits but lists {len(o["labels"])} labels')
-            missing = [k for k in o['labels'] if k not in class_ids]
+            missing = [k for k in o['labels'] if k not in class_set]
             if missing:
                 add('unknown-class', f'{_label(i, o)} names class ids {missing} that are not in classes')
         elif role.startswith('cbam_') or role == 'attnfd_projected':
@@ -147,9 +281,17 @@ def semantic_errors(c: dict) -> list[ContractError]:
         if role in ('box_logits', 'boxes', 'cross_attention'):
             blocks.setdefault(o['block'], {})[role] = (i, o)
         if role == 'box_logits':
-            if shape[2] != len(o['labels']):
-                add('label-count', f'{_label(i, o)} has {shape[2]} class logits but lists {len(o["labels"])} labels')
-            missing = [k for k in o['labels'] if k not in class_ids]
+            n = len(o['labels'])
+            # softmax (DETR's cross-entropy head) may end in one more column: the no-object class
+            if o['activation'] == 'softmax' and shape[2] not in (n, n + 1):
+                add(
+                    'label-count',
+                    f'{_label(i, o)} has {shape[2]} class logits but lists {n} labels '
+                    f'(softmax: one column per label, or one more for a last no-object column)',
+                )
+            elif o['activation'] != 'softmax' and shape[2] != n:
+                add('label-count', f'{_label(i, o)} has {shape[2]} class logits but lists {n} labels')
+            missing = [k for k in o['labels'] if k not in class_set]
             if missing:
                 add('unknown-class', f'{_label(i, o)} names class ids {missing} that are not in classes')
         elif role == 'boxes' and shape[2] != 4:
@@ -232,8 +374,25 @@ METHOD_NEEDS = [
 
 
 def contract_warnings(c: dict) -> list[ContractError]:
-    """Problems that do not make a (valid) contract unusable: a `model.methods` entry whose outputs are
-    missing (`method-needs`). The views follow the outputs, so such a method's views are simply absent."""
+    """Problems that do not make a (valid) contract unusable: what a newer 1.x minor adds that this version does
+    not show (`newer-version`: output roles, methods and fields it does not know), and a `model.methods` entry
+    whose outputs are missing (`method-needs`: the views follow the outputs, so its views are simply absent)."""
+    v = _version_of(c)
+    unshown = _newer_minor_view(c)[2] if v and v[1] == 1 and v[2] > KNOWN_MINOR else []
+    if not unshown:
+        return _method_needs(c)
+    newer = ContractError(
+        'newer-version',
+        f'the contract is version {v[0]}, newer than this AttnLens ({CONTRACT_VERSION}); '
+        f'not shown by this version of AttnLens: '
+        + '; '.join(
+            unshown[:MAX_LISTED] + ([f'and {len(unshown) - MAX_LISTED} more'] if len(unshown) > MAX_LISTED else [])
+        ),
+    )
+    return [newer, *_method_needs(c)]
+
+
+def _method_needs(c: dict) -> list[ContractError]:
     roles = {o['role'] for o in c['outputs']}
     blocks = {o['block'] for o in c['outputs'] if o['role'] in ('box_logits', 'boxes', 'cross_attention')}
     return [
@@ -260,8 +419,29 @@ def _input_hw(inp: dict) -> tuple[int, int, int, int]:
     return (s[0], s[1], s[2], s[3]) if inp['layout'] == 'NCHW' else (s[0], s[3], s[1], s[2])
 
 
+# onnx TensorProto element types by the names onnxruntime(-web) gives them
+DTYPES = {
+    1: 'float32',
+    2: 'uint8',
+    3: 'int8',
+    4: 'uint16',
+    5: 'int16',
+    6: 'int32',
+    7: 'int64',
+    8: 'string',
+    9: 'bool',
+    10: 'float16',
+    11: 'float64',
+    12: 'uint32',
+    13: 'uint64',
+    16: 'bfloat16',
+}
+OUTPUT_DTYPES = ('float32', 'float16')  # float16 outputs are widened to float32 by the app's worker
+
+
 def check_against_graph(contract: dict, model) -> list[ContractError]:
-    """Declared input/outputs against an onnx.ModelProto: names present, static shapes equal."""
+    """Declared input/outputs against an onnx.ModelProto: names present, static shapes equal, the input's dtype,
+    outputs the app can read (float32 or float16). Outputs of roles this version does not know are not checked."""
     errs: list[ContractError] = []
 
     def dims(value_info) -> list[int | str]:
@@ -269,6 +449,10 @@ def check_against_graph(contract: dict, model) -> list[ContractError]:
             d.dim_value if d.HasField('dim_value') else (d.dim_param or '?')
             for d in value_info.type.tensor_type.shape.dim
         ]
+
+    def dtype(value_info) -> str | None:
+        t = value_info.type.tensor_type.elem_type
+        return DTYPES.get(t, f'type {t}') if t else None
 
     graph_inputs = {v.name: v for v in model.graph.input}
     init = {t.name for t in model.graph.initializer}
@@ -278,16 +462,29 @@ def check_against_graph(contract: dict, model) -> list[ContractError]:
         errs.append(
             ContractError('input-missing', f"input '{inp['name']}' is not an input of the graph (it has {real_inputs})")
         )
-    elif dims(graph_inputs[inp['name']]) != inp['shape']:
-        errs.append(
-            ContractError(
-                'input-shape',
-                f"input '{inp['name']}' is {dims(graph_inputs[inp['name']])} in the graph "
-                f'but {inp["shape"]} in the contract; export with a fixed input size',
+    else:
+        if dims(graph_inputs[inp['name']]) != inp['shape']:
+            errs.append(
+                ContractError(
+                    'input-shape',
+                    f"input '{inp['name']}' is {dims(graph_inputs[inp['name']])} in the graph "
+                    f'but {inp["shape"]} in the contract; export with a fixed input size',
+                )
             )
-        )
+        t = dtype(graph_inputs[inp['name']])
+        if t and t != inp['dtype']:
+            errs.append(
+                ContractError(
+                    'input-dtype',
+                    f"input '{inp['name']}' is {t} in the graph but {inp['dtype']} in the contract; "
+                    f'AttnLens feeds the dtype the contract says (float32 or float16)',
+                )
+            )
     graph_outputs = {v.name: v for v in model.graph.output}
+    roles = _known()['roles']
     for i, o in enumerate(contract['outputs']):
+        if o['role'] not in roles:
+            continue
         if o['name'] not in graph_outputs:
             errs.append(
                 ContractError(
@@ -295,11 +492,19 @@ def check_against_graph(contract: dict, model) -> list[ContractError]:
                     f'{_label(i, o)} is not an output of the graph (graph outputs: {sorted(graph_outputs)})',
                 )
             )
-        elif dims(graph_outputs[o['name']]) != o['shape']:
+            continue
+        if dims(graph_outputs[o['name']]) != o['shape']:
             errs.append(
                 ContractError(
                     'output-shape',
                     f'{_label(i, o)} is {dims(graph_outputs[o["name"]])} in the graph but {o["shape"]} in the contract',
+                )
+            )
+        t = dtype(graph_outputs[o['name']])
+        if t and t not in OUTPUT_DTYPES:
+            errs.append(
+                ContractError(
+                    'output-dtype', f'{_label(i, o)} is {t} in the graph; AttnLens reads float32 or float16 outputs'
                 )
             )
     return errs

@@ -9,8 +9,9 @@ The pipeline (`npm run zoo`) calls `annotate_zoo` after export, so a rebuilt zoo
 How a threshold is scored — the app's own reading of a detector, so the default it gets is the best one for
 what it shows:
 - decoding (src/analysis/boxes.ts `decodeQueries`): the one_to_one block only; per query its best class
-  (largest logit), score = sigmoid(that logit); kept when score >= threshold; boxes cxcywh normalised →
-  pixels of the input;
+  (largest logit among the labels' columns), score = the contract's activation of it (sigmoid of that logit,
+  or its softmax probability over all the query's columns, a last no-object column included); kept when
+  score >= threshold; boxes in the contract's box_format → pixels of the input (the zoo: sigmoid, cxcywh);
 - matching (src/analysis/boxes.ts `boxAgreement`): per image, predictions by descending score each take the
   unused ground-truth box of the same class with the highest IoU, if that IoU >= 0.5 (COCO-style greedy);
 - F1 pooled over the split: precision = TP / predictions, recall = TP / ground-truth boxes;
@@ -43,14 +44,40 @@ def cxcywh_to_xyxy(boxes: np.ndarray, width: float, height: float) -> np.ndarray
     return np.stack([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height], 1)
 
 
+def box_corners(boxes: np.ndarray, box_format: str, width: float, height: float) -> np.ndarray:
+    """[n, 4] boxes in a contract box_format → [n, 4] pixels (x0, y0, x1, y1) of the width×height input."""
+    if box_format == 'cxcywh_normalized':
+        return cxcywh_to_xyxy(boxes, width, height)
+    b = boxes.astype(np.float64)
+    if box_format == 'xyxy_normalized':
+        return b * np.array([width, height, width, height])
+    if box_format == 'xyxy_pixels':
+        return b
+    raise ValueError(f'unknown box_format {box_format!r}')
+
+
 def decode_one_to_one(
-    logits: np.ndarray, boxes: np.ndarray, labels: list[int], width: float, height: float
+    logits: np.ndarray,
+    boxes: np.ndarray,
+    labels: list[int],
+    width: float,
+    height: float,
+    activation: str = 'sigmoid',
+    box_format: str = 'cxcywh_normalized',
 ) -> Detections:
-    """[Q, C] logits and [Q, 4] cxcywh-normalised boxes → every query's best class, its sigmoid score, and
-    its box in pixels (x0, y0, x1, y1) of a width×height frame. No threshold: choose one afterwards."""
-    best = logits.argmax(1)  # first maximum, like the app's strict '>' scan
-    scores = 1 / (1 + np.exp(-logits[np.arange(len(logits)), best].astype(np.float64)))
-    return scores, np.asarray(labels)[best], cxcywh_to_xyxy(boxes, width, height)
+    """[Q, C] logits and [Q, 4] boxes → every query's best label (largest logit among the labels' columns),
+    its score (sigmoid of that logit, or with `activation='softmax'` its probability over all C columns: C may
+    be len(labels) + 1, the last column DETR's no-object class), and its box in pixels (x0, y0, x1, y1) of a
+    width×height frame. No threshold: choose one afterwards."""
+    z = logits.astype(np.float64)
+    best = z[:, : len(labels)].argmax(1)  # first maximum, like the app's strict '>' scan
+    picked = z[np.arange(len(z)), best]
+    if activation == 'softmax':
+        top = z.max(1)
+        scores = np.exp(picked - top) / np.exp(z - top[:, None]).sum(1)
+    else:
+        scores = 1 / (1 + np.exp(-picked))
+    return scores, np.asarray(labels)[best], box_corners(boxes, box_format, width, height)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -143,12 +170,11 @@ def ground_truth(split: str = SPLIT, n: int | None = None) -> list[Truth]:
     return out
 
 
-def one_to_one_names(contract: dict) -> tuple[str, str, list[int]]:
+def one_to_one_block(contract: dict) -> tuple[dict, dict]:
+    """The one_to_one block's box_logits and boxes outputs."""
     logits = next(o for o in contract['outputs'] if o['role'] == 'box_logits' and o['block'] == 'one_to_one')
     boxes = next(o for o in contract['outputs'] if o['role'] == 'boxes' and o['block'] == 'one_to_one')
-    if boxes['box_format'] != 'cxcywh_normalized' or logits['activation'] != 'sigmoid':
-        raise ValueError('only sigmoid logits with cxcywh_normalized boxes are decoded here')
-    return logits['name'], boxes['name'], logits['labels']
+    return logits, boxes
 
 
 def predictions(path: Path, images: np.ndarray) -> list[Detections]:
@@ -159,13 +185,13 @@ def predictions(path: Path, images: np.ndarray) -> list[Detections]:
     from .zoo import ort_session, preprocess
 
     contract = read_contract(onnx.load(str(path), load_external_data=False))
-    lname, bname, labels = one_to_one_names(contract)
+    lo, bo = one_to_one_block(contract)
     _, _, h, w = contract['input']['shape']
     sess = ort_session(path)
     out = []
     for i in range(len(images)):
-        logits, boxes = sess.run([lname, bname], {contract['input']['name']: preprocess(images[i : i + 1])})
-        out.append(decode_one_to_one(logits[0], boxes[0], labels, w, h))
+        logits, boxes = sess.run([lo['name'], bo['name']], {contract['input']['name']: preprocess(images[i : i + 1])})
+        out.append(decode_one_to_one(logits[0], boxes[0], lo['labels'], w, h, lo['activation'], bo['box_format']))
     return out
 
 

@@ -136,3 +136,23 @@ def test_export_kit_writes_and_embeds_the_threshold(tmp_path):
     assert onnx.load(str(path)).graph.SerializeToString() == onnx.load(str(src)).graph.SerializeToString()
     with pytest.raises(ValueError):
         embed_score_threshold(path, -0.1)
+
+
+def test_decode_honours_softmax_with_a_no_object_column_and_every_box_format():
+    # the same hand-computed cases as src/analysis/boxes.test.ts: columns label 4, label 6, no-object
+    logits = np.array([[2, 0, 0], [0, 0, 3], [0, np.log(3), 0]], np.float32)
+    boxes = np.array([[0.1, 0.2, 0.5, 0.6], [0, 0, 1, 1], [0.5, 0.5, 0.75, 1]], np.float32)
+    scores, classes, xyxy = decode_one_to_one(logits, boxes, [4, 6], 100, 200, 'softmax', 'xyxy_normalized')
+    np.testing.assert_allclose(scores, [np.e**2 / (np.e**2 + 2), 1 / (2 + np.e**3), 3 / 5], rtol=1e-6)
+    assert classes.tolist() == [4, 4, 6]  # labels tie on query 1: the first; no-object is never a label
+    np.testing.assert_allclose(xyxy[0], [10, 40, 50, 120], atol=1e-4)
+    want = [10, 40, 50, 120]
+    for fmt, box in (('cxcywh_normalized', [0.3, 0.4, 0.4, 0.4]), ('xyxy_pixels', want)):
+        (_, _, got) = decode_one_to_one(
+            np.array([[5.0, 0.0]]), np.array([box], np.float32), [4, 6], 100, 200, box_format=fmt
+        )
+        np.testing.assert_allclose(got[0], want, atol=1e-4)
+    (s, _, _) = decode_one_to_one(np.array([[2.0, 0.0]]), np.zeros((1, 4)), [4, 6], 1, 1, 'softmax')
+    np.testing.assert_allclose(s, [np.e**2 / (np.e**2 + 1)])  # no no-object column: over the labels alone
+    (s, _, _) = decode_one_to_one(np.array([[2.0, 0.0]]), np.zeros((1, 4)), [4, 6], 1, 1)
+    np.testing.assert_allclose(s, [1 / (1 + np.e**-2)])

@@ -1,4 +1,5 @@
 /** Attention math for the method views (pure): CBAM/AttnFD site comparison. */
+import { finiteRange } from './finiteness';
 
 /** AttnFD's per-site term ‖t/‖t‖ − s/‖s‖‖² (= 2 − 2·cos, in [0, 4]) and the cosine, over equal-length maps. */
 export function attnfdDistance(t: Float32Array, s: Float32Array): { distance: number; cosine: number } {
@@ -26,20 +27,15 @@ export function energyMap(refined: Float32Array, channels: number): Float32Array
 
 /** The k largest channel-gate values, largest first, with their channel indices. */
 export function topChannels(gate: Float32Array, k: number): { channel: number; value: number }[] {
+  // NaN has no rank (and would make the comparator inconsistent): only finite gates are ranked.
   return Array.from(gate, (value, channel) => ({ channel, value }))
+    .filter((c) => Number.isFinite(c.value))
     .sort((a, b) => b.value - a.value || a.channel - b.channel)
     .slice(0, k);
 }
 
-export function range(values: Float32Array): [number, number] {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return [lo, hi];
-}
+/** Smallest and largest finite value ([0, 0] when none): NaN and ±Infinity never stretch a colour scale. */
+export const range = (values: Float32Array): [number, number] => finiteRange(values);
 
 /** DINO's rule for one head's CLS row [N]: the smallest set of keys holding `mass` of the attention. */
 export function dinoMassMask(row: Float32Array, mass: number): Uint8Array {
@@ -130,11 +126,12 @@ export function boxMaskOnGrid(
   return m;
 }
 
-/** Share of an attention distribution's mass on the masked cells. */
+/** Share of an attention distribution's mass on the masked cells (over its finite cells: NaN has no mass). */
 export function maskedShare(attention: Float32Array, mask: Uint8Array): number {
   let on = 0;
   let all = 0;
   for (let i = 0; i < attention.length; i++) {
+    if (!Number.isFinite(attention[i])) continue;
     all += attention[i];
     if (mask[i]) on += attention[i];
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boxAgreement, type Detection, decodeQueries, iou } from './boxes';
+import { boxAgreement, boxCorners, type Detection, decodeQueries, iou, toCxcywhNormalized } from './boxes';
 
 const det = (x0: number, y0: number, x1: number, y1: number, classId = 1, score = 0.9): Detection => ({
   x0,
@@ -33,6 +33,62 @@ describe('decodeQueries', () => {
       // float32 inputs
       expect(v).toBeCloseTo([40, 60, 90, 110][i], 4);
     });
+  });
+});
+
+describe('decodeQueries: the contract fields activation and box_format', () => {
+  const labels = [4, 6];
+  // 3 columns per query: label 4, label 6, no-object
+  const logits = new Float32Array([2, 0, 0, /* q1 */ 0, 0, 3, /* q2 */ 0, Math.log(3), 0]);
+  const boxes = new Float32Array([0.1, 0.2, 0.5, 0.6, 0, 0, 1, 1, 0.5, 0.5, 0.75, 1]);
+  it('softmax scores over every column, the no-object one included, which never wins', () => {
+    const all = decodeQueries(logits, boxes, 3, labels, 100, 200, 0, { activation: 'softmax', columns: 3 });
+    const byQuery = Object.fromEntries(all.map((d) => [d.query, d]));
+    expect(byQuery[0].classId).toBe(4);
+    expect(byQuery[0].score).toBeCloseTo(Math.exp(2) / (Math.exp(2) + 2), 6); // 0.786986
+    expect(byQuery[1].classId).toBe(4); // the labels tie: the first; "no object" (logit 3) is not a label
+    expect(byQuery[1].score).toBeCloseTo(1 / (2 + Math.exp(3)), 6); // 0.045278
+    expect(byQuery[2].classId).toBe(6);
+    expect(byQuery[2].score).toBeCloseTo(3 / 5, 6);
+    const kept = decodeQueries(logits, boxes, 3, labels, 100, 200, 0.5, { activation: 'softmax', columns: 3 });
+    expect(kept.map((d) => d.query)).toEqual([0, 2]);
+  });
+  it('softmax without a no-object column normalises over the labels alone; sigmoid reads each logit', () => {
+    const two = new Float32Array([2, 0]);
+    const box = new Float32Array([0.5, 0.5, 0.1, 0.1]);
+    expect(decodeQueries(two, box, 1, labels, 1, 1, 0, { activation: 'softmax' })[0].score).toBeCloseTo(
+      Math.exp(2) / (Math.exp(2) + 1),
+      6,
+    ); // 0.880797
+    expect(decodeQueries(two, box, 1, labels, 1, 1, 0)[0].score).toBeCloseTo(1 / (1 + Math.exp(-2)), 6);
+  });
+  it('reads the three box formats into the same pixel corners', () => {
+    // a 100×200 input: x0 10, y0 40, x1 50, y1 120
+    const want = { x0: 10, y0: 40, x1: 50, y1: 120 };
+    const close = (b: { x0: number; y0: number; x1: number; y1: number }) => {
+      for (const k of ['x0', 'y0', 'x1', 'y1'] as const) expect(b[k]).toBeCloseTo(want[k], 4);
+    };
+    close(boxCorners([0.3, 0.4, 0.4, 0.4], 'cxcywh_normalized', 100, 200));
+    close(boxCorners([0.1, 0.2, 0.5, 0.6], 'xyxy_normalized', 100, 200));
+    close(boxCorners([10, 40, 50, 120], 'xyxy_pixels', 100, 200));
+    const [d] = decodeQueries(logits.subarray(0, 3), boxes, 1, labels, 100, 200, 0, {
+      activation: 'softmax',
+      columns: 3,
+      boxFormat: 'xyxy_normalized',
+    });
+    close(d);
+    const [p] = decodeQueries(new Float32Array([5, 0]), new Float32Array([10, 40, 50, 120]), 1, labels, 100, 200, 0, {
+      boxFormat: 'xyxy_pixels',
+    });
+    close(p);
+  });
+  it('turns any format into normalised (cx, cy, w, h) for the matching cost', () => {
+    const c = toCxcywhNormalized(new Float32Array([10, 40, 50, 120]), 'xyxy_pixels', 100, 200);
+    [0.3, 0.4, 0.4, 0.4].forEach((v, i) => {
+      expect(c[i]).toBeCloseTo(v, 6);
+    });
+    const same = new Float32Array([0.3, 0.4, 0.4, 0.4]);
+    expect(toCxcywhNormalized(same, 'cxcywh_normalized', 100, 200)).toBe(same);
   });
 });
 

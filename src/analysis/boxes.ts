@@ -22,9 +22,51 @@ export function iou(a: Box, b: Box): number {
   return inter / ((a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter);
 }
 
+/** How a query block's outputs are read (contract `activation` and `box_format`). */
+export type Activation = 'sigmoid' | 'softmax';
+export type BoxFormat = 'cxcywh_normalized' | 'xyxy_normalized' | 'xyxy_pixels';
+
+export interface QueryDecoding {
+  /** `sigmoid` (default): each label's logit on its own. `softmax`: over all of a query's columns. */
+  activation?: Activation;
+  /** Default `cxcywh_normalized`; `xyxy_pixels` are pixels of the model input (the width×height frame). */
+  boxFormat?: BoxFormat;
+  /** Logit columns per query: the labels', or one more with softmax (its last column is "no object"). */
+  columns?: number;
+}
+
+/** A query's box as corners in pixels of the width×height model input, whatever the format. */
+export function boxCorners(b: ArrayLike<number>, format: BoxFormat, width: number, height: number): Box {
+  if (format === 'xyxy_pixels') return { x0: b[0], y0: b[1], x1: b[2], y1: b[3] };
+  if (format === 'xyxy_normalized') return { x0: b[0] * width, y0: b[1] * height, x1: b[2] * width, y1: b[3] * height };
+  const [cx, cy, w, h] = [b[0], b[1], b[2], b[3]];
+  return { x0: (cx - w / 2) * width, y0: (cy - h / 2) * height, x1: (cx + w / 2) * width, y1: (cy + h / 2) * height };
+}
+
+/** A block's boxes [Q × 4] as normalised (cx, cy, w, h) of the width×height model input (what DETR losses use). */
+export function toCxcywhNormalized(
+  boxes: Float32Array,
+  format: BoxFormat,
+  width: number,
+  height: number,
+): Float32Array {
+  if (format === 'cxcywh_normalized') return boxes;
+  const out = new Float32Array(boxes.length);
+  for (let q = 0; q < boxes.length / 4; q++) {
+    const b = boxCorners(boxes.subarray(q * 4, q * 4 + 4), format, width, height);
+    out.set(
+      [(b.x0 + b.x1) / 2 / width, (b.y0 + b.y1) / 2 / height, (b.x1 - b.x0) / width, (b.y1 - b.y0) / height],
+      q * 4,
+    );
+  }
+  return out;
+}
+
 /**
- * DETR-style outputs of one query block → detections above `threshold`: per query, its best class
- * (sigmoid), boxes from normalised (cx, cy, w, h) to pixels of a width×height frame.
+ * DETR-style outputs of one query block → detections above `threshold`: per query its best label (largest
+ * logit among the label columns; a softmax no-object column never wins), scored by the contract's activation
+ * — sigmoid of that logit, or its softmax probability over all the query's columns, no-object included — and
+ * its box as corners in pixels of a width×height frame (the model input).
  */
 export function decodeQueries(
   logits: Float32Array,
@@ -34,20 +76,28 @@ export function decodeQueries(
   width: number,
   height: number,
   threshold: number,
+  decoding: QueryDecoding = {},
 ): Detection[] {
-  const classes = labels.length;
+  const n = labels.length;
+  const cols = decoding.columns ?? n;
+  const softmax = decoding.activation === 'softmax';
+  const format = decoding.boxFormat ?? 'cxcywh_normalized';
   const out: Detection[] = [];
   for (let q = 0; q < queries; q++) {
+    const row = logits.subarray(q * cols, q * cols + cols);
     let best = 0;
-    for (let k = 1; k < classes; k++) if (logits[q * classes + k] > logits[q * classes + best]) best = k;
-    const score = 1 / (1 + Math.exp(-logits[q * classes + best]));
+    for (let k = 1; k < n; k++) if (row[k] > row[best]) best = k;
+    let score: number;
+    if (softmax) {
+      let max = row[0];
+      for (let k = 1; k < cols; k++) max = Math.max(max, row[k]);
+      let sum = 0;
+      for (let k = 0; k < cols; k++) sum += Math.exp(row[k] - max);
+      score = Math.exp(row[best] - max) / sum;
+    } else score = 1 / (1 + Math.exp(-row[best]));
     if (score < threshold) continue;
-    const [cx, cy, w, h] = boxes.subarray(q * 4, q * 4 + 4);
     out.push({
-      x0: (cx - w / 2) * width,
-      y0: (cy - h / 2) * height,
-      x1: (cx + w / 2) * width,
-      y1: (cy + h / 2) * height,
+      ...boxCorners(boxes.subarray(q * 4, q * 4 + 4), format, width, height),
       score,
       classId: labels[best],
       query: q,

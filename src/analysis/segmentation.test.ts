@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmaxClasses, maskAgreement } from './segmentation';
+import { argmaxClasses, maskAgreement, NO_CLASS, unclassified } from './segmentation';
 
 describe('argmaxClasses', () => {
   it('picks the largest channel per pixel', () => {
@@ -24,5 +24,23 @@ describe('maskAgreement', () => {
   it('is 1 for identical maps', () => {
     const a = new Uint8Array([2, 0, 1]);
     expect(maskAgreement(a, a, 3).miou).toBe(1);
+  });
+});
+
+describe('NaN logits', () => {
+  it('a pixel with a NaN logit has no class (never class 0 or the first class by accident)', () => {
+    // 3 classes, 1×4: NaN in class 0 / in class 2 / +Infinity in class 1 / all finite.
+    const logits = new Float32Array([NaN, 0, 0, 0, 1, 0, Infinity, 5, 0, NaN, 0, 1]);
+    const map = argmaxClasses(logits, 3, 1, 4);
+    expect(Array.from(map)).toEqual([NO_CLASS, NO_CLASS, 1, 1]);
+    expect(unclassified(map)).toBe(2);
+  });
+  it('agreement leaves pixels without a class out (no evidence either way)', () => {
+    const a = new Uint8Array([NO_CLASS, 1, 1, 0]);
+    const b = new Uint8Array([NO_CLASS, 1, 0, 0]);
+    const r = maskAgreement(a, b, 3);
+    expect(r.pixelAgreement).toBeCloseTo(2 / 3);
+    expect(r.iou).toEqual([0.5, 0.5, null]);
+    expect(maskAgreement(new Uint8Array([NO_CLASS]), new Uint8Array([NO_CLASS]), 3).pixelAgreement).toBe(0);
   });
 });

@@ -1,12 +1,16 @@
 /** Glue between the store and inference: open images and models, run what the view names on the current image. */
 import { useEffect } from 'react';
+import { nonFiniteOutputs } from '../analysis/finiteness';
 import { parseCoco } from '../analysis/groundTruth';
 import { describeImage, fetchModelBytes, loadModel, ModelError, releaseModel, runModel } from '../inference/models';
 import { pageOutputs, workerOutputs } from '../methods/registry';
 import { useGroundTruthStore } from '../state/groundTruth';
+import { quote } from '../state/linkCodec';
+import { useLinkNotes } from '../state/linkNotes';
 import { payloadBytes, runKey } from '../state/runs';
 import { findImage, type ImageEntry, useStore } from '../state/store';
-import { decodeView } from '../state/viewState';
+import { DEFAULT_VIEW, decodeView } from '../state/viewState';
+import { unknownModels } from './linkCheck';
 import { taskOutputs } from './task';
 
 const base = import.meta.env.BASE_URL;
@@ -38,6 +42,7 @@ export async function loadGallery(): Promise<void> {
     const zooRes = await fetch(`${base}models/index.json`);
     if (!zooRes.ok) throw new Error(`models/index.json answered HTTP ${zooRes.status}`);
     setZoo(await zooRes.json());
+    checkLinkModels();
     const gallery = (await (await fetch(`${base}samples/index.json`)).json()) as { images: string[] };
     const entries: ImageEntry[] = [];
     for (const name of gallery.images)
@@ -53,27 +58,46 @@ export async function loadGallery(): Promise<void> {
 
 /** The view names an image that is not open: say so (a user's image cannot travel in a link) and show another. */
 export function checkImageLink(): void {
-  const { view, images, notify, showImage } = useStore.getState();
+  const { view, images, showImage } = useStore.getState();
   if (findImage(images, view.image)) return;
   const link = view.image;
-  if (link && 'hash' in link) {
-    notify(
-      `The link shows your own image ${link.name ? `"${link.name}" ` : ''}(id ${link.hash}), which is not open in this tab: images never leave the browser that opened them. Drop the same file here and the view opens on it.`,
-    );
-  } else if (link && 'sample' in link && images.some((i) => i.source === 'gallery')) {
-    notify(
-      `The link names the gallery image "${link.sample}", which the gallery does not have: showing the first sample instead.`,
-    );
-  }
+  // A user's image the link names stays the view's image (the link notice says why nothing shows, until the
+  // same file is dropped); a gallery name that does not exist is replaced, and the notice names both.
+  if (link && 'sample' in link && images.some((i) => i.source === 'gallery'))
+    useLinkNotes
+      .getState()
+      .add(
+        `the link names the gallery image ${quote(link.sample)}, which the gallery does not have: showing ${images[0].name} instead`,
+      );
   if (!(link && 'hash' in link) && images[0]) showImage(images[0]);
+}
+
+/**
+ * Once the zoo is known: models the view names that cannot be opened (not in the zoo, not a model file open
+ * in this tab) leave the view, and the link notice names them.
+ */
+export function checkLinkModels(): void {
+  const { zoo, view, setView, slots } = useStore.getState();
+  if (!zoo) return;
+  const known = new Set([...zoo.models, ...(zoo.variants ?? [])].map((m) => m.id));
+  const { keep, notes } = unknownModels(
+    view.models,
+    (id) => known.has(id),
+    (id) => id.startsWith(LOCAL_PREFIX) && (localModels.has(id) || slots[id]?.status === 'loading'),
+    LOCAL_PREFIX,
+    DEFAULT_VIEW.models,
+  );
+  for (const n of notes) useLinkNotes.getState().add(n);
+  if (keep.join(',') !== view.models.join(',')) setView({ models: keep });
 }
 
 /** A pasted or edited link in an open tab: apply it over the current view, naming what in it is unusable. */
 export function followHash(): void {
-  const { view, setView, notify } = useStore.getState();
+  const { view, setView } = useStore.getState();
   const decoded = decodeView(location.hash, view);
-  decoded.problems.forEach(notify);
+  useLinkNotes.getState().follow(decoded.problems);
   setView(decoded.view);
+  checkLinkModels();
   checkImageLink();
 }
 
@@ -248,7 +272,13 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
     const wanted = [...new Set([...taskOutputs(contract), ...pageOutputs(contract)])];
     const raw = await runModel(slot.model, image, wanted);
     if (useStore.getState().slots[id] !== slot) return; // the model left the view (or the backend changed) meanwhile
-    useStore.getState().putRun({ modelId: id, imageId: image.id, ...raw, bytes: payloadBytes(raw.outputs) });
+    useStore.getState().putRun({
+      modelId: id,
+      imageId: image.id,
+      ...raw,
+      bytes: payloadBytes(raw.outputs),
+      nonFinite: nonFiniteOutputs(raw.outputs), // counted once here; every view reads the count
+    });
   })()
     .catch((e: Error) => useStore.getState().notify(`${id} could not run on ${image.name}: ${e.message}`))
     .finally(() => inflight.delete(key));

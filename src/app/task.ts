@@ -1,7 +1,7 @@
 /** What a model's contract lets the panes show, and turning a run into that (pure). */
 import type { Detection } from '../analysis/boxes';
 import type { Placement } from '../analysis/geometry';
-import { argmaxClasses } from '../analysis/segmentation';
+import { argmaxClasses, unclassified } from '../analysis/segmentation';
 import type { Contract } from '../contract';
 import { blockOutputs, blockQueries, queryBlock, recommendedThreshold } from '../methods/detr/contract';
 import type { Run } from '../state/runs';
@@ -32,7 +32,10 @@ export interface ClassMap {
 }
 
 export type TaskResult =
-  | ({ kind: 'segmentation' } & ClassMap)
+  | ({
+      kind: 'segmentation' /** Pixels without a class (NaN logits), drawn in the no-value colour. */;
+      unclassified?: number;
+    } & ClassMap)
   | { kind: 'detection'; detections: Detection[]; threshold: number; thresholdFrom: 'contract' | 'default' | 'user' }
   | { kind: 'none'; reason: string };
 
@@ -56,9 +59,11 @@ export function interpret(contract: Contract, run: Run, userThreshold: number | 
     const t = run.outputs[v.logits];
     if (!t) return { kind: 'none', reason: `the run has no output ${v.logits}` };
     const [, classes, height, width] = t.dims;
+    const classMap = argmaxClasses(t.data, classes, height, width);
     return {
       kind: 'segmentation',
-      classMap: argmaxClasses(t.data, classes, height, width),
+      classMap,
+      unclassified: unclassified(classMap),
       width,
       height,
       placement: run.placement,
@@ -68,7 +73,10 @@ export function interpret(contract: Contract, run: Run, userThreshold: number | 
     const th = detectionThreshold(contract, userThreshold);
     return {
       kind: 'detection',
-      detections: blockQueries(queryBlock(contract, 'one_to_one')!, run, th.value),
+      // A box that is not a number cannot be drawn or compared (the pane reports the output's NaN count).
+      detections: blockQueries(queryBlock(contract, 'one_to_one')!, run, th.value).filter(
+        (d) => Number.isFinite(d.x0 + d.y0 + d.x1 + d.y1) && Number.isFinite(d.score),
+      ),
       threshold: th.value,
       thresholdFrom: th.from,
     };

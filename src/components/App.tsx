@@ -5,6 +5,7 @@ import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
 import { Compare } from './Compare';
 import { Controls } from './Controls';
 import { Guard } from './Guard';
+import { LinkNotice } from './LinkNotice';
 import { MethodViews } from './MethodViews';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}`;
@@ -71,6 +72,9 @@ export function App() {
       ))}
       <Guard what="The controls" resetKeys={[]}>
         <Controls />
+      </Guard>
+      <Guard what="The link notice" resetKeys={[]}>
+        <LinkNotice />
       </Guard>
       <Compare />
       <MethodViews />

@@ -1,12 +1,15 @@
 import { select } from 'd3-selection';
 import { zoom as d3zoom, zoomIdentity } from 'd3-zoom';
 import { useEffect, useRef } from 'react';
+import { count } from '../analysis/finiteness';
 import { inputFrameOnImage } from '../analysis/geometry';
 import { detectionAt } from '../analysis/queries';
+import { NO_CLASS } from '../analysis/segmentation';
 import { classAt, taskView } from '../app/task';
 import { type ImageEntry, useStore } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
 import { useRun, useTaskResult } from './hooks';
+import { NonFiniteReport } from './NonFinite';
 import { Photo } from './Photo';
 
 /** One model's view of the current image: overlay, shared pan/zoom and hover, and how it was computed. */
@@ -78,7 +81,12 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
   if (hover && result && contract) {
     if (result.kind === 'segmentation') {
       const k = classAt(result, hover.x, hover.y);
-      readout = k === null ? 'outside the model input' : (contract.classes[k]?.name ?? `class ${k}`);
+      readout =
+        k === null
+          ? 'outside the model input'
+          : k === NO_CLASS
+            ? 'no class: NaN logits here'
+            : (contract.classes[k]?.name ?? `class ${k}`);
     } else if (result.kind === 'detection') {
       const hit = detectionAt(result.detections, hover.x, hover.y);
       readout = hit
@@ -88,7 +96,10 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
   }
   const noView = contract ? taskView(contract) : null;
   let drawn = '';
-  if (result?.kind === 'segmentation') drawn = 'mask';
+  if (result?.kind === 'segmentation')
+    drawn = result.unclassified
+      ? `mask · ${count(result.unclassified)} pixels without a class (NaN logits), in magenta`
+      : 'mask';
   else if (result?.kind === 'detection') {
     const n = result.detections.length;
     const th = `${result.threshold.toFixed(2)}${result.thresholdFrom === 'contract' ? ', its recommended' : ''}`;
@@ -167,6 +178,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           {slot.error}
         </p>
       )}
+      <NonFiniteReport modelId={modelId} run={run} />
       {slot?.model?.fallback && (
         <p className="mt-1 text-xs text-amber-300" data-testid="fallback">
           WASM, because {slot.model.fallback}

@@ -6,6 +6,7 @@ import { contractWarnings, EXPORT_KIT_HINT, METADATA_KEY, validateContract } fro
 export { NotOnnxError, readOnnxHeader } from './onnxMetadata';
 export * from './types';
 export {
+  CONTRACT_VERSION,
   checkAgainstGraph,
   contractWarnings,
   EXPORT_KIT_HINT,
@@ -19,10 +20,17 @@ export type ContractResult =
       ok: true;
       contract: Contract;
       source: 'embedded' | 'sidecar';
-      /** Non-fatal findings, e.g. `method-needs` (model.methods names a method whose outputs are missing). */
+      /**
+       * Non-fatal findings: `newer-version` (a newer 1.x minor's roles and fields this AttnLens does not show),
+       * `method-needs` (model.methods names a method whose outputs are missing).
+       */
       warnings: ContractError[];
     }
   | { ok: false; problem: string; errors: ContractError[] };
+
+/** The first dozen problems (a mangled document can have thousands), then how many more. */
+const listed = (messages: string[], most = 12) =>
+  [...messages.slice(0, most), ...(messages.length > most ? [`and ${messages.length - most} more`] : [])].join('; ');
 
 /**
  * The contract of an ONNX file: a sidecar (if given) wins over the embedded one, so users can annotate
@@ -54,10 +62,12 @@ export function loadContract(modelBytes: Uint8Array, sidecarJson?: string): Cont
     };
   }
   const errors = validateContract(doc);
+  const version = errors.find((e) => e.code === 'version');
+  if (version) return { ok: false, problem: version.message, errors }; // a newer AttnLens reads it: no re-export
   if (errors.length) {
     return {
       ok: false,
-      problem: `the ${source} contract is invalid: ${errors.map((e) => e.message).join('; ')}. ${EXPORT_KIT_HINT}`,
+      problem: `the ${source} contract is invalid: ${listed(errors.map((e) => e.message))}. ${EXPORT_KIT_HINT}`,
       errors,
     };
   }

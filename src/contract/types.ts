@@ -101,6 +101,10 @@ export interface Contract {
   };
   input: ContractInput;
   classes: ContractClass[];
+  /**
+   * A newer 1.x minor's document keeps what this version does not know: fields on any object, and outputs
+   * whose `role` is none of OutputRole (not shown; named in the `newer-version` warning). Ask for roles.
+   */
   outputs: ContractOutput[];
 }
 
@@ -109,8 +113,17 @@ export interface ContractError {
   message: string;
 }
 
-/** What a runtime session says about its graph: names and static shapes (null where symbolic). */
+/**
+ * What a runtime session says about its graph: names, shapes (a string where a dimension is symbolic; null
+ * when not a tensor) and element types ('float32', 'float16', 'int64', …; absent or null when unknown).
+ */
+export interface GraphValue {
+  name: string;
+  shape: (number | string)[] | null;
+  type?: string | null;
+}
+
 export interface GraphSignature {
-  inputs: { name: string; shape: (number | string)[] | null }[];
-  outputs: { name: string; shape: (number | string)[] | null }[];
+  inputs: GraphValue[];
+  outputs: GraphValue[];
 }

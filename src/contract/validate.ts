@@ -1,8 +1,12 @@
 /**
  * The AttnLens contract, TypeScript half: JSON Schema + the same semantic rules, with the same error codes,
  * as ml/attnlens_ml/contract.py. Both halves are tested against contract/examples.
+ *
+ * The schema is compiled at build time (scripts/vite-plugins.ts → `virtual:attnlens-contract-validator`), so
+ * validating a contract runs no eval / new Function and the app keeps its strict Content-Security-Policy.
  */
-import Ajv2020 from 'ajv/dist/2020.js';
+import schemaCheck from 'virtual:attnlens-contract-validator';
+import schemaFirstError from 'virtual:attnlens-contract-validator/first';
 import schema from '../../contract/attnlens-contract.schema.json';
 import { inputSize } from '../analysis/geometry';
 import type { Contract, ContractError, ContractOutput, GraphSignature } from './types';
@@ -11,29 +15,157 @@ export const METADATA_KEY = 'attnlens.contract';
 export const EXPORT_KIT_HINT =
   'Re-export the model with the AttnLens export kit (ml/attnlens_ml/export_kit.py) or fix its sidecar <model>.contract.json.';
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-const schemaCheck = ajv.compile(schema);
+/** The contract version this AttnLens implements: it reads every 1.x, and shows what 1.0–1.3 define. */
+export const CONTRACT_VERSION = '1.3';
+const KNOWN_MINOR = 3;
+/** At most this many unknown roles / fields are named in the `newer-version` warning (then "and N more"). */
+const MAX_LISTED = 20;
+/** At most this many problems are reported for one document (a mangled one can have 100 000). */
+export const MAX_ERRORS = 100;
 
-const label = (i: number, o: { name?: string }) => `outputs[${i}] '${o.name ?? '?'}'`;
+const keys = (o: { properties: object }) => new Set(Object.keys(o.properties));
+const KNOWN = {
+  top: keys(schema),
+  model: keys(schema.properties.model),
+  input: keys(schema.properties.input),
+  classes: keys(schema.properties.classes.items),
+  output: keys(schema.$defs.output),
+  roles: new Set<string>(schema.$defs.output.properties.role.enum),
+  methods: new Set<string>(schema.properties.model.properties.methods.items.enum),
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const outputLabel = (i: number, o: { name?: string }) => `outputs[${i}] '${o.name ?? '?'}'`;
 const sameDims = (a: readonly unknown[], b: readonly unknown[]) =>
   a.length === b.length && a.every((v, i) => v === b[i]);
+/** Unicode code-point order, as Python sorts strings (JS's default sort compares UTF-16 units). */
+const byCodePoint = (a: string, b: string) => {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  // at the first differing unit, whole code points (equal high surrogates before it leave low ones comparable)
+  return i < n ? a.codePointAt(i)! - b.codePointAt(i)! : a.length - b.length;
+};
+
+/** MAJOR and MINOR of a document's `version` ("1.3"), or null when it is not a MAJOR.MINOR string. */
+function versionOf(doc: unknown): { text: string; major: number; minor: number } | null {
+  if (!isObject(doc) || typeof doc.version !== 'string') return null;
+  const m = /^([0-9]+)\.([0-9]+)$/.exec(doc.version);
+  return m ? { text: doc.version, major: Number(m[1]), minor: Number(m[2]) } : null;
+}
+
+/**
+ * What this AttnLens reads of a document from a newer 1.x minor (minors only add optional fields and output
+ * roles): the document without the fields and outputs it does not know (`view`, what is validated), where each
+ * kept output came from (`index`), and what was left out, for the `newer-version` warning (`unshown`).
+ */
+function newerMinorView(doc: Record<string, unknown>) {
+  const roles: string[] = [];
+  const methods: string[] = [];
+  const fields: string[] = [];
+  const pick = (obj: unknown, known: Set<string>, path: string): unknown => {
+    if (!isObject(obj)) return obj;
+    const extra = Object.keys(obj)
+      .filter((k) => !known.has(k))
+      .sort(byCodePoint);
+    fields.push(...extra.map((k) => `field ${path}${k}`));
+    return Object.fromEntries(Object.entries(obj).filter(([k]) => known.has(k)));
+  };
+  const view = pick(doc, KNOWN.top, '') as Record<string, unknown>;
+  if (isObject(doc.model)) {
+    const model = pick(doc.model, KNOWN.model, 'model.') as Record<string, unknown>;
+    if (Array.isArray(model.methods)) {
+      const unknown = model.methods.filter((m) => typeof m === 'string' && !KNOWN.methods.has(m)) as string[];
+      methods.push(...unknown.map((m) => `model.methods '${m}'`));
+      model.methods = model.methods.filter((m) => typeof m !== 'string' || KNOWN.methods.has(m));
+    }
+    view.model = model;
+  }
+  if ('input' in doc) view.input = pick(doc.input, KNOWN.input, 'input.');
+  if (Array.isArray(doc.classes)) view.classes = doc.classes.map((k, i) => pick(k, KNOWN.classes, `classes[${i}].`));
+  const index: number[] = [];
+  if (Array.isArray(doc.outputs)) {
+    const outputs: unknown[] = [];
+    doc.outputs.forEach((o, i) => {
+      if (isObject(o) && typeof o.role === 'string' && !KNOWN.roles.has(o.role)) {
+        roles.push(`outputs[${i}] role '${o.role}'`);
+        return;
+      }
+      outputs.push(pick(o, KNOWN.output, `outputs[${i}].`));
+      index.push(i);
+    });
+    view.outputs = outputs;
+  }
+  return { view, index, unshown: [...roles, ...methods, ...fields] };
+}
 
 /** Every problem with a parsed contract document; empty means valid. */
 export function validateContract(doc: unknown): ContractError[] {
-  if (!schemaCheck(doc)) {
-    return (schemaCheck.errors ?? []).map((e) => ({
-      code: 'schema',
-      message: `${e.instancePath.replace(/^\//, '') || '(root)'}: ${e.message ?? 'invalid'}`,
-    }));
-  }
-  return semanticErrors(doc as unknown as Contract);
+  const v = versionOf(doc);
+  if (v && v.major > 1)
+    return [
+      {
+        code: 'version',
+        message: `This model's contract is version ${v.text}; this AttnLens reads 1.x — update AttnLens`,
+      },
+    ];
+  if (!v || v.minor <= KNOWN_MINOR || !isObject(doc)) return checked(doc, []);
+  const { view, index } = newerMinorView(doc);
+  if (Array.isArray(doc.outputs) && doc.outputs.length > 0 && index.length === 0)
+    return [
+      {
+        code: 'version',
+        message: `This model's contract is version ${v.text} and none of its outputs has a role this AttnLens knows (it reads up to ${CONTRACT_VERSION}) — update AttnLens`,
+      },
+    ];
+  return checked(view, index);
 }
 
-function semanticErrors(c: Contract): ContractError[] {
+/** Whether a document has at most `limit` values (objects, arrays and scalars), counted no further than that. */
+function small(doc: unknown, limit: number): boolean {
+  const stack = [doc];
+  let n = 0;
+  while (stack.length) {
+    if (++n > limit) return false;
+    const v = stack.pop();
+    if (v && typeof v === 'object') for (const x of Object.values(v)) stack.push(x);
+  }
+  return true;
+}
+
+/**
+ * Schema, then semantic rules; `index` maps the checked outputs back to the document's (empty: the same). A
+ * valid document is checked once; an invalid one gets every schema error when it is of a contract's size, and
+ * the first one when it is huge (listing 100 000 errors of a mangled array would take a noticeable moment).
+ */
+function checked(doc: unknown, index: number[]): ContractError[] {
+  const at = (i: number) => index[i] ?? i;
+  if (!schemaFirstError(doc)) {
+    const errors = small(doc, 20_000) && !schemaCheck(doc) ? schemaCheck.errors : schemaFirstError.errors;
+    return (errors ?? []).slice(0, MAX_ERRORS).map((e) => ({
+      code: 'schema',
+      message: `${e.instancePath.replace(/^\/outputs\/(\d+)/, (_m, i) => `/outputs/${at(Number(i))}`).replace(/^\//, '') || '(root)'}: ${e.message ?? 'invalid'}`,
+    }));
+  }
+  return semanticErrors(doc as unknown as Contract, at);
+}
+
+function semanticErrors(c: Contract, at: (i: number) => number): ContractError[] {
   const errs: ContractError[] = [];
-  const add = (code: string, message: string) => errs.push({ code, message });
+  const add = (code: string, message: string) => {
+    if (errs.length < MAX_ERRORS) errs.push({ code, message });
+  };
+  const label = (i: number, o: { name?: string }) => outputLabel(at(i), o);
+  c.input.std.forEach((v, i) => {
+    if (v === 0)
+      add(
+        'std-zero',
+        `input.std[${i}] is 0: pre-processing divides channel ${i} by it, which gives infinities and NaN; give the channel's standard deviation (1 leaves it unscaled)`,
+      );
+  });
   const { height: inH, width: inW } = inputSize(c.input);
   const classIds = c.classes.map((k) => k.id);
+  const classSet = new Set(classIds);
   if (![...classIds].sort((a, b) => a - b).every((v, i) => v === i)) {
     add(
       'class-ids',
@@ -41,7 +173,10 @@ function semanticErrors(c: Contract): ContractError[] {
     );
   }
   const names = c.outputs.map((o) => o.name);
-  for (const n of [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].sort()) {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const n of names) (seen.has(n) ? repeated : seen).add(n);
+  for (const n of [...repeated].sort(byCodePoint)) {
     add('duplicate-output', `output name '${n}' is declared more than once`);
   }
 
@@ -63,7 +198,7 @@ function semanticErrors(c: Contract): ContractError[] {
         const labels = o.labels ?? [];
         if (s[1] !== labels.length)
           add('label-count', `${label(i, o)} has ${s[1]} logits but lists ${labels.length} labels`);
-        const missing = labels.filter((k) => !classIds.includes(k));
+        const missing = labels.filter((k) => !classSet.has(k));
         if (missing.length)
           add('unknown-class', `${label(i, o)} names class ids [${missing.join(', ')}] that are not in classes`);
         break;
@@ -146,9 +281,15 @@ function semanticErrors(c: Contract): ContractError[] {
     }
     if (o.role === 'box_logits') {
       const labels = o.labels ?? [];
-      if (s[2] !== labels.length)
+      // softmax (DETR's cross-entropy head) may end in one more column: the no-object class
+      if (o.activation === 'softmax' && s[2] !== labels.length && s[2] !== labels.length + 1)
+        add(
+          'label-count',
+          `${label(i, o)} has ${s[2]} class logits but lists ${labels.length} labels (softmax: one column per label, or one more for a last no-object column)`,
+        );
+      else if (o.activation !== 'softmax' && s[2] !== labels.length)
         add('label-count', `${label(i, o)} has ${s[2]} class logits but lists ${labels.length} labels`);
-      const missing = labels.filter((k) => !classIds.includes(k));
+      const missing = labels.filter((k) => !classSet.has(k));
       if (missing.length)
         add('unknown-class', `${label(i, o)} names class ids [${missing.join(', ')}] that are not in classes`);
     } else if (o.role === 'boxes' && s[2] !== 4) {
@@ -231,10 +372,25 @@ const METHOD_NEEDS: [string, string, (roles: Set<string>, blocks: Set<string>) =
 ];
 
 /**
- * Problems that do not make a valid contract unusable: a `model.methods` entry whose outputs are missing
- * (`method-needs`). The views follow the outputs, so such a method's views are simply absent.
+ * Problems that do not make a valid contract unusable: what a newer 1.x minor adds that this AttnLens does not
+ * show (`newer-version`: output roles, methods and fields it does not know), and a `model.methods` entry whose
+ * outputs are missing (`method-needs`: the views follow the outputs, so such a method's views are simply absent).
  */
 export function contractWarnings(c: Contract): ContractError[] {
+  const v = versionOf(c);
+  const unshown = v && v.major === 1 && v.minor > KNOWN_MINOR ? newerMinorView(c as never).unshown : [];
+  const newer = unshown.length
+    ? [
+        {
+          code: 'newer-version',
+          message: `the contract is version ${v!.text}, newer than this AttnLens (${CONTRACT_VERSION}); not shown by this version of AttnLens: ${[...unshown.slice(0, MAX_LISTED), ...(unshown.length > MAX_LISTED ? [`and ${unshown.length - MAX_LISTED} more`] : [])].join('; ')}`,
+        },
+      ]
+    : [];
+  return [...newer, ...methodNeeds(c)];
+}
+
+function methodNeeds(c: Contract): ContractError[] {
   const roles = new Set<string>(c.outputs.map((o) => o.role));
   const blocks = new Set<string>(
     c.outputs
@@ -256,7 +412,14 @@ export function recommendedScoreThreshold(c: Contract): number | null {
   return o ? o.score_threshold! : null;
 }
 
-/** Declared input/outputs against what the runtime reports for the graph. */
+/** Tensor element types AttnLens reads outputs as (float16 ones are widened to float32 in the worker). */
+const OUTPUT_DTYPES = new Set(['float32', 'float16']);
+
+/**
+ * Declared input/outputs against what the runtime reports for the graph: names, static shapes, the input's
+ * dtype, and outputs AttnLens can read (float32 or float16). Outputs of roles this AttnLens does not know (a
+ * newer minor's) are not read, so not checked.
+ */
 export function checkAgainstGraph(c: Contract, graph: GraphSignature): ContractError[] {
   const errs: ContractError[] = [];
   const input = graph.inputs.find((g) => g.name === c.input.name);
@@ -265,26 +428,39 @@ export function checkAgainstGraph(c: Contract, graph: GraphSignature): ContractE
       code: 'input-missing',
       message: `input '${c.input.name}' is not an input of the graph (it has [${graph.inputs.map((g) => g.name).join(', ')}])`,
     });
-  } else if (input.shape && !sameDims(input.shape, c.input.shape)) {
-    errs.push({
-      code: 'input-shape',
-      message: `input '${c.input.name}' is [${input.shape.join(', ')}] in the graph but [${c.input.shape.join(', ')}] in the contract; export with a fixed input size`,
-    });
+  } else {
+    if (input.shape && !sameDims(input.shape, c.input.shape))
+      errs.push({
+        code: 'input-shape',
+        message: `input '${c.input.name}' is [${input.shape.join(', ')}] in the graph but [${c.input.shape.join(', ')}] in the contract; export with a fixed input size`,
+      });
+    if (input.type && input.type !== c.input.dtype)
+      errs.push({
+        code: 'input-dtype',
+        message: `input '${c.input.name}' is ${input.type} in the graph but ${c.input.dtype} in the contract; AttnLens feeds the dtype the contract says (float32 or float16)`,
+      });
   }
   const outputs = new Map(graph.outputs.map((g) => [g.name, g]));
   c.outputs.forEach((o, i) => {
+    if (!KNOWN.roles.has(o.role)) return;
     const g = outputs.get(o.name);
     if (!g) {
       errs.push({
         code: 'output-missing',
-        message: `${label(i, o)} is not an output of the graph (graph outputs: [${[...outputs.keys()].sort().join(', ')}])`,
+        message: `${outputLabel(i, o)} is not an output of the graph (graph outputs: [${[...outputs.keys()].sort(byCodePoint).join(', ')}])`,
       });
-    } else if (g.shape && !sameDims(g.shape, o.shape)) {
+      return;
+    }
+    if (g.shape && !sameDims(g.shape, o.shape))
       errs.push({
         code: 'output-shape',
-        message: `${label(i, o)} is [${g.shape.join(', ')}] in the graph but [${o.shape.join(', ')}] in the contract`,
+        message: `${outputLabel(i, o)} is [${g.shape.join(', ')}] in the graph but [${o.shape.join(', ')}] in the contract`,
       });
-    }
+    if (g.type && !OUTPUT_DTYPES.has(g.type))
+      errs.push({
+        code: 'output-dtype',
+        message: `${outputLabel(i, o)} is ${g.type} in the graph; AttnLens reads float32 or float16 outputs`,
+      });
   });
   return errs;
 }

@@ -53,6 +53,8 @@ export type WorkerRequest =
 export interface GraphIO {
   name: string;
   shape: (number | string)[] | null;
+  /** Element type as onnxruntime names it ('float32', 'float16', …); null for a non-tensor value. */
+  type: string | null;
 }
 
 /** Where the worker's own maths ran: tfjs on onnxruntime's WebGPU device, or plain TypeScript. */

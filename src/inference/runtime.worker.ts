@@ -6,6 +6,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import type { ContractInput } from '../contract';
+import { toFloat16, toFloat32 } from './float16';
 import { describeImage, imageFor } from './images';
 import { imageToInput } from './preprocess';
 import { type Backend, type GraphIO, NOT_RETAINED, type WorkerRequest, type WorkerResponse } from './protocol';
@@ -43,7 +44,7 @@ async function webGpuUnsuitable(): Promise<string | null> {
 }
 
 const io = (meta: readonly ort.InferenceSession.ValueMetadata[]): GraphIO[] =>
-  meta.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : null }));
+  meta.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : null, type: m.isTensor ? m.type : null }));
 
 async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
   let backend: Backend = req.backend === 'wasm' ? 'wasm' : 'webgpu';
@@ -95,13 +96,16 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   const t0 = performance.now();
   const tensor = imageToInput(image, input);
   const keep = req.retainKey ? (req.retain ?? []) : [];
-  const result = await session.run({ [input.name]: new ort.Tensor('float32', tensor.data, tensor.dims) }, [
-    ...new Set([...req.outputs, ...keep]),
-  ]);
+  // the contract's dtype (checked against the graph at load): float16 goes in as half-precision bits
+  const feed =
+    input.dtype === 'float16'
+      ? new ort.Tensor('float16', toFloat16(tensor.data), tensor.dims)
+      : new ort.Tensor('float32', tensor.data, tensor.dims);
+  const result = await session.run({ [input.name]: feed }, [...new Set([...req.outputs, ...keep])]);
   const outputs: Record<string, { data: Float32Array; dims: number[] }> = {};
   for (const name of req.outputs) {
     const t = result[name];
-    const data = (t.location === 'cpu' ? t.data : await t.getData()) as Float32Array;
+    const data = toFloat32(t.location === 'cpu' ? t.data : await t.getData(), t.type); // float16 → float32
     outputs[name] = { data: keep.includes(name) ? data.slice() : data, dims: [...t.dims] };
     if (!keep.includes(name)) t.dispose();
   }

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as ort from 'onnxruntime-web/webgpu';
 import { attentionRollout, type RolloutOptions } from '../analysis/rollout';
 import { attentionRolloutTensor } from '../analysis/rolloutTensor';
+import { toFloat32 } from './float16';
 import type { MathEngine } from './protocol';
 
 /** Recent runs' kept outputs by "model@image", the least recently used dropped (and its GPU buffers freed). */
@@ -69,7 +70,7 @@ export async function rolloutOf(
   options: RolloutOptions,
   device: () => Promise<unknown>,
 ): Promise<{ row: Float32Array; engine: MathEngine }> {
-  if (stack.location === 'gpu-buffer' && (await gpuMathReady(device()))) {
+  if (stack.location === 'gpu-buffer' && stack.type === 'float32' && (await gpuMathReady(device()))) {
     const x = tf.tensor({ buffer: stack.gpuBuffer as GPUBuffer, zeroCopy: false }, [...stack.dims], 'float32');
     try {
       const r = attentionRolloutTensor(x, options);
@@ -80,7 +81,7 @@ export async function rolloutOf(
       x.dispose();
     }
   }
-  const data = (stack.location === 'cpu' ? stack.data : await stack.getData()) as Float32Array;
+  const data = toFloat32(stack.location === 'cpu' ? stack.data : await stack.getData(), stack.type);
   const [, layers, heads, tokens] = stack.dims;
   return { row: attentionRollout({ data, layers, heads, tokens }, options), engine: 'cpu' };
 }

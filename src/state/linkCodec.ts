@@ -25,6 +25,20 @@ export interface LinkSlice<S extends object> {
 
 const short = (v: number) => String(+v.toFixed(3));
 
+/** 1,024: counts as people read them, whatever the browser's locale. */
+export const count = (n: number) => n.toLocaleString('en-US');
+
+/** A value from the link, quoted for a message: at most 40 characters of it, and its length when cut. */
+export function quote(raw: string): string {
+  return raw.length <= 40 ? `"${raw}"` : `"${raw.slice(0, 40)}…" (${count(raw.length)} characters)`;
+}
+
+/** A few of many values, quoted, for a message: "a", "b", "c" and 97 more. */
+export function sample(values: string[], max = 5): string {
+  const shown = values.slice(0, max).map(quote).join(', ');
+  return values.length > max ? `${shown} and ${count(values.length - max)} more` : shown;
+}
+
 export const unitNumber: Codec<number> = {
   encode: (v) => v.toFixed(2),
   decode: (raw) => {
@@ -82,8 +96,8 @@ export function decodeSlice<S extends object>(
   for (const p of slice.params) {
     const raw = params.get(p.key);
     if (raw === null) continue;
-    const v = p.codec.decode(raw);
-    if (v === undefined) problems.push(`the link's ${p.label} "${raw}" is not ${p.codec.expected}`);
+    const v = raw.length <= 200 ? p.codec.decode(raw) : undefined;
+    if (v === undefined) problems.push(`the link's ${p.label} ${quote(raw)} is not ${p.codec.expected}`);
     else (out as Record<string, unknown>)[p.field] = v;
   }
   return out;

@@ -3,6 +3,7 @@
  * geometry it was computed for. Runs live in a cache bounded in bytes; the current image's runs are never
  * evicted (pure, tested).
  */
+import type { NonFiniteOutput } from '../analysis/finiteness';
 import type { Placement } from '../analysis/geometry';
 import type { TensorPayload } from '../inference/protocol';
 
@@ -16,6 +17,8 @@ export interface Run {
   height: number;
   placement: Placement;
   bytes: number;
+  /** Outputs with NaN or infinite values, counted once when the run arrived (absent: not counted). */
+  nonFinite?: NonFiniteOutput[];
 }
 
 export const runKey = (modelId: string, imageId: string) => `${modelId}@${imageId}`;

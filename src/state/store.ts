@@ -74,6 +74,8 @@ export function findImage(images: ImageEntry[], link: ImageLink): ImageEntry | u
 }
 
 const initial = decodeView(typeof location === 'undefined' ? '' : location.hash);
+/** What the link the page opened with named that is unusable (shown by the link notice, state/linkNotes). */
+export const initialLinkProblems = initial.problems;
 
 export const useStore = create<Store>((set, get) => ({
   view: initial.view,
@@ -83,7 +85,7 @@ export const useStore = create<Store>((set, get) => ({
   images: [],
   slots: {},
   runs: {},
-  notices: initial.problems,
+  notices: [],
   setZoom: (zoom) => set({ zoom }),
   setHover: (hover) => set({ hover }),
   // A backend switch drops loaded sessions and runs: the models reload and rerun on the new backend.

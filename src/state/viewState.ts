@@ -5,7 +5,7 @@
  * and settings travel — never image pixels: images stay in the user's browser.
  */
 import { METHOD_DEFAULTS, METHODS, type MethodSettings } from '../methods/registry';
-import { decodeSlice, encodeSlice, type LinkSlice } from './linkCodec';
+import { count, decodeSlice, encodeSlice, type LinkSlice, quote, sample } from './linkCodec';
 
 /** A clicked detection: a model's query in one of its query blocks. */
 export interface QuerySelection {
@@ -46,6 +46,26 @@ const ID = /^[a-z0-9][a-z0-9._-]*$/;
 const slices = () =>
   METHODS.filter((m) => m.link) as unknown as { id: keyof MethodSettings; link: LinkSlice<object> }[];
 
+/** Most models a view shows side by side; a link naming more keeps the first ones and says so. */
+export const MAX_MODELS = 8;
+/** Entries of a link's model list that are read (checked, kept up to MAX_MODELS); later ones are only counted. */
+const MAX_SCANNED = 64;
+/** Longest fragment read: every valid view fits many times over; the rest of a longer one is dropped and named. */
+export const MAX_LINK_CHARS = 32_768;
+/** The parameters the app reads: the core's and every method's. */
+const knownKeys = () =>
+  new Set([
+    'm',
+    's',
+    'img',
+    'in',
+    't',
+    'o',
+    'b',
+    'q',
+    ...slices().flatMap((m) => (m.link.params as { key: string }[]).map((p) => p.key)),
+  ]);
+
 export function encodeView(v: ViewState): string {
   const p = new URLSearchParams();
   p.set('m', v.models.join(','));
@@ -71,24 +91,54 @@ export interface DecodedView {
 
 /** Parse a fragment; anything malformed falls back to the base (default) value and is reported. */
 export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): DecodedView {
-  const p = new URLSearchParams(hash.replace(/^#/, ''));
   const problems: string[] = [];
+  const from = hash.startsWith('#') ? 1 : 0;
+  const length = hash.length - from;
+  let text = hash.slice(from, from + MAX_LINK_CHARS + 1);
+  if (length > MAX_LINK_CHARS) {
+    // Cut at a parameter boundary, so the last parameter read is whole; count (not split) what is dropped.
+    const cut = text.lastIndexOf('&', MAX_LINK_CHARS);
+    const kept = cut > 0 ? cut : MAX_LINK_CHARS;
+    let dropped = 0;
+    for (let i = from + kept; i < hash.length; i++)
+      if (hash.charCodeAt(i) !== 38 && (i === from + kept || hash.charCodeAt(i - 1) === 38)) dropped++; // 38: '&'
+    problems.push(
+      `the link is ${count(length)} characters long and a view link is at most ${count(MAX_LINK_CHARS)}: only its first ${count(kept)} characters were read${dropped ? `; ${count(dropped)} parameter${dropped === 1 ? '' : 's'} after that ${dropped === 1 ? 'was' : 'were'} dropped` : ''}`,
+    );
+    text = text.slice(0, kept);
+  }
+  const p = new URLSearchParams(text);
   const view: ViewState = { ...base };
   const m = p.get('m');
   if (m !== null) {
-    const ids = m.split(',').filter(Boolean);
-    if (ids.length >= 1 && ids.length <= 8 && ids.every((id) => ID.test(id) && id.length <= 80)) view.models = ids;
-    else problems.push(`the link's model list "${m}" is not a list of model ids`);
+    // Only the first entries are read (the view keeps MAX_MODELS); the rest are counted, not split.
+    const listed = m.split(',', MAX_SCANNED).filter(Boolean);
+    let entries = 0;
+    for (let i = 0; i < m.length; i++) if (m.charCodeAt(i) !== 44 && (i === 0 || m.charCodeAt(i - 1) === 44)) entries++; // 44: ','
+    const unread = entries - listed.length;
+    const valid = listed.filter((id) => id.length <= 80 && ID.test(id));
+    const invalid = listed.filter((id) => !(id.length <= 80 && ID.test(id)));
+    if (invalid.length)
+      problems.push(
+        `the link's model list has ${invalid.length === 1 ? 'an entry that is not a model id' : `${count(invalid.length)} entries that are not model ids`} (${sample(invalid)}): left out`,
+      );
+    if (valid.length + unread > MAX_MODELS)
+      problems.push(
+        `the link names ${count(valid.length + unread)} models and a view shows at most ${MAX_MODELS}: kept the first ${Math.min(MAX_MODELS, valid.length)} (${valid.slice(0, MAX_MODELS).join(', ')}), dropped the other ${count(valid.length + unread - Math.min(MAX_MODELS, valid.length))}`,
+      );
+    const ids = [...new Set(valid.slice(0, MAX_MODELS))];
+    if (ids.length) view.models = ids;
+    else if (!invalid.length) problems.push("the link's model list is empty: kept the models in view");
   }
   const s = p.get('s');
   const img = p.get('img');
   if (img !== null) {
     const name = p.get('in') ?? undefined;
     if (/^[0-9a-f]{16}$/.test(img)) view.image = { hash: img, ...(name ? { name: name.slice(0, 200) } : {}) };
-    else problems.push(`the link's image "${img}" is not an image id (16 hex digits)`);
+    else problems.push(`the link's image ${quote(img)} is not an image id (16 hex digits)`);
   } else if (s !== null) {
-    if (/^[\w.-]+\.(png|jpe?g|webp)$/i.test(s)) view.image = { sample: s };
-    else problems.push(`the link's sample "${s}" is not a gallery image name`);
+    if (s.length <= 200 && /^[\w.-]+\.(png|jpe?g|webp)$/i.test(s)) view.image = { sample: s };
+    else problems.push(`the link's sample ${quote(s)} is not a gallery image name`);
   }
   for (const [key, field] of [
     ['t', 'threshold'],
@@ -96,23 +146,29 @@ export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): Decode
   ] as const) {
     const raw = p.get(key);
     if (raw === null) continue;
-    const n = raw.trim() === '' ? NaN : Number(raw);
+    const n = raw.trim() === '' || raw.length > 32 ? NaN : Number(raw);
     if (Number.isFinite(n) && n >= 0 && n <= 1) view[field] = n;
-    else problems.push(`the link's ${field} "${raw}" is not a number between 0 and 1`);
+    else problems.push(`the link's ${field} ${quote(raw)} is not a number between 0 and 1`);
   }
   const b = p.get('b');
   if (b !== null) {
     if (b === 'webgpu' || b === 'wasm' || b === 'auto') view.backend = b;
-    else problems.push(`the link's backend "${b}" is not webgpu or wasm`);
+    else problems.push(`the link's backend ${quote(b)} is not webgpu or wasm`);
   }
   const q = p.get('q');
   if (q !== null) {
-    const sel = /^([a-z0-9][a-z0-9._-]*):(o2o|o2m):(\d{1,5})$/.exec(q);
+    const sel = q.length <= 100 ? /^([a-z0-9][a-z0-9._-]*):(o2o|o2m):(\d{1,5})$/.exec(q) : null;
     if (sel) view.selection = { model: sel[1], block: BLOCKS[sel[2] as 'o2o' | 'o2m'], query: Number(sel[3]) };
-    else problems.push(`the link's selected query "${q}" is not model:o2o|o2m:index`);
+    else problems.push(`the link's selected query ${quote(q)} is not model:o2o|o2m:index`);
   }
   const methods = { ...base.methods } as Record<string, object>;
   for (const slice of slices()) methods[slice.id] = decodeSlice(slice.link, base.methods[slice.id], p, problems);
   view.methods = methods as MethodSettings;
+  const known = knownKeys();
+  const unknown = [...new Set([...p.keys()].filter((k) => !known.has(k)))];
+  if (unknown.length)
+    problems.push(
+      `the link has ${unknown.length === 1 ? 'a parameter' : `${count(unknown.length)} parameters`} this app does not read (${sample(unknown)}): ignored`,
+    );
   return { view, problems };
 }

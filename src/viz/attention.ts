@@ -6,7 +6,13 @@ import { interpolateViridis } from 'd3-scale-chromatic';
 import { select } from 'd3-selection';
 import { range } from '../analysis/attention';
 
-/** A [h, w] map into a canvas of w×h cells, coloured over [lo, hi] (the caller shows the range). */
+/** The colour of a cell whose value is NaN or infinite: outside viridis, so it never reads as a value. */
+export const NO_VALUE_RGB = [255, 0, 255] as const;
+
+/**
+ * A [h, w] map into a canvas of w×h cells, coloured over [lo, hi] (the caller shows the range); NaN and
+ * infinite cells in NO_VALUE_RGB (the run's report says how many), never a colour of the scale.
+ */
 export function drawHeatmap(
   canvas: HTMLCanvasElement,
   values: Float32Array,
@@ -19,10 +25,12 @@ export function drawHeatmap(
   canvas.height = h;
   const ctx = canvas.getContext('2d')!;
   const img = ctx.createImageData(w, h);
-  const scale = scaleSequential(interpolateViridis).domain([lo, hi === lo ? lo + 1e-6 : hi]);
+  const [a, b] = Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : [0, 1];
+  const scale = scaleSequential(interpolateViridis).domain([a, b === a ? a + 1e-6 : b]);
   for (let i = 0; i < w * h; i++) {
-    const c = color(scale(values[i]))!.rgb();
-    img.data.set([c.r, c.g, c.b, 255], i * 4);
+    const v = values[i];
+    const c = Number.isFinite(v) ? color(scale(v))?.rgb() : undefined;
+    img.data.set(c ? [c.r, c.g, c.b, 255] : [...NO_VALUE_RGB, 255], i * 4);
   }
   ctx.putImageData(img, 0, 0);
 }
@@ -63,11 +71,13 @@ export function drawBars(
       e.append('title');
       return e;
     });
+  // A value that is not a number gets no bar (its <title> still says what it is).
+  const at = (v: number) => y(Number.isFinite(v) ? v : 0);
   g.select('rect')
     .attr('x', (_, i) => x(i)!)
     .attr('width', x.bandwidth())
-    .attr('y', (d) => y(d.value))
-    .attr('height', (d) => y(0) - y(d.value));
+    .attr('y', (d) => at(d.value))
+    .attr('height', (d) => y(0) - at(d.value));
   g.select('text')
     .attr('x', (_, i) => x(i)! + x.bandwidth() / 2)
     .attr('y', height - 2)

@@ -120,7 +120,8 @@ export function drawAssignment(
       .attr('stroke-width', stroke);
   }
   for (const [query, obj] of a.pairs) {
-    const b = a.predicted.get(query)!;
+    const b = a.predicted.get(query);
+    if (!b) continue; // its box is not a number (NaN or infinite): nothing to draw, the view's note says so
     const g = a.objects[obj];
     const colour = classes.find((c) => c.id === g.classId)?.color ?? '#38bdf8';
     const [gx, gy] = centre(g);

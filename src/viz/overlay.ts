@@ -3,6 +3,7 @@ import { color } from 'd3-color';
 import { select } from 'd3-selection';
 import type { Detection } from '../analysis/boxes';
 import type { ContractClass } from '../contract';
+import { NO_VALUE_RGB } from './attention';
 
 /** Paint a class map (one id per pixel, width×height) into a canvas of the same size; background left clear. */
 export function drawClassMap(
@@ -23,10 +24,12 @@ export function drawClassMap(
   for (let i = 0; i < classMap.length; i++) {
     const k = classMap[i];
     if (k === backgroundId) continue;
-    img.data[i * 4] = rgb[k].r;
-    img.data[i * 4 + 1] = rgb[k].g;
-    img.data[i * 4 + 2] = rgb[k].b;
-    img.data[i * 4 + 3] = alpha;
+    // NO_CLASS (NaN logits) and ids the contract has no colour for: the no-value colour, fully opaque.
+    const c = rgb[k];
+    img.data[i * 4] = c ? c.r : NO_VALUE_RGB[0];
+    img.data[i * 4 + 1] = c ? c.g : NO_VALUE_RGB[1];
+    img.data[i * 4 + 2] = c ? c.b : NO_VALUE_RGB[2];
+    img.data[i * 4 + 3] = c ? alpha : 255;
   }
   ctx.putImageData(img, 0, 0);
 }

@@ -46,14 +46,15 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /** Register a built app and a browser for this test file; the returned object is filled in beforeAll. */
-export function serveApp(): { url: string; browser: Browser } {
-  const ctx = { url: '', browser: undefined as unknown as Browser };
+export function serveApp(): { url: string; browser: Browser; outDir: string } {
+  const ctx = { url: '', browser: undefined as unknown as Browser, outDir: '' };
   let server: PreviewServer | undefined;
   let outDir: string | undefined;
   beforeAll(async () => {
     const app = await startApp();
     server = app.server;
     outDir = app.outDir;
+    ctx.outDir = app.outDir;
     ctx.url = app.url;
     ctx.browser = await launchChromium();
   });

@@ -3,6 +3,7 @@ import { inputFrameOnImage } from '../../analysis/geometry';
 import { BarChart } from '../../components/charts/BarChart';
 import { ColourScale, Heatmap } from '../../components/charts/Heatmap';
 import { useCurrentImage, useModelsInView, useRuns } from '../../components/hooks';
+import { NoValueNote } from '../../components/NonFinite';
 import { imageBox, Photo } from '../../components/Photo';
 import { useStore } from '../../state/store';
 import { computeCbam } from './compute';
@@ -55,6 +56,7 @@ export default function CbamView() {
                     />
                   </div>
                   <ColourScale lo={card.spatial.lo} hi={card.spatial.hi} />
+                  <NoValueNote values={card.spatial.values} what="gate cells" />
                   <div className="text-slate-400">{card.spatial.upsample} (browser-smoothed)</div>
                   <BarChart items={card.channels} testId="channels" />
                   <div className="text-slate-400">top-12 channel gates of {card.channelCount}</div>
@@ -65,9 +67,11 @@ export default function CbamView() {
                       data-distance={card.distance.distance}
                       data-cosine={card.distance.cosine}
                     >
-                      {card.distance.kind === 'connector'
-                        ? `AttnFD distance ${card.distance.distance.toFixed(3)} · cosine ${card.distance.cosine.toFixed(3)} (student through its trained connector)`
-                        : `energy-map distance ${card.distance.distance.toFixed(3)} · cosine ${card.distance.cosine.toFixed(3)} (no connector: channel-mean of squares, width-free)`}
+                      {!Number.isFinite(card.distance.distance)
+                        ? `${card.distance.kind === 'connector' ? 'AttnFD' : 'energy-map'} distance not computable: NaN or infinite values in the compared maps`
+                        : card.distance.kind === 'connector'
+                          ? `AttnFD distance ${card.distance.distance.toFixed(3)} · cosine ${card.distance.cosine.toFixed(3)} (student through its trained connector)`
+                          : `energy-map distance ${card.distance.distance.toFixed(3)} · cosine ${card.distance.cosine.toFixed(3)} (no connector: channel-mean of squares, width-free)`}
                     </div>
                   )}
                 </div>

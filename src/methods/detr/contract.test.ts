@@ -32,13 +32,48 @@ const contract = {
 } as unknown as Contract;
 
 describe('query blocks', () => {
-  it("asks the contract for a block's logits, cxcywh boxes and cross-attention", () => {
+  it("asks the contract for a block's logits, boxes (any box_format) and cross-attention", () => {
     expect(queryBlock(contract, 'one_to_one')).toMatchObject({
       logits: { name: 'a.logits' },
       boxes: { name: 'a.boxes' },
       cross: { name: 'a.cross' },
     });
-    expect(queryBlock(contract, 'one_to_many')).toBeNull(); // its boxes are not cxcywh_normalized
+    expect(queryBlock(contract, 'one_to_many')).toMatchObject({
+      logits: { name: 'b.logits' },
+      boxes: { name: 'b.boxes' },
+    });
+    expect(queryBlock({ ...contract, outputs: contract.outputs.slice(3, 4) }, 'one_to_many')).toBeNull(); // no boxes
+  });
+  it('decodes a softmax block with a no-object column and xyxy pixel boxes, through a letterbox', () => {
+    const softmax = {
+      ...contract,
+      outputs: [{ ...contract.outputs[3], activation: 'softmax', shape: [1, 2, 3] }, { ...contract.outputs[4] }],
+    } as unknown as Contract;
+    const outputs = {
+      // per query: label 3, label 5, no-object
+      'b.logits': { data: Float32Array.from([0, 2, 0, 0, 0, 4]), dims: [1, 2, 3] },
+      'b.boxes': { data: Float32Array.from([10, 30, 50, 70, 0, 25, 100, 75]), dims: [1, 2, 4] },
+    };
+    const qs = blockQueries(queryBlock(softmax, 'one_to_many')!, {
+      outputs,
+      placement: placement(200, 100, contract.input),
+    });
+    const q0 = qs.find((d) => d.query === 0)!;
+    expect(q0.classId).toBe(5);
+    expect(q0.score).toBeCloseTo(Math.exp(2) / (Math.exp(2) + 2), 6);
+    // input pixels → image pixels: x / 0.5, (y − 25) / 0.5
+    [q0.x0, q0.y0, q0.x1, q0.y1].forEach((v, i) => {
+      expect(v).toBeCloseTo([20, 10, 100, 90][i], 4);
+    });
+    const q1 = qs.find((d) => d.query === 1)!;
+    expect(q1.score).toBeCloseTo(1 / (2 + Math.exp(4)), 6); // the no-object column takes the mass
+    expect(
+      blockQueries(
+        queryBlock(softmax, 'one_to_many')!,
+        { outputs, placement: placement(200, 100, contract.input) },
+        0.5,
+      ).map((d) => d.query),
+    ).toEqual([0]);
   });
   it('decodes every query, whatever its score, into image pixels through a letterbox', () => {
     const outputs = {

@@ -20,7 +20,7 @@ export const encoderAttention = (c: Contract) => c.outputs.find((o) => o.role ==
 
 export function queryBlock(c: Contract, name: BlockName): QueryBlock | null {
   const logits = c.outputs.find((o) => o.role === 'box_logits' && o.block === name);
-  const boxes = c.outputs.find((o) => o.role === 'boxes' && o.block === name && o.box_format === 'cxcywh_normalized');
+  const boxes = c.outputs.find((o) => o.role === 'boxes' && o.block === name);
   return logits && boxes ? { logits, boxes, cross: crossAttention(c, name) } : null;
 }
 
@@ -33,21 +33,21 @@ export function recommendedThreshold(c: Contract): number | null {
   return typeof value === 'number' && value >= 0 && value <= 1 ? value : null;
 }
 
-/** Every query of a block above `threshold` (0: all), boxes in the run's image pixels (through its placement). */
+/**
+ * Every query of a block above `threshold` (0: all), scored by the block's `activation` (softmax over its
+ * columns, a last no-object column included), boxes read in its `box_format` and mapped to the run's image
+ * pixels (through its placement).
+ */
 export function blockQueries(block: QueryBlock, run: Pick<Run, 'outputs' | 'placement'>, threshold = 0): Detection[] {
   const l = run.outputs[block.logits.name];
   const b = run.outputs[block.boxes.name];
   if (!l || !b) return [];
   const p = run.placement;
-  return decodeQueries(
-    l.data,
-    b.data,
-    l.dims[1],
-    block.logits.labels ?? [],
-    p.inputWidth,
-    p.inputHeight,
-    threshold,
-  ).map((d) => boxToImage(p, d));
+  return decodeQueries(l.data, b.data, l.dims[1], block.logits.labels ?? [], p.inputWidth, p.inputHeight, threshold, {
+    activation: block.logits.activation,
+    boxFormat: block.boxes.box_format,
+    columns: l.dims[2],
+  }).map((d) => boxToImage(p, d));
 }
 
 /** Outputs of both blocks (logits, boxes, cross-attention) that a contract declares. */

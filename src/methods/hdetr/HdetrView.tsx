@@ -1,15 +1,17 @@
 import { useEffect, useMemo, useRef } from 'react';
 import type { GtObject } from '../../analysis/groundTruth';
 import { detectionAt } from '../../analysis/queries';
+import { useGalleryCoco } from '../../app/gallery';
 import { Heatmap } from '../../components/charts/Heatmap';
 import { useCurrentImage, useRuns } from '../../components/hooks';
 import { imageBox, Photo } from '../../components/Photo';
+import { useGroundTruthStore } from '../../state/groundTruth';
 import type { Run } from '../../state/runs';
 import type { ImageEntry } from '../../state/store';
 import { useStore } from '../../state/store';
 import type { QuerySelection } from '../../state/viewState';
 import { drawAssignment } from '../../viz/detr';
-import { useDetectors, useGroundTruth } from '../detr/hooks';
+import { useDetectors, useGroundTruth, usePseudoModel } from '../detr/hooks';
 import type { ModelInView } from '../types';
 import { computeAssignment } from './compute';
 import { type HdetrSettings, MAX_K } from './index';
@@ -23,6 +25,7 @@ export default function HdetrView() {
   const detectors = useDetectors();
   const runs = useRuns(image);
   const gt = useGroundTruth(image);
+  const gtName = useGroundTruthNames(gt?.kind);
   if (!image || !gt) return null;
   const set = (patch: Partial<HdetrSettings>) => setMethod('hdetr', patch);
   const { weights, k, mode } = settings;
@@ -89,6 +92,7 @@ export default function HdetrView() {
               image={image}
               gt={gt.objects}
               settings={settings}
+              gtName={gtName}
               selected={selection?.model === m.id ? selection : null}
             />
           ) : (
@@ -108,6 +112,7 @@ function AssignmentPanel({
   image,
   gt,
   settings,
+  gtName,
   selected,
 }: {
   model: ModelInView;
@@ -115,10 +120,14 @@ function AssignmentPanel({
   image: ImageEntry;
   gt: GtObject[];
   settings: HdetrSettings;
+  gtName: (classId: number) => string | undefined;
   selected: QuerySelection | null;
 }) {
   const svg = useRef<SVGSVGElement>(null);
-  const result = useMemo(() => computeAssignment(model.contract, run, gt, settings), [model, run, gt, settings]);
+  const result = useMemo(
+    () => computeAssignment(model.contract, run, gt, settings, gtName),
+    [model, run, gt, settings, gtName],
+  );
   const W = run.width;
   const H = run.height;
   useEffect(() => {
@@ -183,13 +192,34 @@ function AssignmentPanel({
         {result.pairs.length} links · {result.assigned} of {result.queries} queries assigned ·{' '}
         {result.queries - result.assigned} unassigned
       </figcaption>
-      {result.skipped.count > 0 && (
-        <p className="text-amber-300" data-testid="hdetr-skipped">
-          {result.skipped.count} object{result.skipped.count === 1 ? '' : 's'} of class
-          {result.skipped.classes.length === 1 ? '' : 'es'} {result.skipped.classes.join(', ')} left out: {model.id}{' '}
-          does not predict {result.skipped.classes.length === 1 ? 'it' : 'them'}.
+      {result.notes.map((n) => (
+        <p key={n} className="max-w-md text-amber-300" data-testid="hdetr-note">
+          {n}
         </p>
-      )}
+      ))}
     </figure>
   );
+}
+
+/**
+ * The ground truth's own names for its class ids, for the notes: the COCO file's categories (gallery or
+ * imported), else the classes of the model whose detections or class list the boxes were made with.
+ */
+function useGroundTruthNames(kind: string | undefined): (classId: number) => string | undefined {
+  const coco = useGalleryCoco();
+  const imported = useGroundTruthStore((s) => s.imported);
+  const pseudo = usePseudoModel();
+  const classes = useStore((s) => (pseudo ? s.slots[pseudo]?.model?.contract.classes : undefined));
+  return useMemo(() => {
+    const categories = kind === 'gallery' ? coco?.categories : kind === 'imported' ? imported?.coco.categories : null;
+    if (categories) {
+      // An imported file's category may have been mapped onto the model's class of the same name.
+      const byModelName = (id: number) => {
+        const name = classes?.find((c) => c.id === id)?.name.toLowerCase();
+        return name ? categories.find((c) => c.name.toLowerCase() === name)?.name : undefined;
+      };
+      return (id) => (kind === 'imported' ? byModelName(id) : undefined) ?? categories.find((c) => c.id === id)?.name;
+    }
+    return (id) => classes?.find((c) => c.id === id)?.name;
+  }, [kind, coco, imported, classes]);
 }

@@ -40,7 +40,7 @@ export const hdetr: MethodSpec<HdetrSettings> & { id: 'hdetr' } = {
   id: 'hdetr',
   title: 'DETR queries: one-to-one vs one-to-many assignment',
   applies: (models) =>
-    someModel(models, isDetector, 'no model in view has a one-to-one query block (box_logits + cxcywh boxes)'),
+    someModel(models, isDetector, 'no model in view has a one-to-one query block (box_logits + boxes)'),
   outputs: (c) => ({ page: blockOutputs(c) }),
   link,
   View: lazy(() => import('./HdetrView')),

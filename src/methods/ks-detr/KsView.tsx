@@ -3,6 +3,7 @@ import { range } from '../../analysis/attention';
 import { cellCentre } from '../../analysis/queries';
 import { ColourScale } from '../../components/charts/Heatmap';
 import { useCurrentImage, useModelsInView, useRuns } from '../../components/hooks';
+import { NoValueNote } from '../../components/NonFinite';
 import type { Run } from '../../state/runs';
 import { useStore } from '../../state/store';
 import { drawGridWithMask } from '../../viz/attention';
@@ -30,6 +31,7 @@ function Heat({ card, onPick }: { card: KsCard; onPick: (fx: number, fy: number)
         }}
       />
       <ColourScale lo={lo} hi={hi} />
+      <NoValueNote values={card.rows.mean} what="attention cells" />
     </>
   );
 }

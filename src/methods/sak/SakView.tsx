@@ -2,6 +2,7 @@ import { useMemo } from 'react';
 import { BarChart } from '../../components/charts/BarChart';
 import { Heatmap } from '../../components/charts/Heatmap';
 import { useCurrentImage, useModelsInView, useRuns } from '../../components/hooks';
+import { NoValueNote } from '../../components/NonFinite';
 import { computeSak } from './compute';
 
 /** SAK: per teacher, how similar the student's adapter path is to that teacher, location by location; router weights. */
@@ -51,7 +52,12 @@ export default function SakView() {
                 {t.teacher} · {t.output}
               </div>
               <Heatmap values={t.cosine} grid={t.grid} domain={[-1, 1]} testId="sak-cosine" className="h-40 w-40" />
-              <figcaption data-testid="sak-mean">mean cosine {t.mean.toFixed(3)}</figcaption>
+              <NoValueNote values={t.cosine} what="locations" />
+              <figcaption data-testid="sak-mean">
+                {Number.isFinite(t.mean)
+                  ? `mean cosine ${t.mean.toFixed(3)}`
+                  : 'mean cosine not computable: NaN or infinite features'}
+              </figcaption>
             </figure>
           ),
         )}

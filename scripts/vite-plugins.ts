@@ -1,0 +1,90 @@
+/**
+ * Build-time pieces of the app's strict Content-Security-Policy (see docs/contract.md and README):
+ * - `contractValidator`: the contract's JSON Schema compiled by Ajv *at build (and test) time* into plain ESM
+ *   (Ajv standalone code), served as the virtual module `virtual:attnlens-contract-validator`. Ajv compiling at
+ *   run time would need `new Function`, which the policy forbids.
+ * - `contentSecurityPolicy`: the policy, as a `<meta http-equiv>` in the built index.html (any static host) and
+ *   as a response header of `vite preview` (which also covers the inference worker's script: a worker obeys
+ *   the policy of its own script response, not the page's meta tag).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Ajv2020 from 'ajv/dist/2020.js';
+import standaloneCode from 'ajv/dist/standalone/index.js';
+import type { Plugin } from 'vite';
+
+export const CONTRACT_VALIDATOR_ID = 'virtual:attnlens-contract-validator';
+const SCHEMA_PATH = fileURLToPath(new URL('../contract/attnlens-contract.schema.json', import.meta.url));
+
+/**
+ * `script-src 'self' 'wasm-unsafe-eval'`: our own bundles only, and WebAssembly compilation (onnxruntime-web)
+ * but no eval / new Function. `style-src 'self'`: the one built stylesheet; React's `style={{…}}` and d3's
+ * `.style()` set properties through the CSSOM, which CSP does not restrict, so no 'unsafe-inline' is needed
+ * (an inline `style="…"` attribute or a `<style>` element would be refused, and the e2e test would see it).
+ * `connect-src` is open to http(s), blob: and data: because users open model URLs from anywhere.
+ */
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob: data:",
+  "font-src 'self'",
+  "connect-src 'self' https: http: blob: data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+/**
+ * The ESM source of the schema's validator: `export default validate` (errors on `validate.errors`); with
+ * `firstError` one that stops at the first problem (cheap on a huge mangled document), else one that lists all.
+ */
+export function contractValidatorCode(firstError = false): string {
+  const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'));
+  // `unicode: false` counts string lengths in UTF-16 units (the schema only asks minLength 1, where that is the
+  // same as code points), so the code needs no runtime helper from ajv: it imports nothing.
+  const ajv = new Ajv2020({
+    allErrors: !firstError,
+    strict: false,
+    unicode: false,
+    code: { source: true, esm: true },
+    logger: {
+      log: () => {},
+      warn: (m: unknown) => String(m).includes('option unicode') || console.warn(m),
+      error: console.error,
+    },
+  });
+  const code = standaloneCode(ajv, ajv.compile(schema));
+  if (/\brequire\(|\bimport\b/.test(code.replace(/"(?:[^"\\]|\\.)*"/g, '""')))
+    throw new Error('the precompiled contract validator imports a runtime helper; keep the schema free of them');
+  return code;
+}
+
+/** `virtual:attnlens-contract-validator` (every error) and `…-validator/first` (the first error only). */
+export function contractValidator(): Plugin {
+  const ids = new Map([
+    [`\0${CONTRACT_VALIDATOR_ID}`, false],
+    [`\0${CONTRACT_VALIDATOR_ID}/first`, true],
+  ]);
+  return {
+    name: 'attnlens-contract-validator',
+    resolveId: (id) => (ids.has(`\0${id}`) ? `\0${id}` : null),
+    load(id) {
+      if (!ids.has(id)) return null;
+      this.addWatchFile(SCHEMA_PATH);
+      return contractValidatorCode(ids.get(id));
+    },
+  };
+}
+
+/** The policy in the built page (not in `vite` dev, whose client and React refresh inject inline code). */
+export function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'attnlens-csp',
+    apply: 'build',
+    transformIndexHtml: () => [
+      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP }, injectTo: 'head-prepend' },
+    ],
+  };
+}

@@ -1,0 +1,16 @@
+/** The contract schema's validators, compiled by Ajv at build time (scripts/vite-plugins.ts): no eval at run time. */
+declare module 'virtual:attnlens-contract-validator' {
+  import type { ErrorObject } from 'ajv';
+
+  /** Lists every error. */
+  const validate: { (data: unknown): boolean; errors?: ErrorObject[] | null };
+  export default validate;
+}
+
+declare module 'virtual:attnlens-contract-validator/first' {
+  import type { ErrorObject } from 'ajv';
+
+  /** Stops at the first error. */
+  const validate: { (data: unknown): boolean; errors?: ErrorObject[] | null };
+  export default validate;
+}
