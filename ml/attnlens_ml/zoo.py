@@ -32,6 +32,20 @@ from .models.cbam_seg import SITES, TEACHER, CBAMSegmenter
 from .models.vit import PatchViT
 from .training import finished
 
+
+def zoo_contract(*, image_size: int, **fields):
+    """A zoo model's contract: the factory scenes' square RGB input, normalisation and classes, plus `fields`."""
+    return make_contract(
+        input_name='image',
+        input_hw=(image_size, image_size),
+        mean=MEAN,
+        std=STD,
+        class_names=CLASS_NAMES,
+        class_colors=CLASS_COLORS,
+        **fields,
+    )
+
+
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / 'public' / 'models'
 SAMPLES = ROOT / 'public' / 'samples'
@@ -93,18 +107,13 @@ def export_segmenter(
                 out[f'attnfd.{site}.projected'] = connectors[site](tapped[f'cbam.{site}.refined'])
         return out
 
-    contract = make_contract(
+    contract = zoo_contract(
         model_id=model_id,
         name=name,
         task='segmentation',
         role=role,
         family='cbam-segmenter',
-        input_name='image',
-        input_hw=(IMAGE_SIZE, IMAGE_SIZE),
-        mean=MEAN,
-        std=STD,
-        class_names=CLASS_NAMES,
-        class_colors=CLASS_COLORS,
+        image_size=IMAGE_SIZE,
         outputs=outputs,
         methods=['attnfd'],
         teachers=[teacher_id] if teacher_id else None,
@@ -186,18 +195,13 @@ def export_vit(model: PatchViT, model_id: str, description: str) -> Path:
             'CLS→CLS, so its [0, 0] entries are 0.',
         ),
     ]
-    contract = make_contract(
+    contract = zoo_contract(
         model_id=model_id,
         name='ViT-S/8-mini (weakly supervised)',
         task='classification',
         role='teacher',
         family='vit',
-        input_name='image',
-        input_hw=(cfg.image, cfg.image),
-        mean=MEAN,
-        std=STD,
-        class_names=CLASS_NAMES,
-        class_colors=CLASS_COLORS,
+        image_size=cfg.image,
         outputs=outputs,
         methods=['vit-pseudo-mask'],
         description=description,
@@ -422,18 +426,13 @@ def export_detr(
             'description': "last encoder layer's self-attention per head (student stream)",
         }
     )
-    contract = make_contract(
+    contract = zoo_contract(
         model_id=model_id,
         name=name,
         task='detection',
         role=role,
         family='detr',
-        input_name='image',
-        input_hw=(cfg.image, cfg.image),
-        mean=MEAN,
-        std=STD,
-        class_names=CLASS_NAMES,
-        class_colors=CLASS_COLORS,
+        image_size=cfg.image,
         outputs=outputs,
         methods=methods,
         teachers=[teacher_id] if teacher_id else None,
@@ -490,18 +489,13 @@ def export_sak(model, model_id: str, description: str) -> Path:
                 'description': f'the {t} adapter path through its projector, trained to match {teacher_outputs[t]}',
             }
         )
-    contract = make_contract(
+    contract = zoo_contract(
         model_id=model_id,
         name='SAK student (2 teachers)',
         task='segmentation',
         role='student',
         family='sak',
-        input_name='image',
-        input_hw=(IMAGE_SIZE, IMAGE_SIZE),
-        mean=MEAN,
-        std=STD,
-        class_names=CLASS_NAMES,
-        class_colors=CLASS_COLORS,
+        image_size=IMAGE_SIZE,
         outputs=outputs,
         methods=['sak'],
         teachers=[t for t, _ in cfg.teachers],

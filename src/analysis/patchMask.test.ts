@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ContractInput } from '../contract';
+import { plainInput } from '../contract/testContracts';
 import { placement } from './geometry';
 import { patchMaskToImage } from './patchMask';
 
-const input = (resize: 'stretch' | 'letterbox'): ContractInput => ({
-  name: 'image',
-  shape: [1, 3, 16, 16],
-  layout: 'NCHW',
-  dtype: 'float32',
-  color: 'RGB',
-  scale: 255,
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
-  resize,
-});
+const input = (resize: 'stretch' | 'letterbox') => plainInput(16, 16, resize);
 // 2x2 grid of 8-px patches on a 16x16 input; top-left and bottom-right patches kept.
 const mask = Uint8Array.from([1, 0, 0, 1]);
 

@@ -1,5 +1,6 @@
 import { addModelUrl, addUserFiles } from '../app/controller';
 import { findImage, useStore } from '../state/store';
+import { Slider } from './Slider';
 
 /** Pair picker, sliders, backend, and the image strip (gallery + the user's own images). */
 export function Controls() {
@@ -33,14 +34,13 @@ export function Controls() {
         </label>
         <label title="Detections below it are hidden. Until you move it, each detector uses the threshold its contract recommends (chosen on validation data), else 0.5.">
           score threshold{' '}
-          <input
-            data-testid="threshold"
-            type="range"
+          <Slider
+            testId="threshold"
             min={0}
             max={1}
             step={0.01}
             value={view.threshold ?? 0.5}
-            onChange={(e) => setView({ threshold: Number(e.target.value) })}
+            onChange={(threshold) => setView({ threshold })}
           />{' '}
           <span data-testid="threshold-value">
             {view.threshold === null ? 'recommended' : view.threshold.toFixed(2)}
@@ -58,14 +58,13 @@ export function Controls() {
         </label>
         <label>
           mask opacity{' '}
-          <input
-            data-testid="opacity"
-            type="range"
+          <Slider
+            testId="opacity"
             min={0}
             max={1}
             step={0.05}
             value={view.opacity}
-            onChange={(e) => setView({ opacity: Number(e.target.value) })}
+            onChange={(opacity) => setView({ opacity })}
           />
         </label>
         <label>

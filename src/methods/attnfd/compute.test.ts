@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { placement } from '../../analysis/geometry';
 import { type Contract, type ContractOutput, validateContract } from '../../contract';
+import { plainInput, testContract } from '../../contract/testContracts';
 import type { Run } from '../../state/runs';
 import type { ModelInView } from '../types';
 import { type CbamModel, computeCbam, type SiteCard } from './compute';
@@ -87,24 +88,12 @@ function outputsOf(m: ModelSpec): ContractOutput[] {
 }
 
 function contractOf(id: string, m: ModelSpec): Contract {
-  return {
-    format: 'attnlens-contract',
-    version: '1.3',
+  return testContract({
     model: { id, name: id, task: 'classification', role: m.role, family: 'cbam' },
-    input: {
-      name: 'image',
-      shape: [1, 3, m.grid[0] * STRIDE, m.grid[1] * STRIDE],
-      layout: 'NCHW',
-      dtype: 'float32',
-      color: 'RGB',
-      scale: 255,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-      resize: m.resize,
-    },
+    input: plainInput(m.grid[0] * STRIDE, m.grid[1] * STRIDE, m.resize),
     classes: [{ id: 0, name: 'thing', color: '#ff0000' }],
     outputs: outputsOf(m),
-  };
+  });
 }
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

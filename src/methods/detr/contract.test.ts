@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { placement } from '../../analysis/geometry';
 import type { Contract } from '../../contract';
+import { plainInput } from '../../contract/testContracts';
 import { blockQueries, queryBlock, recommendedThreshold } from './contract';
 
 const contract = {
-  input: {
-    name: 'image',
-    shape: [1, 3, 100, 100],
-    layout: 'NCHW',
-    dtype: 'float32',
-    color: 'RGB',
-    scale: 255,
-    mean: [0, 0, 0],
-    std: [1, 1, 1],
-    resize: 'letterbox',
-  },
+  input: plainInput(100, 100, 'letterbox'),
   outputs: [
     {
       name: 'a.logits',

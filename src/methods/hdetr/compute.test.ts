@@ -10,6 +10,7 @@ import { placement } from '../../analysis/geometry';
 import type { GtObject } from '../../analysis/groundTruth';
 import { linearAssignment, matchRepeated } from '../../analysis/matching';
 import { type Contract, type ContractOutput, validateContract } from '../../contract';
+import { plainInput, testContract } from '../../contract/testContracts';
 import type { Run } from '../../state/runs';
 import { type AssignmentModel, computeAssignment, fromModelCxcywh, toModelCxcywh } from './compute';
 import type { HdetrSettings } from './index';
@@ -94,24 +95,12 @@ const caseArb: fc.Arbitrary<Case> = fc
       ...blockOutputs('o2o', 'one_to_one', s.o2o, s.labels),
       ...(s.o2m ? blockOutputs('o2m', 'one_to_many', s.o2m.q, s.labels, s.o2m.k) : []),
     ];
-    const contract: Contract = {
-      format: 'attnlens-contract',
-      version: '1.3',
+    const contract: Contract = testContract({
       model: { id: 'det', name: 'det', task: 'detection', role: 'student', family: 'detr' },
-      input: {
-        name: 'image',
-        shape: [1, 3, H, W],
-        layout: 'NCHW',
-        dtype: 'float32',
-        color: 'RGB',
-        scale: 255,
-        mean: [0, 0, 0],
-        std: [1, 1, 1],
-        resize: s.frame.resize,
-      },
+      input: plainInput(H, W, s.frame.resize),
       classes: CLASSES.map((id) => ({ id, name: `c${id}`, color: '#00ff00' })),
       outputs,
-    };
+    });
     const [w, h] = s.frame.image;
     const data = outputs.map((o) =>
       o.role === 'boxes'

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { placement } from '../../analysis/geometry';
 import type { GtObject } from '../../analysis/groundTruth';
 import type { Contract, ContractOutput } from '../../contract';
+import { plainInput } from '../../contract/testContracts';
 import type { Run } from '../../state/runs';
 import { computeAssignment, idRanges } from './compute';
 
@@ -12,17 +13,7 @@ function detector(labels: number[], names: string[]): Contract {
     format: 'attnlens-contract',
     version: '1.3',
     model: { id: 'det', name: 'det', task: 'detection', role: 'student', family: 'detr' },
-    input: {
-      name: 'image',
-      shape: [1, 3, 100, 100],
-      layout: 'NCHW',
-      dtype: 'float32',
-      color: 'RGB',
-      scale: 255,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-      resize: 'stretch',
-    },
+    input: plainInput(100, 100, 'stretch'),
     classes: names.map((name, id) => ({ id, name, color: '#00ff00' })),
     outputs: [
       {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Box } from '../../analysis/boxes';
 import { placement } from '../../analysis/geometry';
 import { type Contract, validateContract } from '../../contract';
+import { plainInput } from '../../contract/testContracts';
 import type { Run } from '../../state/runs';
 import type { QueryAttention } from '../detr/hooks';
 import { computeKs, foregroundOnGrid, type KsCard } from './compute';
@@ -112,17 +113,7 @@ function ksContract(grid: [number, number], stride: number, heads: number, resiz
     format: 'attnlens-contract',
     version: '1.3',
     model: { id: 'ks', name: 'ks', task: 'detection', role: 'student', family: 'detr' },
-    input: {
-      name: 'image',
-      shape: [1, 3, grid[0] * stride, grid[1] * stride],
-      layout: 'NCHW',
-      dtype: 'float32',
-      color: 'RGB',
-      scale: 255,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-      resize,
-    },
+    input: plainInput(grid[0] * stride, grid[1] * stride, resize),
     classes: [{ id: 0, name: 'thing', color: '#0000ff' }],
     outputs: [
       {

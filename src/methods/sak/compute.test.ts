@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { placement } from '../../analysis/geometry';
 import { type Contract, type ContractOutput, validateContract } from '../../contract';
+import { plainInput, testContract } from '../../contract/testContracts';
 import type { TensorPayload } from '../../inference/protocol';
 import type { Run } from '../../state/runs';
 import type { ModelInView } from '../types';
@@ -24,24 +25,12 @@ function contractOf(
   grid: [number, number],
   outputs: ContractOutput[],
 ): Contract {
-  return {
-    format: 'attnlens-contract',
-    version: '1.3',
+  return testContract({
     model: { id, name: id, task: 'features', role, family: 'sak' },
-    input: {
-      name: 'image',
-      shape: [1, 3, grid[0] * STRIDE, grid[1] * STRIDE],
-      layout: 'NCHW',
-      dtype: 'float32',
-      color: 'RGB',
-      scale: 255,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-      resize: 'letterbox',
-    },
+    input: plainInput(grid[0] * STRIDE, grid[1] * STRIDE, 'letterbox'),
     classes: [{ id: 0, name: 'thing', color: '#abcdef' }],
     outputs: [{ name: 'logits', role: 'class_logits', shape: [1, 1], labels: [0] }, ...outputs],
-  };
+  });
 }
 
 const values = (n: number) =>

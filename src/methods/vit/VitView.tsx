@@ -8,6 +8,7 @@ import { useGalleryCoco } from '../../app/gallery';
 import { Heatmap } from '../../components/charts/Heatmap';
 import { useCurrentImage, useModelsInView, useRun, useTaskResult } from '../../components/hooks';
 import { imageBox, Photo } from '../../components/Photo';
+import { Slider } from '../../components/Slider';
 import { type LoadedModel, rolloutModel } from '../../inference/models';
 import type { MathEngine } from '../../inference/protocol';
 import type { Run } from '../../state/runs';
@@ -133,28 +134,26 @@ export default function VitView() {
         </label>
         <label>
           DINO mass{' '}
-          <input
-            data-testid="vit-mass"
-            type="range"
+          <Slider
+            testId="vit-mass"
             min={0.05}
             max={0.95}
             step={0.05}
             value={settings.mass}
-            onChange={(e) => set({ mass: Number(e.target.value) })}
+            onChange={(mass) => set({ mass })}
           />{' '}
           {settings.mass.toFixed(2)}
         </label>
         {model.cst && (
           <label>
             CST score{' '}
-            <input
-              data-testid="vit-score"
-              type="range"
+            <Slider
+              testId="vit-score"
               min={0}
               max={1}
               step={0.01}
               value={settings.score}
-              onChange={(e) => set({ score: Number(e.target.value) })}
+              onChange={(score) => set({ score })}
             />{' '}
             {settings.score.toFixed(2)}
           </label>

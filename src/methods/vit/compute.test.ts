@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { type Placement, placement } from '../../analysis/geometry';
 import type { ClassMap } from '../../app/task';
 import { type Contract, type ContractOutput, validateContract } from '../../contract';
+import { plainInput, testContract } from '../../contract/testContracts';
 import type { Run } from '../../state/runs';
 import { computeVit, patchVsClassMapIoU, type VitModel } from './compute';
 import type { VitSettings } from './index';
@@ -72,24 +73,12 @@ function vitContract(
       layer: layers - 1,
       ...common,
     });
-  return {
-    format: 'attnlens-contract',
-    version: '1.3',
+  return testContract({
     model: { id: 'vit', name: 'vit', task: 'classification', role: 'student', family: 'vit' },
-    input: {
-      name: 'image',
-      shape: [1, 3, grid[0] * patch, grid[1] * patch],
-      layout: 'NCHW',
-      dtype: 'float32',
-      color: 'RGB',
-      scale: 255,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-      resize,
-    },
+    input: plainInput(grid[0] * patch, grid[1] * patch, resize),
     classes: [{ id: 0, name: 'thing', color: '#ff0000' }],
     outputs,
-  };
+  });
 }
 
 /** A threshold in [0, 1], mostly spread evenly (fc.double alone sits at the ends, where masks are all or nothing). */
