@@ -31,6 +31,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from attnlens_ml.app_frame import letterbox, placement, to_tensor  # noqa: E402
 from attnlens_ml.contract import read_contract, recommended_score_threshold  # noqa: E402
 from attnlens_ml.data import render_scene, split_seed  # noqa: E402
 from attnlens_ml.thresholds import decode_one_to_one  # noqa: E402
@@ -53,61 +54,6 @@ def make_images() -> dict[str, np.ndarray]:
     scene = Image.fromarray(render_scene(split_seed('test', PORTRAIT_SCENE), 160).image)
     port = np.asarray(scene.resize((260, 260), Image.BILINEAR))[:, 55:205]
     return {'landscape-320x180.png': np.ascontiguousarray(land), 'portrait-150x260.png': np.ascontiguousarray(port)}
-
-
-def placement(w: int, h: int, inp: dict) -> dict:
-    """src/analysis/geometry.ts placement() for an NCHW input."""
-    in_h, in_w = inp['shape'][2], inp['shape'][3]
-    if inp['resize'] == 'stretch':
-        return {
-            'inputWidth': in_w,
-            'inputHeight': in_h,
-            'offsetX': 0.0,
-            'offsetY': 0.0,
-            'scaleX': in_w / w,
-            'scaleY': in_h / h,
-        }
-    s = min(in_w / w, in_h / h)
-    return {
-        'inputWidth': in_w,
-        'inputHeight': in_h,
-        'offsetX': (in_w - w * s) / 2,
-        'offsetY': (in_h - h * s) / 2,
-        'scaleX': s,
-        'scaleY': s,
-    }
-
-
-def _axis(n_out: int, n_src: int, offset: float, scale: float):
-    """Per output pixel along one axis: the two source indices, their weights, and the image's coverage."""
-    u = np.arange(n_out, dtype=np.float64)
-    src = (u + 0.5 - offset) / scale - 0.5
-    i0 = np.floor(src)
-    frac = src - i0
-    lo = np.clip(i0, 0, n_src - 1).astype(int)
-    hi = np.clip(i0 + 1, 0, n_src - 1).astype(int)
-    cover = np.clip(np.minimum(u + 1, offset + n_src * scale) - np.maximum(u, offset), 0, 1)
-    return lo, hi, frac, cover
-
-
-def letterbox(image: np.ndarray, p: dict, fill: list[int]) -> np.ndarray:
-    """The canvas the app draws: fill, then the image drawn bilinearly into its placement; uint8 [H, W, 3]."""
-    h, w, _ = image.shape
-    img = image.astype(np.float64)
-    x0, x1, fx, cx = _axis(p['inputWidth'], w, p['offsetX'], p['scaleX'])
-    y0, y1, fy, cy = _axis(p['inputHeight'], h, p['offsetY'], p['scaleY'])
-    rows = img[y0] * (1 - fy)[:, None, None] + img[y1] * fy[:, None, None]
-    sampled = rows[:, x0] * (1 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
-    cover = (cy[:, None] * cx[None, :])[..., None]
-    out = sampled * cover + np.array(fill, np.float64) * (1 - cover)
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-
-def to_tensor(rgb: np.ndarray, inp: dict) -> np.ndarray:
-    """src/inference/preprocess.ts toTensor() for RGB, NCHW."""
-    x = rgb.astype(np.float32).transpose(2, 0, 1) / np.float32(inp['scale'])
-    x = (x - np.array(inp['mean'], np.float32)[:, None, None]) / np.array(inp['std'], np.float32)[:, None, None]
-    return x[None].astype(np.float32)
 
 
 def load(model_id: str):

@@ -1,0 +1,199 @@
+"""Data-set runs (attnlens_ml.evaluate, attnlens_ml.results): the numbers against hand-computed cases, the model
+cards and pycocotools; the results file against its schema; Ray surviving a worker killed mid-run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attnlens_ml.evaluate import evaluate
+from attnlens_ml.results import (
+    TRUTH,
+    bootstrap_interval,
+    box_agreement,
+    box_comparison,
+    class_map,
+    image_id,
+    mask_agreement,
+    mask_agreement_on_image,
+    mulberry32,
+    summarise,
+    validate_results,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / 'public' / 'models'
+GALLERY = ROOT / 'public' / 'samples' / 'coco.json'
+INDEX = json.loads((MODELS / 'index.json').read_text())
+CARD = {m['id']: m['metrics']['check_slice'] for m in INDEX['models']}  # the cards' numbers on the 16 gallery images
+
+
+def test_mulberry32_is_the_javascript_generator():
+    # Printed by the canonical JavaScript mulberry32 (Math.imul) for seeds 1 and 2^32 − 1.
+    r = mulberry32(1)
+    assert [r(), r(), r()] == [0.6270739405881613, 0.002735721180215478, 0.5274470399599522]
+    q = mulberry32(4294967295)
+    assert [q(), q()] == [0.8964226141106337, 0.189478256739676]
+
+
+def test_bootstrap_interval():
+    assert bootstrap_interval([], 100, 1, 0.95) is None
+    assert bootstrap_interval([0.4] * 7, 200, 3, 0.95) == [pytest.approx(0.4)] * 2
+    values = [0.0, 1.0]  # each resample's mean is k/2 with k ~ Binomial(2, ½): 0, ½ or 1
+    lo, hi = bootstrap_interval(values, 1000, 1, 0.95)
+    assert (lo, hi) == (0.0, 1.0)
+    lo, hi = bootstrap_interval(values, 1000, 1, 0.4)  # the middle 40 % are all ½ (P = ½)
+    assert (lo, hi) == (0.5, 0.5)
+    # brute force: the same draws, written out
+    rng, data = mulberry32(9), [0.1, 0.5, 0.7, 0.2, 0.9]
+    means = sorted(sum(data[int(rng() * 5)] for _ in range(5)) / 5 for _ in range(50))
+    assert bootstrap_interval(data, 50, 9, 0.9) == [means[2], means[47]]
+
+
+def test_class_map_marks_nan_pixels():
+    logits = np.array([[[0.0, 1.0]], [[2.0, np.nan]]], np.float32)  # [K=2, H=1, W=2]
+    assert class_map(logits).tolist() == [[1, 255]]
+
+
+def test_mask_agreement_by_hand():
+    ref = np.array([0, 0, 1, 1, 2, 255], np.uint8)
+    oth = np.array([0, 1, 1, 1, 0, 2], np.uint8)
+    a = mask_agreement(ref, oth, 4)
+    # compared: first five pixels. class 0: inter 1, union 3; class 1: inter 2, union 3; class 2: 0 / 1; class 3 absent
+    assert a['iou'] == [1 / 3, 2 / 3, 0.0, None]
+    assert math.isclose(a['miou'], (1 / 3 + 2 / 3 + 0) / 3)
+    assert a['pixel_agreement'] == 3 / 5
+
+
+def test_mask_agreement_on_image_reads_each_map_through_its_placement():
+    # The same 4x4 image seen at 2x2 (stretch) by one model and at 4x4 by the other: identical maps agree.
+    small = np.array([[0, 1], [2, 3]], np.uint8)
+    big = small.repeat(2, 0).repeat(2, 1)
+    p_small = {'inputWidth': 2, 'inputHeight': 2, 'offsetX': 0.0, 'offsetY': 0.0, 'scaleX': 0.5, 'scaleY': 0.5}
+    p_big = {'inputWidth': 4, 'inputHeight': 4, 'offsetX': 0.0, 'offsetY': 0.0, 'scaleX': 1.0, 'scaleY': 1.0}
+    a = mask_agreement_on_image((small, p_small), (big, p_big), 4, 4, 4)
+    assert a['miou'] == 1.0 and a['pixel_agreement'] == 1.0
+
+
+def box(x0, y0, x1, y1, c, score=1.0):
+    return {'x0': x0, 'y0': y0, 'x1': x1, 'y1': y1, 'class_id': c, 'score': score}
+
+
+def test_box_agreement_by_hand():
+    ref = [box(0, 0, 10, 10, 1), box(20, 20, 30, 30, 2)]
+    other = [box(0, 0, 10, 12, 1, 0.9), box(20, 20, 30, 30, 1, 0.8), box(50, 50, 60, 60, 2, 0.7)]
+    # first: IoU 100/120 with ref 0 (same class) → matched; second: class differs; third: no overlap
+    f = box_agreement(ref, other)
+    assert f['matched'] == 1 and f['precision'] == 1 / 3 and f['recall'] == 1 / 2
+    assert math.isclose(f['f1'], 2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
+    assert box_comparison([], [], 'teacher')['value'] is None  # nothing to compare is not 100 %
+    assert box_comparison(ref, [], 'teacher')['value'] == 0.0
+
+
+def test_summary_means_intervals_and_share():
+    rows = [
+        {'image': 'a', 'model': 't', 'vs_truth': {'against': TRUTH, 'metric': 'box_f1', 'value': 0.8}},
+        {'image': 'a', 'model': 's', 'vs_truth': {'against': TRUTH, 'metric': 'box_f1', 'value': 0.4}},
+        {'image': 'b', 'model': 't', 'vs_truth': {'against': TRUTH, 'metric': 'box_f1', 'value': 0.6}},
+        {'image': 'b', 'model': 's', 'vs_truth': {'against': TRUTH, 'metric': 'box_f1', 'value': None}},
+    ]
+    s = {e['model']: e for e in summarise(rows, 't', {'resamples': 100, 'seed': 1, 'level': 0.95})}
+    assert s['t']['n'] == 2 and math.isclose(s['t']['mean'], 0.7)
+    assert s['s']['n'] == 1 and s['s']['mean'] == 0.4 and s['s']['ci'] == [pytest.approx(0.4)] * 2
+    assert math.isclose(s['s']['share_of_reference'], 0.4 / 0.7)
+
+
+def test_image_id_covers_size_and_pixels():
+    a = np.zeros((2, 3, 4), np.uint8)
+    assert image_id(a) != image_id(np.zeros((3, 2, 4), np.uint8))  # same bytes, other shape
+    b = a.copy()
+    b[1, 2, 0] = 1
+    assert image_id(a) != image_id(b) and len(image_id(a)) == 16
+
+
+@pytest.fixture(scope='module')
+def segmentation_run():
+    models = [MODELS / f'{m}.onnx' for m in ('seg-teacher', 'seg-student-attnfd', 'seg-student-plain')]
+    return evaluate(models, GALLERY, workers=2, batch=4, resamples=200)
+
+
+@pytest.fixture(scope='module')
+def detection_run():
+    models = [MODELS / f'{m}.onnx' for m in ('detr-teacher', 'detr-student-hybrid')]
+    return evaluate(models, GALLERY, workers=2, batch=4, resamples=200)
+
+
+def test_segmentation_matches_the_model_cards(segmentation_run):
+    doc = segmentation_run
+    assert validate_results(doc) == []
+    assert len(doc['images']) == 16 and all(im['truth'] for im in doc['images'])
+    assert doc['reference'] == 'seg-teacher'
+    for model in ('seg-teacher', 'seg-student-attnfd', 'seg-student-plain'):
+        per_class = {r['class']: r['value'] for r in doc['per_class'] if r['model'] == model and r['against'] == TRUTH}
+        card = CARD[model]['iou_per_class']
+        assert per_class.keys() == card.keys()
+        for name, value in card.items():
+            assert per_class[name] == pytest.approx(value, abs=1e-6), (model, name)
+    rows = [r for r in doc['rows'] if r['model'] == 'seg-student-attnfd']
+    assert len(rows) == 16 and all(r['vs_reference']['metric'] == 'mask_miou' for r in rows)
+
+
+def test_detection_ap_matches_the_model_cards(detection_run):
+    doc = detection_run
+    assert validate_results(doc) == []
+    ap = {(s['model'], s['metric']): s['mean'] for s in doc['summary'] if s['metric'].startswith('box_ap')}
+    for model in ('detr-teacher', 'detr-student-hybrid'):
+        assert ap[(model, 'box_ap')] == pytest.approx(CARD[model]['ap'], abs=1e-5)
+        assert ap[(model, 'box_ap50')] == pytest.approx(CARD[model]['ap50'], abs=1e-5)
+    f1 = [s for s in doc['summary'] if s['model'] == 'detr-student-hybrid' and s['against'] == 'detr-teacher']
+    assert f1[0]['metric'] == 'box_f1' and f1[0]['n'] >= 1 and f1[0]['ci'][0] <= f1[0]['mean'] <= f1[0]['ci'][1]
+
+
+def test_a_worker_killed_mid_run_changes_nothing(detection_run, tmp_path, monkeypatch):
+    marker = tmp_path / 'crashed'
+    monkeypatch.setenv('ATTNLENS_TEST_CRASH_ONCE', str(marker))
+    models = [MODELS / f'{m}.onnx' for m in ('detr-teacher', 'detr-student-hybrid')]
+    again = evaluate(models, GALLERY, workers=2, batch=4, resamples=200)
+    assert marker.exists(), 'the worker never crashed: the test proves nothing'
+    strip = lambda rows: [{k: v for k, v in r.items() if k != 'latency_ms'} for r in rows]  # noqa: E731
+    assert strip(again['rows']) == strip(detection_run['rows'])
+    assert again['summary'] == detection_run['summary']
+
+
+def test_schema_refuses_a_broken_document(segmentation_run):
+    doc = json.loads(json.dumps(segmentation_run))
+    doc['rows'][0]['latency_ms'] = -1
+    del doc['reference']
+    problems = validate_results(doc)
+    assert any(p.startswith('(top)') and 'reference' in p for p in problems)
+    assert any(p.startswith('rows/0/latency_ms') for p in problems)
+
+
+def test_a_folder_of_own_images(tmp_path):
+    """Odd sizes, grayscale, a corrupt file and two names for the same pixels, no ground truth."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (120, 300, 3), np.uint8)).save(tmp_path / 'wide.jpg', quality=90)
+    Image.fromarray(rng.integers(0, 255, (400, 90), np.uint8)).save(tmp_path / 'tall-gray.png')
+    (tmp_path / 'sub').mkdir()
+    Image.open(ROOT / 'public' / 'samples' / 'factory-test-003.png').save(tmp_path / 'sub' / 'a.png')
+    Image.open(ROOT / 'public' / 'samples' / 'factory-test-003.png').save(tmp_path / 'sub' / 'copy.png')
+    (tmp_path / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n not really')
+    models = [MODELS / f'{m}.onnx' for m in ('seg-teacher', 'seg-student-plain')]
+    doc = evaluate(models, tmp_path, workers=1, batch=2, resamples=50)
+    assert validate_results(doc) == []
+    assert [im['name'] for im in doc['images']] == ['sub/a.png', 'tall-gray.png', 'wide.jpg']
+    assert [(im['width'], im['height']) for im in doc['images']] == [(160, 160), (90, 400), (300, 120)]
+    assert {k['name']: k['reason'][:20] for k in doc['skipped']} == {
+        'broken.png': 'not an image PIL can',
+        'sub/copy.png': 'the same pixels as s',
+    }
+    assert doc['ground_truth'] is None
+    assert all('vs_truth' not in r for r in doc['rows'])
+    student = [r for r in doc['rows'] if r['model'] == 'seg-student-plain']
+    assert len(student) == 3 and all(r['vs_reference']['against'] == 'seg-teacher' for r in student)
