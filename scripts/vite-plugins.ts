@@ -1,8 +1,9 @@
 /**
  * Build-time pieces of the app's strict Content-Security-Policy (see docs/contract.md and README):
- * - `contractValidator`: the contract's JSON Schema compiled by Ajv *at build (and test) time* into plain ESM
- *   (Ajv standalone code), served as the virtual module `virtual:attnlens-contract-validator`. Ajv compiling at
- *   run time would need `new Function`, which the policy forbids.
+ * - `contractValidator`: the JSON Schemas (the model contract, the data-set results file) compiled by Ajv *at
+ *   build (and test) time* into plain ESM (Ajv standalone code), served as the virtual modules
+ *   `virtual:attnlens-contract-validator` and `virtual:attnlens-results-validator`. Ajv compiling at run time
+ *   would need `new Function`, which the policy forbids.
  * - `contentSecurityPolicy`: the policy, as a `<meta http-equiv>` in the built index.html (any static host) and
  *   as a response header of `vite preview` (which also covers the inference worker's script: a worker obeys
  *   the policy of its own script response, not the page's meta tag).
@@ -14,7 +15,11 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 import type { Plugin } from 'vite';
 
 export const CONTRACT_VALIDATOR_ID = 'virtual:attnlens-contract-validator';
-const SCHEMA_PATH = fileURLToPath(new URL('../contract/attnlens-contract.schema.json', import.meta.url));
+export const RESULTS_VALIDATOR_ID = 'virtual:attnlens-results-validator';
+const SCHEMAS = {
+  [CONTRACT_VALIDATOR_ID]: fileURLToPath(new URL('../contract/attnlens-contract.schema.json', import.meta.url)),
+  [RESULTS_VALIDATOR_ID]: fileURLToPath(new URL('../contract/attnlens-results.schema.json', import.meta.url)),
+};
 
 /**
  * `script-src 'self' 'wasm-unsafe-eval'`: our own bundles only, and WebAssembly compilation (onnxruntime-web)
@@ -40,8 +45,8 @@ export const CSP = [
  * The ESM source of the schema's validator: `export default validate` (errors on `validate.errors`); with
  * `firstError` one that stops at the first problem (cheap on a huge mangled document), else one that lists all.
  */
-export function contractValidatorCode(firstError = false): string {
-  const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'));
+export function contractValidatorCode(firstError = false, id = CONTRACT_VALIDATOR_ID): string {
+  const schema = JSON.parse(readFileSync(SCHEMAS[id as keyof typeof SCHEMAS], 'utf8'));
   // `unicode: false` counts string lengths in UTF-16 units (the schema only asks minLength 1, where that is the
   // same as code points), so the code needs no runtime helper from ajv: it imports nothing.
   const ajv = new Ajv2020({
@@ -61,19 +66,21 @@ export function contractValidatorCode(firstError = false): string {
   return code;
 }
 
-/** `virtual:attnlens-contract-validator` (every error) and `…-validator/first` (the first error only). */
+/** Each schema's `virtual:…-validator` (every error) and `…-validator/first` (the first error only). */
 export function contractValidator(): Plugin {
-  const ids = new Map([
-    [`\0${CONTRACT_VALIDATOR_ID}`, false],
-    [`\0${CONTRACT_VALIDATOR_ID}/first`, true],
-  ]);
+  const ids = new Map<string, { schema: string; first: boolean }>();
+  for (const schema of Object.keys(SCHEMAS)) {
+    ids.set(`\0${schema}`, { schema, first: false });
+    ids.set(`\0${schema}/first`, { schema, first: true });
+  }
   return {
     name: 'attnlens-contract-validator',
     resolveId: (id) => (ids.has(`\0${id}`) ? `\0${id}` : null),
     load(id) {
-      if (!ids.has(id)) return null;
-      this.addWatchFile(SCHEMA_PATH);
-      return contractValidatorCode(ids.get(id));
+      const v = ids.get(id);
+      if (!v) return null;
+      this.addWatchFile(SCHEMAS[v.schema as keyof typeof SCHEMAS]);
+      return contractValidatorCode(v.first, v.schema);
     },
   };
 }

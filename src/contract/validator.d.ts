@@ -1,4 +1,4 @@
-/** The contract schema's validators, compiled by Ajv at build time (scripts/vite-plugins.ts): no eval at run time. */
+/** The schemas' validators (model contract, data-set results), compiled by Ajv at build time (scripts/vite-plugins.ts): no eval at run time. */
 declare module 'virtual:attnlens-contract-validator' {
   import type { ErrorObject } from 'ajv';
 
@@ -11,6 +11,14 @@ declare module 'virtual:attnlens-contract-validator/first' {
   import type { ErrorObject } from 'ajv';
 
   /** Stops at the first error. */
+  const validate: { (data: unknown): boolean; errors?: ErrorObject[] | null };
+  export default validate;
+}
+
+declare module 'virtual:attnlens-results-validator' {
+  import type { ErrorObject } from 'ajv';
+
+  /** Lists every error of a data-set results document. */
   const validate: { (data: unknown): boolean; errors?: ErrorObject[] | null };
   export default validate;
 }

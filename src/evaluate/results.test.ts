@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type ResultsDocument, readResults, resultsProblems, summarise, TRUTH } from './results';
+import { bootstrapInterval, mulberry32 } from './stats';
+
+// Written by `python -m attnlens_ml.evaluate` (detr-teacher, detr-student-hybrid over the gallery's COCO file).
+const PYTHON = readFileSync(join(__dirname, '../../tests/fixtures/results/gallery-detr.json'), 'utf8');
+
+describe('statistics, the same as the Python half', () => {
+  it('mulberry32 draws the canonical sequence', () => {
+    const r = mulberry32(1);
+    expect([r(), r(), r()]).toEqual([0.6270739405881613, 0.002735721180215478, 0.5274470399599522]);
+    const q = mulberry32(4294967295);
+    expect([q(), q()]).toEqual([0.8964226141106337, 0.189478256739676]);
+  });
+  it('bootstrap intervals equal ml/attnlens_ml/results.py bootstrap_interval to the bit', () => {
+    const data = [0.12, 0.5, 0.33, 0.91, 0.05, 0.77, 0.6];
+    // printed by the Python: bootstrap_interval(data, 1000, 1, 0.95) and (data, 257, 42, 0.8)
+    expect(bootstrapInterval(data, { resamples: 1000, seed: 1, level: 0.95 })).toEqual([
+      0.23714285714285716, 0.6985714285714286,
+    ]);
+    expect(bootstrapInterval(data, { resamples: 257, seed: 42, level: 0.8 })).toEqual([0.3228571428571429, 0.62]);
+    expect(bootstrapInterval([], { resamples: 10, seed: 1, level: 0.95 })).toBeNull();
+  });
+  it("the summaries of the Python run's rows are the Python summaries", () => {
+    const doc = JSON.parse(PYTHON) as ResultsDocument;
+    const ours = summarise(doc.rows, doc.reference, doc.settings.bootstrap);
+    const theirs = doc.summary.filter((s) => !s.metric.startsWith('box_ap')); // AP is pycocotools', set-level
+    expect(ours).toEqual(theirs);
+    expect(ours.find((s) => s.model === 'detr-student-hybrid' && s.against === TRUTH)?.share_of_reference).toBeCloseTo(
+      theirs.find((s) => s.model === 'detr-student-hybrid' && s.against === TRUTH)!.share_of_reference!,
+      15,
+    );
+  });
+  it('an image where neither side has anything is not counted', () => {
+    const s = summarise(
+      [
+        { image: 'a', model: 's', vs_reference: { against: 't', metric: 'box_f1', value: null } },
+        { image: 'b', model: 's', vs_reference: { against: 't', metric: 'box_f1', value: 0.5 } },
+      ],
+      't',
+      { resamples: 20, seed: 1, level: 0.95 },
+    );
+    expect(s).toEqual([{ model: 's', against: 't', metric: 'box_f1', n: 1, mean: 0.5, ci: [0.5, 0.5] }]);
+  });
+});
+
+describe('reading a results file', () => {
+  it('reads the Python file, valid against the precompiled schema', () => {
+    const r = readResults(PYTHON, 'gallery-detr.json');
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.doc.images).toHaveLength(16);
+    expect(resultsProblems(JSON.parse(PYTHON))).toEqual([]);
+  });
+  it('names what is wrong, and the fix', () => {
+    expect(readResults('{', 'x.json')).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^x.json is not JSON/),
+    });
+    expect(readResults('{"images": []}', 'coco.json')).toEqual({
+      ok: false,
+      problem: 'coco.json is JSON but not an AttnLens results file (no "format": "attnlens-results")',
+    });
+    const v2 = { ...JSON.parse(PYTHON), version: '2.0' };
+    expect(readResults(JSON.stringify(v2), 'r.json')).toEqual({
+      ok: false,
+      problem: 'r.json is a results file of version 2.0; this AttnLens reads 1.x — update AttnLens',
+    });
+    const broken = JSON.parse(PYTHON);
+    broken.rows[2].latency_ms = -5;
+    delete broken.reference;
+    const r = readResults(JSON.stringify(broken), 'r.json');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problem).toMatch(/^r.json breaks the results format: .*reference.*rows\/2\/latency_ms/);
+  });
+  it('a newer 1.x is read, with a note; its new fields are kept', () => {
+    const newer = { ...JSON.parse(PYTHON), version: '1.4', calibration: { ece: 0.1 } };
+    const r = readResults(JSON.stringify(newer), 'r.json');
+    expect(r).toMatchObject({
+      ok: true,
+      notes: ['r.json is results version 1.4: what is newer than 1.0 is not shown'],
+    });
+  });
+});

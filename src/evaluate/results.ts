@@ -1,0 +1,159 @@
+/**
+ * The data-set results file (contract/attnlens-results.schema.json, docs/results.md), TypeScript half: types,
+ * summaries over per-image rows, and reading a file back — the same rules as ml/attnlens_ml/results.py.
+ * The schema is compiled at build time (no eval under the app's CSP).
+ */
+import schemaCheck from 'virtual:attnlens-results-validator';
+import { type BootstrapSettings, bootstrapInterval, mean } from './stats';
+
+export const RESULTS_VERSION = '1.0';
+export const TRUTH = 'ground truth';
+
+export type Metric = 'mask_miou' | 'box_f1' | 'pixel_agreement' | 'box_ap' | 'box_ap50';
+
+export interface Comparison {
+  against: string;
+  metric: Metric;
+  /** null: nothing to compare (neither side has a part or a box). */
+  value: number | null;
+  pixel_agreement?: number;
+  precision?: number;
+  recall?: number;
+  matched?: number;
+  predicted?: number;
+  reference_count?: number;
+}
+
+export interface ResultRow {
+  image: string;
+  model: string;
+  latency_ms?: number | null;
+  error?: string;
+  vs_reference?: Comparison | null;
+  vs_truth?: Comparison | null;
+}
+
+export interface SummaryEntry {
+  model: string;
+  against: string;
+  metric: Metric;
+  n: number;
+  mean: number | null;
+  ci: [number, number] | null;
+  share_of_reference?: number | null;
+}
+
+export interface ResultsModel {
+  id: string;
+  name?: string;
+  role: 'teacher' | 'student';
+  task: 'segmentation' | 'detection' | 'classification' | 'features';
+  contract_sha256: string;
+  bytes?: number;
+  threshold?: number | null;
+}
+
+export interface ResultsImage {
+  id: string;
+  name: string;
+  width: number;
+  height: number;
+  truth?: boolean;
+}
+
+export interface ResultsDocument {
+  format: 'attnlens-results';
+  version: string;
+  created?: string;
+  producer: { name: 'attnlens-app' | 'attnlens_ml.evaluate'; version?: string; runtime: string };
+  settings: { iou: number; threshold?: number | null; bootstrap: BootstrapSettings };
+  models: ResultsModel[];
+  reference: string;
+  ground_truth?: { source: string; classes?: string[] } | null;
+  images: ResultsImage[];
+  skipped?: { name: string; reason: string }[];
+  rows: ResultRow[];
+  summary: SummaryEntry[];
+  per_class?: {
+    model: string;
+    against: string;
+    metric: 'iou' | 'f1';
+    class_id: number;
+    class?: string;
+    value: number | null;
+  }[];
+  confusion?: { model: string; against: string; classes: string[]; matrix: number[][] }[];
+}
+
+/**
+ * Per (model, against, metric), in first-seen order: the mean over images with a number, its bootstrap
+ * interval, and against ground truth the share of the reference model's mean.
+ */
+export function summarise(rows: readonly ResultRow[], reference: string, b: BootstrapSettings): SummaryEntry[] {
+  const groups = new Map<string, { model: string; against: string; metric: Metric; values: number[] }>();
+  for (const row of rows)
+    for (const c of [row.vs_reference, row.vs_truth]) {
+      if (!c) continue;
+      const key = JSON.stringify([row.model, c.against, c.metric]);
+      const g = groups.get(key) ?? { model: row.model, against: c.against, metric: c.metric, values: [] };
+      groups.set(key, g);
+      if (c.value !== null) g.values.push(c.value);
+    }
+  const means = new Map([...groups].map(([k, g]) => [k, mean(g.values)]));
+  return [...groups].map(([key, g]) => {
+    const entry: SummaryEntry = {
+      model: g.model,
+      against: g.against,
+      metric: g.metric,
+      n: g.values.length,
+      mean: means.get(key)!,
+      ci: bootstrapInterval(g.values, b),
+    };
+    if (g.against === TRUTH && g.model !== reference) {
+      const ref = means.get(JSON.stringify([reference, g.against, g.metric]));
+      entry.share_of_reference = ref && entry.mean !== null ? entry.mean / ref : null;
+    }
+    return entry;
+  });
+}
+
+/** Schema problems of a results document, in words ('rows/3/model: must be string'); empty when valid. */
+export function resultsProblems(doc: unknown): string[] {
+  if (schemaCheck(doc)) return [];
+  return (schemaCheck.errors ?? []).map((e) => `${e.instancePath.slice(1) || '(top)'}: ${e.message ?? 'invalid'}`);
+}
+
+export type ReadResults = { ok: true; doc: ResultsDocument; notes: string[] } | { ok: false; problem: string };
+
+/** A results file's text → the document, or what is wrong with it and what to do, in words. */
+export function readResults(text: string, fileName: string): ReadResults {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, problem: `${fileName} is not JSON (${(e as Error).message})` };
+  }
+  const d = doc as Partial<ResultsDocument> | null;
+  if (!d || typeof d !== 'object' || d.format !== 'attnlens-results')
+    return {
+      ok: false,
+      problem: `${fileName} is JSON but not an AttnLens results file (no "format": "attnlens-results")`,
+    };
+  const major = typeof d.version === 'string' ? d.version.split('.')[0] : '';
+  if (major !== '1')
+    return {
+      ok: false,
+      problem: `${fileName} is a results file of version ${String(d.version)}; this AttnLens reads 1.x — update AttnLens`,
+    };
+  const problems = resultsProblems(doc);
+  if (problems.length)
+    return {
+      ok: false,
+      problem: `${fileName} breaks the results format: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`,
+    };
+  const notes: string[] = [];
+  const [, minor] = d.version!.split('.').map(Number);
+  if (minor > Number(RESULTS_VERSION.split('.')[1]))
+    notes.push(`${fileName} is results version ${d.version}: what is newer than ${RESULTS_VERSION} is not shown`);
+  return { ok: true, doc: doc as ResultsDocument, notes };
+}
