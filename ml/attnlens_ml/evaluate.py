@@ -28,6 +28,7 @@ from .results import (
     TRUTH,
     box_comparison,
     class_map,
+    contract_hash,
     decode_detections,
     image_id,
     mask_agreement_on_image,
@@ -98,14 +99,11 @@ def truth_mask(truth: dict, height: int, width: int) -> np.ndarray | None:
 
 
 def _model_facts(path: Path) -> dict:
-    import hashlib
-
     from .contract import load_model_contract
 
     contract, errors = load_model_contract(path)
     if contract is None or errors:
         raise SystemExit(f'{path}: ' + '; '.join(str(e) for e in errors))
-    canonical = json.dumps(contract, sort_keys=True, separators=(',', ':')).encode()
     return {
         'onnx': path.read_bytes(),  # shipped to the actors: a cluster's nodes need not see this file system
         'contract': contract,
@@ -114,7 +112,7 @@ def _model_facts(path: Path) -> dict:
             'name': contract['model']['name'],
             'role': contract['model']['role'],
             'task': contract['model']['task'],
-            'contract_sha256': hashlib.sha256(canonical).hexdigest(),
+            'contract_sha256': contract_hash(contract),
             'bytes': path.stat().st_size,
         },
     }
@@ -210,13 +208,14 @@ class Evaluator:
                 results[mid] = {'kind': task, 'ms': ms}
         rows, confusion = [], []
         ref = results.get(self.reference)
-        classes = max(len(m['contract']['classes']) for m in self.models)
+        n_classes = {m['entry']['id']: len(m['contract']['classes']) for m in self.models}
         gt_map = truth_mask(truth, h, w) if truth else None
         for m in self.models:
             mid = m['entry']['id']
             r = results[mid]
             row = {'image': facts['id'], 'model': mid, 'latency_ms': r['ms']}
             if mid != self.reference and ref and ref['kind'] == r['kind'] == 'segmentation':
+                classes = max(n_classes[mid], n_classes[self.reference])  # as src/app/agreement.ts
                 a = mask_agreement_on_image((ref['map'], ref['p']), (r['map'], r['p']), classes, w, h)
                 row['vs_reference'] = mask_comparison(a, self.reference)
                 confusion.append(_confusion(mid, self.reference, ref, r, classes, w, h))
@@ -226,7 +225,7 @@ class Evaluator:
                 row['vs_truth'] = box_comparison(truth['boxes'], r['dets'], TRUTH)
             elif gt_map is not None and r['kind'] == 'segmentation':
                 gt = (gt_map, {'scaleX': 1, 'scaleY': 1, 'offsetX': 0, 'offsetY': 0})
-                truth_classes = max(classes, int(gt_map.max()) + 1)
+                truth_classes = max(n_classes[mid], int(gt_map.max()) + 1)
                 row['vs_truth'] = mask_comparison(
                     mask_agreement_on_image(gt, (r['map'], r['p']), truth_classes, w, h), TRUTH
                 )

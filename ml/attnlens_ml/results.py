@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -41,6 +42,46 @@ def image_id(rgba: np.ndarray) -> str:
     assert c == 4 and rgba.dtype == np.uint8
     header = np.array([w, h], '<u4').tobytes()
     return hashlib.sha256(header + np.ascontiguousarray(rgba).tobytes()).hexdigest()[:16]
+
+
+def js_number(x: float | int) -> str:
+    """A number as JavaScript's String(x) writes it (ECMAScript Number::toString), from Python's shortest repr."""
+    if isinstance(x, bool) or not math.isfinite(x):
+        raise ValueError(f'{x!r} is not a finite JSON number')
+    if x == 0:
+        return '0'
+    t = Decimal(repr(abs(float(x)))).normalize().as_tuple()  # shortest round-trip digits, as JavaScript's
+    sign, digits = '-' if x < 0 else '', ''.join(map(str, t.digits))
+    n = len(digits) + t.exponent  # value = 0.digits × 10^n
+    k = len(digits)
+    if k <= n <= 21:
+        out = digits + '0' * (n - k)
+    elif 0 < n <= 21:
+        out = digits[:n] + '.' + digits[n:]
+    elif -6 < n <= 0:
+        out = '0.' + '0' * -n + digits
+    else:
+        e = n - 1
+        out = digits[0] + ('.' + digits[1:] if k > 1 else '') + 'e' + ('+' if e > 0 else '-') + str(abs(e))
+    return sign + out
+
+
+def canonical_json(value) -> str:
+    """JSON with sorted keys, no spaces and JavaScript's number text: the same bytes as src/evaluate/canonical.ts."""
+    if isinstance(value, dict):
+        return '{' + ','.join(json.dumps(k, ensure_ascii=False) + ':' + canonical_json(value[k]) for k in sorted(value)) + '}'
+    if isinstance(value, list):
+        return '[' + ','.join(canonical_json(v) for v in value) + ']'
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return js_number(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def contract_hash(contract: dict) -> str:
+    """SHA-256 of the contract's canonical JSON (so the app and the command line name a model alike)."""
+    return hashlib.sha256(canonical_json(contract).encode()).hexdigest()
 
 
 def class_map(logits: np.ndarray) -> np.ndarray:

@@ -16,8 +16,10 @@ from attnlens_ml.results import (
     bootstrap_interval,
     box_agreement,
     box_comparison,
+    canonical_json,
     class_map,
     image_id,
+    js_number,
     mask_agreement,
     mask_agreement_on_image,
     mulberry32,
@@ -38,6 +40,15 @@ def test_mulberry32_is_the_javascript_generator():
     assert [r(), r(), r()] == [0.6270739405881613, 0.002735721180215478, 0.5274470399599522]
     q = mulberry32(4294967295)
     assert [q(), q()] == [0.8964226141106337, 0.189478256739676]
+
+
+def test_numbers_are_written_as_javascript_writes_them():
+    # String(x) in node for each value
+    cases = {1.0: '1', 255: '255', 1e-7: '1e-7', 1e-6: '0.000001', 1.234e-6: '0.000001234', 1e21: '1e+21',
+             1e20: '100000000000000000000', -2.5: '-2.5', 1e-5: '0.00001', 0.30000000000000004: '0.30000000000000004',
+             5e-324: '5e-324', 1.7976931348623157e308: '1.7976931348623157e+308', 12.5e3: '12500', 0: '0'}  # fmt: skip
+    assert {x: js_number(x) for x in cases} == cases
+    assert canonical_json({'b': [1.0, None, True], 'a': 'é"'}) == '{"a":"é\\"","b":[1,null,true]}'
 
 
 def test_bootstrap_interval():
@@ -197,3 +208,7 @@ def test_a_folder_of_own_images(tmp_path):
     assert all('vs_truth' not in r for r in doc['rows'])
     student = [r for r in doc['rows'] if r['model'] == 'seg-student-plain']
     assert len(student) == 3 and all(r['vs_reference']['against'] == 'seg-teacher' for r in student)
+
+
+def test_canonical_json_keys_keep_their_letters():
+    assert canonical_json({'é': 1}) == '{"é":1}'  # as JSON.stringify

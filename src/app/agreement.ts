@@ -6,6 +6,7 @@ import { boxAgreement, type Detection } from '../analysis/boxes';
 import type { GtObject } from '../analysis/groundTruth';
 import { maskAgreement } from '../analysis/segmentation';
 import type { Contract } from '../contract';
+import type { Comparison } from '../evaluate/results';
 import { type ClassMap, classAt, type TaskResult } from './task';
 
 export interface AgreementRow {
@@ -14,9 +15,35 @@ export interface AgreementRow {
   /** The headline number in [0, 1], or null when there is nothing to measure (then `text` says why). */
   value: number | null;
   text: string;
+  /** The numbers behind the text, as a data-set run records them (absent: the tasks differ). */
+  comparison?: Comparison;
+}
+
+/** Ground truth of one image: boxes for detectors, a class map at image pixels for segmenters (either may lack). */
+export interface ImageTruth {
+  label: string;
+  objects: GtObject[] | null;
+  classMap?: Uint8Array | null;
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+
+/** Largest value of a class map (a loop: spreading millions of pixels into Math.max overflows the stack). */
+function largest(values: Uint8Array): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] > m) m = values[i];
+  return m;
+}
+
+/** The placement of a map drawn at the image's own pixels. */
+const IDENTITY = (width: number, height: number) => ({
+  inputWidth: width,
+  inputHeight: height,
+  offsetX: 0,
+  offsetY: 0,
+  scaleX: 1,
+  scaleY: 1,
+});
 
 /** Largest side of the grid of image points two class maps of different frames are compared on. */
 const SAMPLE_SIDE = 320;
@@ -56,25 +83,64 @@ export function boxAgreementText(
   reference: Detection[] | GtObject[],
   other: Detection[],
   against: string,
-): { value: number | null; text: string } {
-  if (!reference.length && !other.length)
+): { value: number | null; text: string; comparison: Comparison } {
+  const refs = reference.map((r, i) => ({ score: 1, query: i, ...r }));
+  const f = boxAgreement(refs, other, 0.5);
+  const nothing = !reference.length && !other.length;
+  const comparison: Comparison = {
+    against,
+    metric: 'box_f1',
+    value: nothing ? null : f.f1,
+    precision: f.precision,
+    recall: f.recall,
+    matched: f.matched,
+    predicted: other.length,
+    reference_count: reference.length,
+  };
+  if (nothing)
     return {
       value: null,
       text: `nothing to compare: neither this model nor ${against} has a box above its threshold on this image`,
+      comparison,
     };
-  const refs = reference.map((r, i) => ({ score: 1, query: i, ...r }));
-  const f = boxAgreement(refs, other, 0.5);
   return {
     value: f.f1,
     text: `box F1 @ IoU 0.5 ${pct(f.f1)} (${f.matched} of ${other.length} box${other.length === 1 ? '' : 'es'} matched, ${reference.length} in ${against}; precision ${pct(f.precision)}, recall ${pct(f.recall)})`,
+    comparison,
   };
+}
+
+/** A mask comparison of `model` against `against` (value null when no class but background is in either map). */
+function maskRow(model: string, against: string, a: ReturnType<typeof maskAgreement>): AgreementRow {
+  const nothing = a.iou.every((v, k) => k === 0 || v === null);
+  const comparison: Comparison = {
+    against,
+    metric: 'mask_miou',
+    value: nothing ? null : a.miou,
+    pixel_agreement: a.pixelAgreement,
+  };
+  return nothing
+    ? {
+        model,
+        against,
+        value: null,
+        text: `nothing to compare: neither ${model} nor ${against} finds a part on this image (pixel agreement ${pct(a.pixelAgreement)})`,
+        comparison,
+      }
+    : {
+        model,
+        against,
+        value: a.miou,
+        text: `mask mIoU of ${model} against ${against}: ${pct(a.miou)} (pixel agreement ${pct(a.pixelAgreement)})`,
+        comparison,
+      };
 }
 
 export function computeAgreements(
   models: { id: string; contract: Contract; result: TaskResult | null }[],
   width: number,
   height: number,
-  truth: { label: string; objects: GtObject[] } | null,
+  truth: ImageTruth | null,
 ): AgreementRow[] {
   const ready = models.filter((m) => m.result && m.result.kind !== 'none');
   if (!ready.length) return [];
@@ -86,22 +152,7 @@ export function computeAgreements(
     const rb = m.result!;
     if (ra.kind === 'segmentation' && rb.kind === 'segmentation') {
       const classes = Math.max(reference.contract.classes.length, m.contract.classes.length);
-      const a = maskAgreementOnImage(ra, rb, classes, width, height);
-      if (a.iou.every((v, k) => k === 0 || v === null)) {
-        rows.push({
-          model: m.id,
-          against: reference.id,
-          value: null,
-          text: `nothing to compare: neither ${m.id} nor ${reference.id} finds a part on this image (pixel agreement ${pct(a.pixelAgreement)})`,
-        });
-        continue;
-      }
-      rows.push({
-        model: m.id,
-        against: reference.id,
-        value: a.miou,
-        text: `mask mIoU of ${m.id} against ${reference.id}: ${pct(a.miou)} (pixel agreement ${pct(a.pixelAgreement)})`,
-      });
+      rows.push(maskRow(m.id, reference.id, maskAgreementOnImage(ra, rb, classes, width, height)));
     } else if (ra.kind === 'detection' && rb.kind === 'detection') {
       const t = boxAgreementText(ra.detections, rb.detections, reference.id);
       rows.push({
@@ -109,6 +160,7 @@ export function computeAgreements(
         against: reference.id,
         value: t.value,
         text: `${m.id} against ${reference.id}: ${t.text}`,
+        comparison: t.comparison,
       });
     } else {
       rows.push({
@@ -120,16 +172,24 @@ export function computeAgreements(
     }
   }
   if (truth) {
+    const truthMap: ClassMap | null = truth.classMap
+      ? { classMap: truth.classMap, width, height, placement: IDENTITY(width, height) }
+      : null;
     for (const m of ready) {
       const r = m.result!;
-      if (r.kind !== 'detection') continue;
-      const t = boxAgreementText(truth.objects, r.detections, truth.label);
-      rows.push({
-        model: m.id,
-        against: truth.label,
-        value: t.value,
-        text: `${m.id} against ${truth.label}: ${t.text}`,
-      });
+      if (r.kind === 'detection' && truth.objects) {
+        const t = boxAgreementText(truth.objects, r.detections, truth.label);
+        rows.push({
+          model: m.id,
+          against: truth.label,
+          value: t.value,
+          text: `${m.id} against ${truth.label}: ${t.text}`,
+          comparison: t.comparison,
+        });
+      } else if (r.kind === 'segmentation' && truthMap) {
+        const classes = Math.max(m.contract.classes.length, largest(truthMap.classMap) + 1);
+        rows.push(maskRow(m.id, truth.label, maskAgreementOnImage(truthMap, r, classes, width, height)));
+      }
     }
   }
   return rows;

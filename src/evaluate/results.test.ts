@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadContract } from '../contract';
+import { contractHash } from './canonical';
 import { type ResultsDocument, readResults, resultsProblems, summarise, TRUTH } from './results';
 import { bootstrapInterval, mulberry32 } from './stats';
 
@@ -81,5 +83,22 @@ describe('reading a results file', () => {
       ok: true,
       notes: ['r.json is results version 1.4: what is newer than 1.0 is not shown'],
     });
+  });
+});
+
+describe('a model is named by its contract hash', () => {
+  it('the same hash as the Python for every zoo contract in the Python file, and for two more', async () => {
+    const doc = JSON.parse(PYTHON) as ResultsDocument;
+    // printed by ml/attnlens_ml/results.py contract_hash
+    const python: Record<string, string> = {
+      ...Object.fromEntries(doc.models.map((m) => [m.id, m.contract_sha256])),
+      'seg-teacher': 'a9c7bd6d79d3531be8975fd42236d7649c46cafd85b8620d9af3ae618ceda1a2',
+      'vit-attn': '4e8009c6c96d30189d17d22c6f8a25a7b41fcafc08ac63ed52913192efe161ad',
+    };
+    for (const [id, hash] of Object.entries(python)) {
+      const r = loadContract(new Uint8Array(readFileSync(join(__dirname, `../../public/models/${id}.onnx`))));
+      if (!r.ok) throw new Error(r.problem);
+      expect(await contractHash(r.contract), id).toBe(hash);
+    }
   });
 });

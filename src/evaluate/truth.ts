@@ -1,0 +1,72 @@
+/**
+ * Ground truth of one image for a data-set run (pure): the COCO boxes (as the panes read them) and a class map
+ * painted from the COCO masks — RLE masks in file order, each pixel the class of the last mask covering it,
+ * 0 elsewhere (as ml/attnlens_ml/evaluate.py truth_mask). Polygon masks are not read here (boxes still are).
+ */
+import { baseName, type Coco, cocoObjects, type GtObject } from '../analysis/groundTruth';
+import { type Rle, rleToMask } from '../analysis/rle';
+
+type Segmentation = Rle | number[][] | undefined;
+
+export interface TruthMask {
+  classMap: Uint8Array | null;
+  /** Masks given as polygons (not read). */
+  polygons: number;
+}
+
+/** The class map of `fileName` at width×height (a mask of another size is read nearest-neighbour). */
+export function cocoClassMap(
+  coco: Coco,
+  fileName: string,
+  width: number,
+  height: number,
+  classes?: { id: number; name: string }[],
+): TruthMask {
+  const img =
+    coco.images.find((i) => i.file_name === fileName) ??
+    coco.images.find((i) => baseName(i.file_name) === baseName(fileName));
+  if (!img) return { classMap: null, polygons: 0 };
+  const byName = new Map((classes ?? []).map((c) => [c.name.toLowerCase(), c.id]));
+  const categoryClass = new Map((coco.categories ?? []).map((c) => [c.id, byName.get(c.name.toLowerCase())]));
+  let map: Uint8Array | null = null;
+  let polygons = 0;
+  for (const a of coco.annotations) {
+    if (a.image_id !== img.id) continue;
+    const seg = (a as { segmentation?: Segmentation }).segmentation;
+    if (!seg) continue;
+    if (Array.isArray(seg)) {
+      polygons++;
+      continue;
+    }
+    let mask: ReturnType<typeof rleToMask>;
+    try {
+      mask = rleToMask(seg);
+    } catch {
+      continue; // a broken mask is no evidence; its box still counts
+    }
+    map ??= new Uint8Array(width * height);
+    const cls = Math.min(254, categoryClass.get(a.category_id) ?? a.category_id);
+    for (let y = 0; y < height; y++) {
+      const my = Math.min(mask.height - 1, Math.floor(((y + 0.5) * mask.height) / height));
+      for (let x = 0; x < width; x++) {
+        const mx = Math.min(mask.width - 1, Math.floor(((x + 0.5) * mask.width) / width));
+        if (mask.mask[my * mask.width + mx]) map[y * width + x] = cls;
+      }
+    }
+  }
+  return { classMap: map, polygons };
+}
+
+/** Boxes and class map of an image from a COCO file; null when the file does not list it. */
+export function imageTruth(
+  coco: Coco | null,
+  fileName: string,
+  width: number,
+  height: number,
+  classes?: { id: number; name: string }[],
+): { objects: GtObject[]; mask: TruthMask } | null {
+  if (!coco) return null;
+  const objects = cocoObjects(coco, fileName, classes);
+  if (!objects) return null;
+  return { objects, mask: cocoClassMap(coco, fileName, width, height, classes) };
+}
