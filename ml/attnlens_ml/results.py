@@ -69,7 +69,11 @@ def js_number(x: float | int) -> str:
 def canonical_json(value) -> str:
     """JSON with sorted keys, no spaces and JavaScript's number text: the same bytes as src/evaluate/canonical.ts."""
     if isinstance(value, dict):
-        return '{' + ','.join(json.dumps(k, ensure_ascii=False) + ':' + canonical_json(value[k]) for k in sorted(value)) + '}'
+        return (
+            '{'
+            + ','.join(json.dumps(k, ensure_ascii=False) + ':' + canonical_json(value[k]) for k in sorted(value))
+            + '}'
+        )
     if isinstance(value, list):
         return '[' + ','.join(canonical_json(v) for v in value) + ']'
     if isinstance(value, bool) or value is None:
