@@ -1,9 +1,17 @@
 import tailwindcss from '@tailwindcss/vite';
 import react from '@vitejs/plugin-react';
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 import { CSP, contentSecurityPolicy, contractValidator } from './scripts/vite-plugins.ts';
 
+const version = (path: string) => JSON.stringify(JSON.parse(readFileSync(path, 'utf8')).version);
+
 export default defineConfig({
+  // What a results file records about the app that wrote it.
+  define: {
+    __APP_VERSION__: version('package.json'),
+    __ORT_VERSION__: version('node_modules/onnxruntime-web/package.json'),
+  },
   plugins: [react(), tailwindcss(), contractValidator(), contentSecurityPolicy()],
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   // The built app's policy also as a header, so it covers the inference worker's script too.

@@ -1,5 +1,7 @@
 import { useEffect } from 'react';
 import { addUserFiles, droppedFiles, followHash, loadGallery, useAnalysis } from '../app/controller';
+import { EvaluateView } from '../evaluate/EvaluateView';
+import { useEvaluateStore } from '../evaluate/store';
 import { useStore } from '../state/store';
 import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
 import { Compare } from './Compare';
@@ -30,6 +32,8 @@ export function App() {
   const zoo = useStore((s) => s.zoo);
   const notices = useStore((s) => s.notices);
   const dismiss = useStore((s) => s.dismiss);
+  const mode = useEvaluateStore((s) => s.mode);
+  const setMode = useEvaluateStore((s) => s.setMode);
   useAnalysis();
   useEffect(() => {
     void loadGallery();
@@ -76,8 +80,30 @@ export function App() {
       <Guard what="The link notice" resetKeys={[]}>
         <LinkNotice />
       </Guard>
-      <Compare />
-      <MethodViews />
+      <nav className="mt-4 flex gap-2 text-sm" aria-label="mode">
+        {(['compare', 'evaluate'] as const).map((m) => (
+          <button
+            key={m}
+            type="button"
+            data-testid={`mode-${m}`}
+            aria-pressed={mode === m}
+            className={`rounded px-3 py-1 ${mode === m ? 'bg-sky-800' : 'bg-slate-800'}`}
+            onClick={() => setMode(m)}
+          >
+            {m === 'compare' ? 'Compare one image' : 'Evaluate the data set'}
+          </button>
+        ))}
+      </nav>
+      {mode === 'evaluate' ? (
+        <Guard what="The Evaluate view" resetKeys={[]}>
+          <EvaluateView />
+        </Guard>
+      ) : (
+        <>
+          <Compare />
+          <MethodViews />
+        </>
+      )}
       {zoo && (
         <table className="mt-8 w-full text-sm" data-testid="zoo-table">
           <thead className="text-left text-slate-400">

@@ -21,6 +21,8 @@ export interface LoadedModel {
   held: string[];
   /** What the contract claims but does not back up (e.g. a method without its outputs): shown, not fatal. */
   warnings: string[];
+  /** Size of the .onnx file. */
+  bytes: number;
 }
 
 export class ModelError extends Error {}
@@ -91,6 +93,7 @@ export async function loadModel(
     fallback: loaded.fallback,
     held: keepOnGpu(contract),
     warnings: contractResult.warnings.map((w) => w.message),
+    bytes: bytes.byteLength,
   };
 }
 

@@ -1,0 +1,270 @@
+/** Evaluate mode: run the models in view over every open image; summary, ranking table, export and re-open. */
+import { useMemo, useState } from 'react';
+import { download, json } from '../app/download';
+import { findImage, useStore } from '../state/store';
+import { readResults, TRUTH } from './results';
+import { cancelEvaluation, runEvaluation } from './runner';
+import { useEvaluateStore } from './store';
+import {
+  filterRows,
+  METRIC_NAMES,
+  meanLatency,
+  type SortKey,
+  sortRows,
+  summaryText,
+  tableOf,
+  worstAgreement,
+} from './table';
+
+const SHOWN = 200;
+
+export function EvaluateView() {
+  const images = useStore((s) => s.images);
+  const models = useStore((s) => s.view.models);
+  const { status, doc, source, notes } = useEvaluateStore();
+  return (
+    <section className="mt-4 space-y-4" data-testid="evaluate">
+      <div className="flex flex-wrap items-center gap-3 text-sm">
+        <span>
+          {images.length} image{images.length === 1 ? '' : 's'} open × {models.length} model
+          {models.length === 1 ? '' : 's'} in view ({models.join(', ')}). Drop a folder or a COCO file to add more.
+        </span>
+        {status === 'running' ? (
+          <button
+            type="button"
+            className="rounded bg-slate-700 px-2 py-1"
+            data-testid="evaluate-cancel"
+            onClick={cancelEvaluation}
+          >
+            Cancel
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="rounded bg-sky-700 px-2 py-1 disabled:opacity-40"
+            data-testid="evaluate-run"
+            disabled={!images.length || !models.length}
+            onClick={() => void runEvaluation()}
+          >
+            Evaluate
+          </button>
+        )}
+        {doc && status !== 'running' && (
+          <button
+            type="button"
+            className="rounded bg-slate-700 px-2 py-1"
+            data-testid="evaluate-export"
+            onClick={() => download('attnlens-results.json', json(doc))}
+          >
+            Export results
+          </button>
+        )}
+        <OpenResults />
+      </div>
+      <Progress />
+      {source && (
+        <p className="text-sm text-slate-400" data-testid="results-source">
+          Showing {source}, computed by {doc?.producer.name} ({doc?.producer.runtime}).
+        </p>
+      )}
+      {notes.map((n) => (
+        <p key={n} className="text-sm text-amber-300" data-testid="results-note">
+          {n}
+        </p>
+      ))}
+      {doc && <Summary />}
+      {doc && <Ranking />}
+    </section>
+  );
+}
+
+function OpenResults() {
+  return (
+    <label className="cursor-pointer rounded bg-slate-700 px-2 py-1">
+      Open results file…
+      <input
+        type="file"
+        accept=".json,application/json"
+        className="hidden"
+        data-testid="results-file"
+        onChange={async (e) => {
+          const file = e.target.files?.[0];
+          e.target.value = '';
+          if (!file) return;
+          const r = readResults(await file.text(), file.name);
+          if (!r.ok) {
+            useStore.getState().notify(`${r.problem}. Pick a file AttnLens exported (Export results).`);
+            return;
+          }
+          const open = new Set(useStore.getState().images.map((i) => i.id));
+          const absent = r.doc.images.filter((i) => !open.has(i.id)).length;
+          const notes = [...r.notes];
+          if (absent)
+            notes.push(
+              `${absent} of its ${r.doc.images.length} images are not open in this tab: their rows and the summary show, their pictures do not (drop the images to see them)`,
+            );
+          useEvaluateStore.setState({ doc: r.doc, source: file.name, notes, status: 'idle', done: 0, total: 0 });
+        }}
+      />
+    </label>
+  );
+}
+
+function Progress() {
+  const { status, done, total, startedAt, lastAt } = useEvaluateStore();
+  if (status === 'idle' || !total) return null;
+  const seconds = (lastAt - startedAt) / 1000;
+  const rate = seconds > 0 ? done / seconds : 0;
+  const left = rate > 0 ? (total - done) / rate : null;
+  return (
+    <div className="text-sm" data-testid="evaluate-progress" data-done={done} data-total={total} data-status={status}>
+      <progress className="w-64 align-middle" max={total} value={done} /> {done} / {total} images
+      {rate > 0 && ` · ${rate.toFixed(1)} images/s`}
+      {status === 'running' && left !== null && ` · about ${Math.ceil(left)} s left`}
+      {status === 'cancelled' && ' · cancelled: the numbers below cover the images done'}
+    </div>
+  );
+}
+
+function Summary() {
+  const doc = useEvaluateStore((s) => s.doc)!;
+  const latency = useMemo(() => meanLatency(doc), [doc]);
+  const ref = doc.models.find((m) => m.id === doc.reference);
+  return (
+    <table className="w-full text-sm" data-testid="evaluate-summary">
+      <caption className="text-left text-slate-400">
+        Mean over images with a number, 95 % bootstrap interval over images ({doc.settings.bootstrap.resamples}{' '}
+        resamples); an image where neither side has anything is not counted. Reference: {doc.reference}.
+      </caption>
+      <thead className="text-left text-slate-400">
+        <tr>
+          <th>model</th>
+          <th>against</th>
+          <th>metric</th>
+          <th>value</th>
+          <th>share of {doc.reference}</th>
+          <th>size vs {doc.reference}</th>
+          <th>latency vs {doc.reference}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {doc.summary.map((s) => {
+          const m = doc.models.find((x) => x.id === s.model);
+          const lat = latency[s.model];
+          const refLat = latency[doc.reference];
+          return (
+            <tr
+              key={`${s.model}|${s.against}|${s.metric}`}
+              className="border-t border-slate-800"
+              data-testid="summary-row"
+              data-model={s.model}
+              data-against={s.against}
+              data-mean={s.mean ?? ''}
+            >
+              <td className="font-mono">{s.model}</td>
+              <td>{s.against}</td>
+              <td>{METRIC_NAMES[s.metric] ?? s.metric}</td>
+              <td>{summaryText(s)}</td>
+              <td>
+                {s.against === TRUTH && typeof s.share_of_reference === 'number'
+                  ? `${(100 * s.share_of_reference).toFixed(0)} %`
+                  : ''}
+              </td>
+              <td>{m?.bytes && ref?.bytes && m !== ref ? `${((100 * m.bytes) / ref.bytes).toFixed(0)} %` : ''}</td>
+              <td>
+                {lat && refLat && s.model !== doc.reference
+                  ? `${((100 * lat) / refLat).toFixed(0)} % (${lat.toFixed(0)} ms)`
+                  : ''}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function Ranking() {
+  const doc = useEvaluateStore((s) => s.doc)!;
+  const images = useStore((s) => s.images);
+  const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'worst', descending: false });
+  const [filter, setFilter] = useState('');
+  const { columns, rows } = useMemo(() => tableOf(doc), [doc]);
+  const shown = useMemo(
+    () => sortRows(filterRows(rows, filter), sort.key, sort.descending, columns, doc.reference),
+    [rows, filter, sort, columns, doc.reference],
+  );
+  const header = (key: SortKey, label: string) => (
+    <th>
+      <button
+        type="button"
+        className="underline-offset-2 hover:underline"
+        data-testid={`sort-${key}`}
+        onClick={() => setSort((s) => ({ key, descending: s.key === key ? !s.descending : false }))}
+      >
+        {label}
+        {sort.key === key ? (sort.descending ? ' ▼' : ' ▲') : ''}
+      </button>
+    </th>
+  );
+  const open = (id: string) => {
+    const image = useStore.getState().images.find((i) => i.id === id);
+    if (!image) return;
+    useStore.getState().showImage(image);
+    useEvaluateStore.getState().setMode('compare');
+  };
+  return (
+    <div>
+      <label className="text-sm">
+        filter by name{' '}
+        <input
+          className="bg-slate-800 p-1"
+          data-testid="evaluate-filter"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+        />
+      </label>
+      <span className="ml-3 text-sm text-slate-400">
+        {shown.length > SHOWN ? `showing ${SHOWN} of ${shown.length}` : `${shown.length} images`}; click an image to
+        open it in the comparison
+      </span>
+      <table className="mt-2 w-full text-sm" data-testid="evaluate-table">
+        <thead className="text-left text-slate-400">
+          <tr>
+            <th />
+            {header('name', 'image')}
+            {header('worst', `worst agreement with ${doc.reference}`)}
+            {columns.map((c) => header(c.key, `${c.model} vs ${c.against}`))}
+          </tr>
+        </thead>
+        <tbody>
+          {shown.slice(0, SHOWN).map((r) => {
+            const entry = findImage(images, { hash: r.image.id });
+            return (
+              <tr
+                key={r.image.id}
+                className="cursor-pointer border-t border-slate-800 hover:bg-slate-800"
+                data-testid="evaluate-row"
+                data-image={r.image.id}
+                data-name={r.image.name}
+                onClick={() => open(r.image.id)}
+              >
+                <td>{entry ? <img src={entry.thumb} alt="" className="h-8" /> : <span title="not open">–</span>}</td>
+                <td>{r.image.name}</td>
+                <td>{fmt(worstAgreement(r, columns, doc.reference))}</td>
+                {columns.map((c) => (
+                  <td key={c.key} data-column={c.key} data-value={r.values[c.key] ?? ''}>
+                    {fmt(r.values[c.key])}
+                  </td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+const fmt = (v: number | null | undefined) =>
+  v === undefined ? '' : v === null ? 'nothing to compare' : `${(100 * v).toFixed(1)} %`;

@@ -1,0 +1,112 @@
+/** The Evaluate table (pure): one row an image, one column per comparison, sorted and filtered. */
+import type { ResultsDocument, ResultsImage, SummaryEntry } from './results';
+
+export interface Column {
+  key: string;
+  model: string;
+  against: string;
+  metric: string;
+}
+
+export interface TableRow {
+  image: ResultsImage;
+  /** Column key → value (null: nothing to compare; absent: not computed). */
+  values: Record<string, number | null>;
+  latency: Record<string, number | null>;
+  errors: string[];
+}
+
+export const columnKey = (model: string, against: string) => `${model} vs ${against}`;
+
+/** Columns in the summary's order (students against the reference first, then against ground truth). */
+export function tableOf(doc: ResultsDocument): { columns: Column[]; rows: TableRow[] } {
+  const columns: Column[] = [];
+  const seen = new Set<string>();
+  for (const r of doc.rows)
+    for (const c of [r.vs_reference, r.vs_truth]) {
+      if (!c) continue;
+      const key = columnKey(r.model, c.against);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      columns.push({ key, model: r.model, against: c.against, metric: c.metric });
+    }
+  columns.sort((a, b) => Number(a.against !== doc.reference) - Number(b.against !== doc.reference));
+  const byImage = new Map<string, TableRow>(
+    doc.images.map((image) => [image.id, { image, values: {}, latency: {}, errors: [] }]),
+  );
+  for (const r of doc.rows) {
+    const row = byImage.get(r.image);
+    if (!row) continue;
+    row.latency[r.model] = r.latency_ms ?? null;
+    if (r.error) row.errors.push(r.error);
+    for (const c of [r.vs_reference, r.vs_truth]) if (c) row.values[columnKey(r.model, c.against)] = c.value;
+  }
+  return { columns, rows: [...byImage.values()] };
+}
+
+/** The lowest agreement of any student with the reference on this image (the disagreement ranking), or null. */
+export function worstAgreement(row: TableRow, columns: Column[], reference: string): number | null {
+  let worst: number | null = null;
+  for (const c of columns) {
+    if (c.against !== reference) continue;
+    const v = row.values[c.key];
+    if (typeof v === 'number' && (worst === null || v < worst)) worst = v;
+  }
+  return worst;
+}
+
+export type SortKey = 'name' | 'worst' | string;
+
+/** Sorted by a column (images without a number last, whatever the direction), then by name. */
+export function sortRows(
+  rows: TableRow[],
+  key: SortKey,
+  descending: boolean,
+  columns: Column[],
+  reference: string,
+): TableRow[] {
+  const value = (r: TableRow): number | string | null =>
+    key === 'name' ? r.image.name : key === 'worst' ? worstAgreement(r, columns, reference) : (r.values[key] ?? null);
+  return [...rows].sort((a, b) => {
+    const va = value(a);
+    const vb = value(b);
+    if (va === null || vb === null) return va === vb ? a.image.name.localeCompare(b.image.name) : va === null ? 1 : -1;
+    const order = typeof va === 'string' ? va.localeCompare(vb as string) : va - (vb as number);
+    return (descending ? -order : order) || a.image.name.localeCompare(b.image.name);
+  });
+}
+
+export const filterRows = (rows: TableRow[], text: string): TableRow[] => {
+  const t = text.trim().toLowerCase();
+  return t ? rows.filter((r) => r.image.name.toLowerCase().includes(t)) : rows;
+};
+
+const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+
+/** "43.0 % [38.2, 47.9] over 16 images" — or why there is no number. */
+export function summaryText(s: SummaryEntry): string {
+  if (s.mean === null) return `no image had anything to compare (n = 0)`;
+  const ci = s.ci ? ` [${(100 * s.ci[0]).toFixed(1)}, ${(100 * s.ci[1]).toFixed(1)}]` : '';
+  return `${pct(s.mean)}${ci} over ${s.n} image${s.n === 1 ? '' : 's'}`;
+}
+
+export const METRIC_NAMES: Record<string, string> = {
+  mask_miou: 'mask mIoU',
+  box_f1: 'box F1 @ IoU 0.5',
+  pixel_agreement: 'pixel agreement',
+  box_ap: 'COCO box AP',
+  box_ap50: 'COCO box AP50',
+};
+
+/** Mean latency per model over the rows that ran. */
+export function meanLatency(doc: ResultsDocument): Record<string, number | null> {
+  const sums = new Map<string, [number, number]>();
+  for (const r of doc.rows) {
+    if (typeof r.latency_ms !== 'number') continue;
+    const [s, n] = sums.get(r.model) ?? [0, 0];
+    sums.set(r.model, [s + r.latency_ms, n + 1]);
+  }
+  return Object.fromEntries(
+    doc.models.map((m) => [m.id, sums.has(m.id) ? sums.get(m.id)![0] / sums.get(m.id)![1] : null]),
+  );
+}

@@ -1,0 +1,185 @@
+/**
+ * Evaluate mode in chromium: the gallery evaluated with the default pair, against the headless Python run on
+ * Ray (python -m attnlens_ml.evaluate) over the same images; ranking, opening the worst image, export,
+ * re-import in a fresh tab, cancel halfway.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ResultsDocument, readResults } from '../../src/evaluate/results';
+import { root, serveApp } from './browser';
+
+const app = serveApp();
+const MODELS = ['seg-teacher', 'seg-student-attnfd'];
+let python: ResultsDocument;
+
+beforeAll(() => {
+  const out = join(mkdtempSync(join(tmpdir(), 'attnlens-eval-')), 'python.json');
+  execFileSync(
+    join(root, 'ml/.venv/bin/python'),
+    [
+      '-m',
+      'attnlens_ml.evaluate',
+      '--models',
+      MODELS.map((m) => join(root, 'public/models', `${m}.onnx`)).join(','),
+      '--images',
+      join(root, 'public/samples/coco.json'),
+      '--out',
+      out,
+      '--workers',
+      '1',
+    ],
+    { cwd: join(root, 'ml'), stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  python = JSON.parse(readFileSync(out, 'utf8'));
+});
+
+/** The 16 gallery samples are in the image strip. */
+const galleryOpen = (page: Page) =>
+  page.waitForFunction(() => document.querySelectorAll('[data-testid=strip] button').length === 16);
+
+async function evaluateGallery(page: Page): Promise<void> {
+  await page.goto(app.url);
+  await galleryOpen(page);
+  await page.getByTestId('mode-evaluate').click();
+  await page.getByTestId('evaluate-run').click();
+  await page.locator('[data-testid=evaluate-progress][data-status=done]').waitFor({ timeout: 120_000 });
+}
+
+async function exported(page: Page): Promise<ResultsDocument> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId('evaluate-export').click()]);
+  const text = readFileSync((await file.path())!, 'utf8');
+  const r = readResults(text, 'attnlens-results.json');
+  if (!r.ok) throw new Error(r.problem);
+  return r.doc;
+}
+
+describe('Evaluate mode', () => {
+  it('the gallery: per-image numbers and summaries as the Python run on Ray computes them', async () => {
+    const page = await app.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await evaluateGallery(page);
+    expect(await page.getByTestId('evaluate-progress').getAttribute('data-done')).toBe('16');
+    const doc = await exported(page);
+    expect(doc.producer.name).toBe('attnlens-app');
+    expect(doc.models.map((m) => [m.id, m.contract_sha256])).toEqual(
+      python.models.map((m) => [m.id, m.contract_sha256]),
+    );
+    // Same images, by content: the app's pixel hash and the Python's agree on every gallery PNG.
+    expect(doc.images.map((i) => [i.id, i.name, i.width, i.height, i.truth])).toEqual(
+      python.images.map((i) => [i.id, i.name, i.width, i.height, i.truth]),
+    );
+    // Per image and model: the same comparisons. Tolerance: the gallery is fed byte for byte on both sides, but
+    // onnxruntime-web (WASM) and native onnxruntime may round a logit differently, flipping a rare argmax tie.
+    const key = (r: { image: string; model: string }) => `${r.image}|${r.model}`;
+    const theirs = new Map(python.rows.map((r) => [key(r), r]));
+    expect(doc.rows).toHaveLength(python.rows.length);
+    let largest = 0;
+    for (const r of doc.rows) {
+      const p = theirs.get(key(r))!;
+      for (const k of ['vs_reference', 'vs_truth'] as const) {
+        expect(Boolean(r[k]), `${key(r)} ${k}`).toBe(Boolean(p[k]));
+        if (!r[k] || !p[k]) continue;
+        expect(r[k]!.metric).toBe(p[k]!.metric);
+        expect(r[k]!.against).toBe(p[k]!.against);
+        if (r[k]!.value === null || p[k]!.value === null) expect(r[k]!.value).toBe(p[k]!.value);
+        else largest = Math.max(largest, Math.abs(r[k]!.value! - p[k]!.value!));
+      }
+    }
+    expect(largest).toBeLessThan(1e-3);
+    for (const s of doc.summary) {
+      const p = python.summary.find((x) => x.model === s.model && x.against === s.against && x.metric === s.metric)!;
+      expect(s.n).toBe(p.n);
+      expect(s.mean!).toBeCloseTo(p.mean!, 3);
+    }
+    // What the summary table shows is the exported summary.
+    const shown = await page
+      .getByTestId('summary-row')
+      .evaluateAll((rows) =>
+        rows.map((r) => [
+          r.getAttribute('data-model'),
+          r.getAttribute('data-against'),
+          Number(r.getAttribute('data-mean')),
+        ]),
+      );
+    expect(shown).toEqual(doc.summary.map((s) => [s.model, s.against, s.mean]));
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('ranks by disagreement, opens the worst image in the comparison, re-opens the export in a fresh tab', async () => {
+    const page = await app.browser.newPage();
+    await evaluateGallery(page);
+    const doc = await exported(page);
+    const student = doc.rows.filter((r) => r.model === 'seg-student-attnfd' && r.vs_reference?.value != null);
+    const worst = student.reduce((a, b) => (b.vs_reference!.value! < a.vs_reference!.value! ? b : a));
+    const first = page.getByTestId('evaluate-row').first();
+    expect(await first.getAttribute('data-image')).toBe(worst.image);
+    // sort by name, then back by the worst agreement
+    await page.getByTestId('sort-name').click();
+    expect(await page.getByTestId('evaluate-row').first().getAttribute('data-name')).toBe('factory-test-000.png');
+    await page.getByTestId('sort-worst').click();
+    expect(await page.getByTestId('evaluate-row').first().getAttribute('data-image')).toBe(worst.image);
+    const worstName = await first.getAttribute('data-name');
+    await first.click();
+    await page.getByTestId('mode-compare').waitFor();
+    expect(await page.getByTestId('mode-compare').getAttribute('aria-pressed')).toBe('true');
+    await page.waitForFunction((name) => decodeURIComponent(location.hash).includes(name!), worstName);
+    await page.locator('[data-testid=agreement][data-model=seg-student-attnfd]').first().waitFor();
+    const shownValue = Number(
+      await page
+        .locator('[data-testid=agreement][data-model=seg-student-attnfd][data-against=seg-teacher]')
+        .getAttribute('data-value'),
+    );
+    expect(shownValue).toBeCloseTo(worst.vs_reference!.value!, 12);
+    await page.close();
+
+    // A fresh tab opens the file: the table and the summary come back (the gallery images are open there too).
+    const fresh = await app.browser.newPage();
+    await fresh.goto(app.url);
+    await galleryOpen(fresh);
+    await fresh.getByTestId('mode-evaluate').click();
+    await fresh.getByTestId('results-file').setInputFiles({
+      name: 'colleague.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(doc)),
+    });
+    await fresh.getByTestId('results-source').waitFor();
+    expect(await fresh.getByTestId('evaluate-row').count()).toBe(16);
+    expect(await fresh.getByTestId('summary-row').count()).toBe(doc.summary.length);
+    // and a file that is not a results file is named as such, the table stays
+    await fresh.getByTestId('results-file').setInputFiles({
+      name: 'coco.json',
+      mimeType: 'application/json',
+      buffer: readFileSync(join(root, 'public/samples/coco.json')),
+    });
+    await fresh.getByRole('alert').filter({ hasText: 'coco.json is JSON but not an AttnLens results file' }).waitFor();
+    expect(await fresh.getByTestId('evaluate-row').count()).toBe(16);
+    await fresh.close();
+  });
+
+  it('cancel halfway keeps what was done', async () => {
+    const page = await app.browser.newPage();
+    await page.goto(app.url);
+    await galleryOpen(page);
+    await page.getByTestId('mode-evaluate').click();
+    await page.getByTestId('evaluate-run').click();
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid=evaluate-progress]')?.getAttribute('data-done')) >= 3,
+    );
+    await page.getByTestId('evaluate-cancel').click();
+    await page.locator('[data-testid=evaluate-progress][data-status=cancelled]').waitFor();
+    const done = Number(await page.getByTestId('evaluate-progress').getAttribute('data-done'));
+    expect(done).toBeGreaterThanOrEqual(3);
+    expect(done).toBeLessThan(16);
+    const doc = await exported(page);
+    expect(doc.images).toHaveLength(done);
+    expect(doc.rows).toHaveLength(done * MODELS.length);
+    expect(await page.getByTestId('evaluate-row').count()).toBe(done);
+    await page.close();
+  });
+});
