@@ -42,6 +42,8 @@ export interface MaskAgreement {
   /** Mean over classes present in either map. */
   miou: number;
   pixelAgreement: number;
+  /** confusion[i·classes + j]: compared pixels the reference calls class i and the other class j. */
+  confusion: Float64Array;
 }
 
 /** IoU of each class between a reference map (teacher) and another (student). */
@@ -50,6 +52,7 @@ export function maskAgreement(reference: Uint8Array, other: Uint8Array, classes:
   const inter = new Float64Array(classes);
   const refCount = new Float64Array(classes);
   const otherCount = new Float64Array(classes);
+  const confusion = new Float64Array(classes * classes);
   let same = 0;
   let compared = 0;
   for (let i = 0; i < reference.length; i++) {
@@ -58,6 +61,7 @@ export function maskAgreement(reference: Uint8Array, other: Uint8Array, classes:
     // A pixel without a class in either map (NaN logits) is no evidence of agreement or of disagreement.
     if (a >= classes || b >= classes) continue;
     compared++;
+    confusion[a * classes + b]++;
     refCount[a]++;
     otherCount[b]++;
     if (a === b) {
@@ -74,5 +78,6 @@ export function maskAgreement(reference: Uint8Array, other: Uint8Array, classes:
     iou,
     miou: present.reduce((a, b) => a + b, 0) / Math.max(present.length, 1),
     pixelAgreement: compared ? same / compared : 0,
+    confusion,
   };
 }

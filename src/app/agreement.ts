@@ -17,6 +17,8 @@ export interface AgreementRow {
   text: string;
   /** The numbers behind the text, as a data-set run records them (absent: the tasks differ). */
   comparison?: Comparison;
+  /** Masks: the compared pixels' class pairs (see MaskAgreement.confusion), pooled over a data set. */
+  confusion?: { classes: number; counts: Float64Array };
 }
 
 /** Ground truth of one image: boxes for detectors, a class map at image pixels for segmenters (either may lack). */
@@ -119,6 +121,7 @@ function maskRow(model: string, against: string, a: ReturnType<typeof maskAgreem
     value: nothing ? null : a.miou,
     pixel_agreement: a.pixelAgreement,
   };
+  const confusion = { classes: a.iou.length, counts: a.confusion };
   return nothing
     ? {
         model,
@@ -126,6 +129,7 @@ function maskRow(model: string, against: string, a: ReturnType<typeof maskAgreem
         value: null,
         text: `nothing to compare: neither ${model} nor ${against} finds a part on this image (pixel agreement ${pct(a.pixelAgreement)})`,
         comparison,
+        confusion,
       }
     : {
         model,
@@ -133,6 +137,7 @@ function maskRow(model: string, against: string, a: ReturnType<typeof maskAgreem
         value: a.miou,
         text: `mask mIoU of ${model} against ${against}: ${pct(a.miou)} (pixel agreement ${pct(a.pixelAgreement)})`,
         comparison,
+        confusion,
       };
 }
 

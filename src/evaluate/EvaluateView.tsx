@@ -1,6 +1,7 @@
 /** Evaluate mode: run the models in view over every open image; summary, ranking table, export and re-open. */
 import { useMemo, useState } from 'react';
 import { download, json } from '../app/download';
+import { Heatmap } from '../components/charts/Heatmap';
 import { findImage, useStore } from '../state/store';
 import { readResults, TRUTH } from './results';
 import { cancelEvaluation, runEvaluation } from './runner';
@@ -73,6 +74,7 @@ export function EvaluateView() {
         </p>
       ))}
       {doc && <Summary />}
+      {doc?.per_class?.length ? <PerClass /> : null}
       {doc && <Ranking />}
     </section>
   );
@@ -181,6 +183,69 @@ function Summary() {
         })}
       </tbody>
     </table>
+  );
+}
+
+/** Per-class IoU pooled over the set, and each confusion matrix (rows normalised: where each class went). */
+function PerClass() {
+  const doc = useEvaluateStore((s) => s.doc)!;
+  const pairs = doc.confusion ?? [];
+  const classes = pairs[0]?.classes ?? [];
+  const value = (model: string, against: string, k: number) =>
+    doc.per_class?.find((p) => p.model === model && p.against === against && p.class_id === k)?.value;
+  return (
+    <div className="space-y-2">
+      <table className="w-full text-sm" data-testid="evaluate-per-class">
+        <caption className="text-left text-slate-400">
+          Per-class IoU over the whole set (pixels pooled over images, as the model cards' mIoU)
+        </caption>
+        <thead className="text-left text-slate-400">
+          <tr>
+            <th>class</th>
+            {pairs.map((p) => (
+              <th key={`${p.model}|${p.against}`}>
+                {p.model} vs {p.against}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {classes.map((name, k) => (
+            <tr key={name} className="border-t border-slate-800">
+              <td>{name}</td>
+              {pairs.map((p) => {
+                const v = value(p.model, p.against, k);
+                return (
+                  <td key={`${p.model}|${p.against}`} data-testid="per-class-cell" data-value={v ?? ''}>
+                    {typeof v === 'number' ? `${(100 * v).toFixed(1)} %` : '–'}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="flex flex-wrap gap-4">
+        {pairs.map((p) => {
+          const n = p.classes.length;
+          const normalised = new Float32Array(n * n);
+          p.matrix.forEach((row, i) => {
+            const total = row.reduce((a, b) => a + b, 0);
+            row.forEach((v, j) => {
+              normalised[i * n + j] = total ? v / total : 0;
+            });
+          });
+          return (
+            <figure key={`${p.model}|${p.against}`} className="text-xs" data-testid="confusion">
+              <Heatmap values={normalised} grid={[n, n]} domain={[0, 1]} className="h-32 w-32" />
+              <figcaption className="max-w-48 text-slate-400">
+                rows: {p.against}, columns: {p.model} ({p.classes.join(', ')}); each row sums to 1
+              </figcaption>
+            </figure>
+          );
+        })}
+      </div>
+    </div>
   );
 }
 

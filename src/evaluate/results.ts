@@ -157,3 +157,58 @@ export function readResults(text: string, fileName: string): ReadResults {
     notes.push(`${fileName} is results version ${d.version}: what is newer than ${RESULTS_VERSION} is not shown`);
   return { ok: true, doc: doc as ResultsDocument, notes };
 }
+
+/** Pixel confusion summed over images per (model, against); matrices of different sizes grow to the larger. */
+export class ConfusionPool {
+  private pools = new Map<string, { model: string; against: string; classes: number; counts: Float64Array }>();
+
+  add(model: string, against: string, classes: number, counts: Float64Array): void {
+    const key = JSON.stringify([model, against]);
+    const p = this.pools.get(key);
+    if (!p) {
+      this.pools.set(key, { model, against, classes, counts: counts.slice() });
+      return;
+    }
+    const size = Math.max(p.classes, classes);
+    if (size !== p.classes) {
+      const grown = new Float64Array(size * size);
+      for (let i = 0; i < p.classes; i++)
+        for (let j = 0; j < p.classes; j++) grown[i * size + j] = p.counts[i * p.classes + j];
+      p.counts = grown;
+      p.classes = size;
+    }
+    for (let i = 0; i < classes; i++)
+      for (let j = 0; j < classes; j++) p.counts[i * size + j] += counts[i * classes + j];
+  }
+
+  /** The document's `confusion` (class names by id, else 'class k') and `per_class` (pooled IoU per class). */
+  tables(names: Map<number, string>): Pick<ResultsDocument, 'confusion' | 'per_class'> {
+    const confusion: NonNullable<ResultsDocument['confusion']> = [];
+    const perClass: NonNullable<ResultsDocument['per_class']> = [];
+    for (const p of this.pools.values()) {
+      const n = p.classes;
+      const classNames = Array.from({ length: n }, (_, k) => names.get(k) ?? `class ${k}`);
+      const matrix = Array.from({ length: n }, (_, i) => Array.from(p.counts.subarray(i * n, i * n + n)));
+      confusion.push({ model: p.model, against: p.against, classes: classNames, matrix });
+      for (let k = 0; k < n; k++) {
+        let row = 0;
+        let col = 0;
+        for (let j = 0; j < n; j++) {
+          row += matrix[k][j];
+          col += matrix[j][k];
+        }
+        const inter = matrix[k][k];
+        const union = row + col - inter;
+        perClass.push({
+          model: p.model,
+          against: p.against,
+          metric: 'iou',
+          class_id: k,
+          class: classNames[k],
+          value: union > 0 ? inter / union : null,
+        });
+      }
+    }
+    return { confusion, per_class: perClass };
+  }
+}

@@ -12,6 +12,7 @@ import { runKey } from '../state/runs';
 import { type ImageEntry, useStore } from '../state/store';
 import { contractHash } from './canonical';
 import {
+  ConfusionPool,
   RESULTS_VERSION,
   type ResultRow,
   type ResultsDocument,
@@ -43,7 +44,12 @@ async function truthOf(image: ImageEntry): Promise<ImageTruth | null> {
 }
 
 /** Rows of one image: each model's latency and its comparisons with the reference and the ground truth. */
-async function rowsOf(image: ImageEntry, ids: string[], threshold: number | null): Promise<ResultRow[]> {
+async function rowsOf(
+  image: ImageEntry,
+  ids: string[],
+  threshold: number | null,
+  pool: ConfusionPool,
+): Promise<ResultRow[]> {
   const { slots, runs } = useStore.getState();
   const truth = await truthOf(image);
   const models = ids.flatMap((id) => {
@@ -52,6 +58,7 @@ async function rowsOf(image: ImageEntry, ids: string[], threshold: number | null
     return contract ? [{ id, contract, result: run ? interpret(contract, run, threshold) : null }] : [];
   });
   const agreements = computeAgreements(models, image.width, image.height, truth);
+  for (const a of agreements) if (a.confusion) pool.add(a.model, a.against, a.confusion.classes, a.confusion.counts);
   return ids.map((id) => {
     const run = runs[runKey(id, image.id)];
     const row: ResultRow = { image: image.id, model: id, latency_ms: run ? run.milliseconds : null };
@@ -89,6 +96,7 @@ function documentOf(
   images: ResultsImage[],
   rows: ResultRow[],
   truthSource: string | null,
+  pool: ConfusionPool,
 ): ResultsDocument {
   const reference = (models.find((m) => m.role === 'teacher') ?? models[0])?.id ?? '';
   return {
@@ -103,7 +111,17 @@ function documentOf(
     images,
     rows,
     summary: summarise(rows, reference, DEFAULT_BOOTSTRAP),
+    ...pool.tables(classNames()),
   };
+}
+
+/** Class names by id: the models' contracts, then the imported COCO file's categories. */
+function classNames(): Map<number, string> {
+  const { slots, view } = useStore.getState();
+  const names = new Map<number, string>();
+  for (const id of view.models) for (const c of slots[id]?.model?.contract.classes ?? []) names.set(c.id, c.name);
+  for (const c of useGroundTruthStore.getState().imported?.coco.categories ?? []) names.set(c.id, c.name);
+  return names;
 }
 
 function runtimeText(): string {
@@ -132,12 +150,13 @@ export async function runEvaluation(): Promise<void> {
     notes: [],
   });
   const rows: ResultRow[] = [];
+  const pool = new ConfusionPool();
   const done: ResultsImage[] = [];
   let truthSource: string | null = null;
   for (const image of images) {
     if (controller.signal.aborted) break;
     await Promise.all(ids.map((id) => analyse(id, image)));
-    const imageRows = await rowsOf(image, ids, view.threshold);
+    const imageRows = await rowsOf(image, ids, view.threshold, pool);
     const truth = imageRows.some((r) => r.vs_truth);
     if (truth)
       truthSource ??= useGroundTruthStore.getState().imported?.file ?? (image.source === 'gallery' ? 'gallery' : null);
@@ -149,7 +168,7 @@ export async function runEvaluation(): Promise<void> {
   const models = await modelEntries(ids);
   set({
     status: controller.signal.aborted ? 'cancelled' : 'done',
-    doc: documentOf(models, done, rows, truthSource),
+    doc: documentOf(models, done, rows, truthSource, pool),
     lastAt: performance.now(),
   });
   stop = null;

@@ -96,6 +96,20 @@ describe('Evaluate mode', () => {
       expect(s.n).toBe(p.n);
       expect(s.mean!).toBeCloseTo(p.mean!, 3);
     }
+    // Per-class IoU pooled over the set: as the Python's, and the teacher's against ground truth is the model card's.
+    for (const c of python.per_class ?? []) {
+      const ours = doc.per_class?.find(
+        (x) => x.model === c.model && x.against === c.against && x.class_id === c.class_id,
+      );
+      expect(ours?.class).toBe(c.class);
+      expect(ours?.value ?? NaN).toBeCloseTo(c.value ?? NaN, 3);
+    }
+    const card = JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')).models.find(
+      (m: { id: string }) => m.id === 'seg-teacher',
+    ).metrics.check_slice.iou_per_class as Record<string, number>;
+    for (const [name, v] of Object.entries(card))
+      expect(doc.per_class?.find((x) => x.model === 'seg-teacher' && x.class === name)?.value).toBeCloseTo(v, 3);
+    expect(await page.getByTestId('confusion').count()).toBe(doc.confusion?.length);
     // What the summary table shows is the exported summary.
     const shown = await page
       .getByTestId('summary-row')
