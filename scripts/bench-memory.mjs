@@ -68,7 +68,7 @@ export function scenePng(i) {
 const MB = (bytes) => bytes / 2 ** 20;
 
 /** PSS (kB → bytes) of one process, or 0 when it is gone. */
-function pss(pid) {
+export function pss(pid) {
   try {
     const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
@@ -78,7 +78,7 @@ function pss(pid) {
 }
 
 /** Every process under `root` (its pid included), with its chromium --type (browser for the top one). */
-function processTree(root) {
+export function processTree(root) {
   const children = new Map();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -106,7 +106,7 @@ function processTree(root) {
 }
 
 /** The chromium browser process playwright launched: the child of this node process named chromium. */
-function chromiumRoot() {
+export function chromiumRoot() {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {

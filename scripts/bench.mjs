@@ -9,7 +9,9 @@
 // second animation frame after the view's DOM changed (the frame that shows the new canvases), median.
 // Then memory (scripts/bench-memory.mjs): the default pair stepping through 200 dropped 640×480 images,
 // memory after forced GC at checkpoints (target: flat within 10 %).
-// BENCH_ONLY=models|views|memory (comma-separated) runs only those sections; `-- --views` = BENCH_ONLY=views.
+// Then a data set (scripts/bench-dataset.mjs): images/s of the headless evaluation on Ray with 1 and 2 local
+// workers, and of the app's Evaluate mode, with its longest main-thread task and memory.
+// BENCH_ONLY=models|views|memory|dataset (comma-separated) runs only those; `-- --views` = BENCH_ONLY=views.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
+import { benchDataset } from './bench-dataset.mjs';
 import { benchMemory } from './bench-memory.mjs';
 import { root, setupBrowser, setupNode } from './setup.mjs';
 
@@ -106,7 +109,7 @@ async function inBrowser(id) {
 }
 
 const only = new Set(
-  (process.env.BENCH_ONLY ?? (process.argv.includes('--views') ? 'views' : 'models,views,memory')).split(','),
+  (process.env.BENCH_ONLY ?? (process.argv.includes('--views') ? 'views' : 'models,views,memory,dataset')).split(','),
 );
 if (only.has('models'))
   console.log(
@@ -235,5 +238,6 @@ for (const [label, hash, testid, how, values, section, until] of only.has('views
   await page.close();
 }
 if (only.has('memory')) await benchMemory(browser, url);
+if (only.has('dataset')) await benchDataset(browser, url);
 await browser.close();
 await server.close();

@@ -30,6 +30,7 @@ from .results import (
     class_map,
     contract_hash,
     decode_detections,
+    failures,
     image_id,
     mask_agreement_on_image,
     mask_comparison,
@@ -210,6 +211,7 @@ class Evaluator:
         ref = results.get(self.reference)
         n_classes = {m['entry']['id']: len(m['contract']['classes']) for m in self.models}
         gt_map = truth_mask(truth, h, w) if truth else None
+        identity = {'inputWidth': w, 'inputHeight': h, 'offsetX': 0, 'offsetY': 0, 'scaleX': 1, 'scaleY': 1}
         for m in self.models:
             mid = m['entry']['id']
             r = results[mid]
@@ -221,10 +223,14 @@ class Evaluator:
                 confusion.append(_confusion(mid, self.reference, ref, r, classes, w, h))
             elif mid != self.reference and ref and ref['kind'] == r['kind'] == 'detection':
                 row['vs_reference'] = box_comparison(ref['dets'], r['dets'], self.reference)
+            if mid != self.reference and ref and truth is not None and ref['kind'] == r['kind'] == 'detection':
+                row['failures'] = failures(truth['boxes'], ref['dets'], r['dets'], w, h)
+            elif mid != self.reference and ref and gt_map is not None and ref['kind'] == r['kind'] == 'segmentation':
+                row['failures'] = failures((gt_map, identity), (ref['map'], ref['p']), (r['map'], r['p']), w, h)
             if truth is not None and r['kind'] == 'detection':
                 row['vs_truth'] = box_comparison(truth['boxes'], r['dets'], TRUTH)
             elif gt_map is not None and r['kind'] == 'segmentation':
-                gt = (gt_map, {'scaleX': 1, 'scaleY': 1, 'offsetX': 0, 'offsetY': 0})
+                gt = (gt_map, identity)
                 truth_classes = max(n_classes[mid], int(gt_map.max()) + 1)
                 row['vs_truth'] = mask_comparison(
                     mask_agreement_on_image(gt, (r['map'], r['p']), truth_classes, w, h), TRUTH

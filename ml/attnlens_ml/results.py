@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .thresholds import box_corners, true_positives
+from .thresholds import _iou, box_corners, true_positives
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / 'contract' / 'attnlens-results.schema.json'
@@ -223,6 +223,52 @@ def box_agreement(reference: Sequence[dict], other: Sequence[dict], iou: float =
     recall = matched / len(reference) if reference else (0.0 if other else 1.0)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     return {'matched': matched, 'precision': precision, 'recall': recall, 'f1': f1}
+
+
+def found_truth(truth: Sequence[dict], dets: Sequence[dict], iou: float = IOU) -> set[int]:
+    """Indices of the ground-truth boxes `dets` match (the greedy matching of box_agreement)."""
+    scores, classes, boxes = _arrays(dets)
+    _, gt_classes, gt_boxes = _arrays(truth)
+    used = np.zeros(len(truth), bool)
+    for i in sorted(range(len(scores)), key=lambda k: -scores[k]):
+        cand = (~used) & (gt_classes == classes[i])
+        if not cand.any():
+            continue
+        ious = np.where(cand, _iou(boxes[i], gt_boxes), -1.0)
+        j = len(ious) - 1 - int(ious[::-1].argmax())
+        if ious[j] >= iou:
+            used[j] = True
+    return set(np.flatnonzero(used).tolist())
+
+
+def failures(truth, reference, model, width: int, height: int) -> dict | None:
+    """src/evaluate/failures.ts: ground-truth objects (detections: lists of dicts) or pixels (segmentation:
+    (class map, placement) pairs, truth at image pixels) only the reference gets, only the model, neither."""
+    if isinstance(truth, list):
+        a, b = found_truth(truth, reference), found_truth(truth, model)
+        n = len(truth)
+        return {
+            'unit': 'objects',
+            'only_reference': len(a - b),
+            'only_model': len(b - a),
+            'neither': n - len(a | b),
+            'total': n,
+        }
+    maps = [truth, reference, model]
+    if all(m[0].shape == truth[0].shape and m[1] == truth[1] for m in maps):
+        t, x, y = (m[0].ravel().astype(np.int64) for m in maps)
+    else:
+        xs, ys = _grid_points(width, height)
+        t, x, y = (_read_at(m[0], m[1], xs, ys) for m in maps)
+    keep = (t >= 0) & (x >= 0) & (y >= 0) & (t != NO_CLASS) & (x != NO_CLASS) & (y != NO_CLASS)
+    t, x, y = t[keep], x[keep], y[keep]
+    return {
+        'unit': 'pixels',
+        'only_reference': int(((x == t) & (y != t)).sum()),
+        'only_model': int(((y == t) & (x != t)).sum()),
+        'neither': int(((x != t) & (y != t)).sum()),
+        'total': int(len(t)),
+    }
 
 
 def box_comparison(reference: Sequence[dict], other: Sequence[dict], against: str, iou: float = IOU) -> dict:

@@ -212,3 +212,39 @@ def test_a_folder_of_own_images(tmp_path):
 
 def test_canonical_json_keys_keep_their_letters():
     assert canonical_json({'é': 1}) == '{"é":1}'  # as JSON.stringify
+
+
+def test_the_test_split_matches_the_model_cards(tmp_path):
+    """The cards' `test` numbers are over the first 400 test scenes: the same numbers from a results file."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location('make_eval_set', ROOT / 'ml' / 'scripts' / 'make_eval_set.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    coco = module.make_set(tmp_path / 'test', 400)
+    cards = {m['id']: m['metrics']['test'] for m in INDEX['models']}
+    doc = evaluate([MODELS / 'seg-teacher.onnx', MODELS / 'detr-teacher.onnx'], coco, workers=2, resamples=20)
+    assert validate_results(doc) == [] and len(doc['images']) == 400
+    per_class = {r['class']: r['value'] for r in doc['per_class'] if r['model'] == 'seg-teacher'}
+    assert per_class == pytest.approx(cards['seg-teacher']['iou_per_class'], abs=1e-6)
+    ap = {s['metric']: s['mean'] for s in doc['summary'] if s['model'] == 'detr-teacher'}
+    assert ap['box_ap'] == pytest.approx(cards['detr-teacher']['ap'], abs=1e-5)
+    assert ap['box_ap50'] == pytest.approx(cards['detr-teacher']['ap50'], abs=1e-5)
+
+
+def test_failures_by_hand():
+    from attnlens_ml.results import failures
+
+    def gt(x, c=1):
+        return {'x0': x, 'y0': 0, 'x1': x + 10, 'y1': 10, 'class_id': c}
+
+    truth = [gt(0), gt(20), gt(40), gt(60, 2)]
+    f = failures(truth, [box(0, 0, 10, 10, 1), box(21, 0, 31, 10, 1)], [box(19, 0, 29, 10, 1), box(40, 0, 50, 10, 1),
+                 box(60, 0, 70, 10, 1)], 100, 10)  # fmt: skip
+    assert f == {'unit': 'objects', 'only_reference': 1, 'only_model': 1, 'neither': 1, 'total': 4}
+    p = {'inputWidth': 3, 'inputHeight': 2, 'offsetX': 0, 'offsetY': 0, 'scaleX': 1, 'scaleY': 1}
+    t = np.array([[0, 1, 1], [2, 2, 1]], np.uint8)
+    a = np.array([[0, 1, 0], [2, 0, 255]], np.uint8)
+    b = np.array([[0, 0, 1], [1, 0, 1]], np.uint8)
+    assert failures((t, p), (a, p), (b, p), 3, 2) == {
+        'unit': 'pixels', 'only_reference': 2, 'only_model': 1, 'neither': 1, 'total': 5}  # fmt: skip

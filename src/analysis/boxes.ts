@@ -108,7 +108,7 @@ export function decodeQueries(
 
 /**
  * Agreement of `other` detections with `reference` ones: greedy by score, same class, IoU ≥ iouThreshold
- * (COCO-style). Returns precision, recall and F1 of `other` against `reference`.
+ * (COCO-style). Returns precision, recall and F1 of `other` against `reference`, and the reference boxes found.
  */
 export function boxAgreement(reference: Detection[], other: Detection[], iouThreshold = 0.5) {
   const used = new Set<number>();
@@ -132,5 +132,7 @@ export function boxAgreement(reference: Detection[], other: Detection[], iouThre
   const precision = other.length ? matched / other.length : reference.length ? 0 : 1;
   const recall = reference.length ? matched / reference.length : other.length ? 0 : 1;
   const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
-  return { matched, precision, recall, f1 };
+  /** Which reference boxes were matched (their indices). */
+  const found = [...used].sort((a, b) => a - b);
+  return { matched, precision, recall, f1, found };
 }

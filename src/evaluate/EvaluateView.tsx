@@ -7,8 +7,10 @@ import { readResults, TRUTH } from './results';
 import { cancelEvaluation, runEvaluation } from './runner';
 import { useEvaluateStore } from './store';
 import {
+  failureTotals,
   filterRows,
   METRIC_NAMES,
+  MISSED,
   meanLatency,
   type SortKey,
   sortRows,
@@ -74,6 +76,7 @@ export function EvaluateView() {
         </p>
       ))}
       {doc && <Summary />}
+      {doc && <FailureTotals />}
       {doc?.per_class?.length ? <PerClass /> : null}
       {doc && <Ranking />}
     </section>
@@ -249,12 +252,59 @@ function PerClass() {
   );
 }
 
+function FailureTotals() {
+  const doc = useEvaluateStore((s) => s.doc)!;
+  const totals = useMemo(() => failureTotals(doc), [doc]);
+  if (!totals.length) return null;
+  const share = (n: number, total: number) => (total ? ` (${((100 * n) / total).toFixed(1)} %)` : '');
+  return (
+    <table className="w-full text-sm" data-testid="evaluate-failures">
+      <caption className="text-left text-slate-400">
+        Against ground truth, beside {doc.reference}: objects found (box matched at IoU 0.5, same class) or pixels
+        classified right, over the whole set
+      </caption>
+      <thead className="text-left text-slate-400">
+        <tr>
+          <th>model</th>
+          <th>only {doc.reference} gets</th>
+          <th>only the model gets</th>
+          <th>neither gets</th>
+          <th>in all</th>
+        </tr>
+      </thead>
+      <tbody>
+        {totals.map((t) => (
+          <tr key={t.model} className="border-t border-slate-800" data-testid="failure-row" data-model={t.model}>
+            <td className="font-mono">{t.model}</td>
+            <td>
+              {t.only_reference.toLocaleString()} {t.unit}
+              {share(t.only_reference, t.total)}
+            </td>
+            <td>
+              {t.only_model.toLocaleString()} {t.unit}
+              {share(t.only_model, t.total)}
+            </td>
+            <td>
+              {t.neither.toLocaleString()} {t.unit}
+              {share(t.neither, t.total)}
+            </td>
+            <td>
+              {t.total.toLocaleString()} {t.unit}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function Ranking() {
   const doc = useEvaluateStore((s) => s.doc)!;
   const images = useStore((s) => s.images);
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'worst', descending: false });
   const [filter, setFilter] = useState('');
   const { columns, rows } = useMemo(() => tableOf(doc), [doc]);
+  const missedModels = useMemo(() => failureTotals(doc).map((t) => t.model), [doc]);
   const shown = useMemo(
     () => sortRows(filterRows(rows, filter), sort.key, sort.descending, columns, doc.reference),
     [rows, filter, sort, columns, doc.reference],
@@ -300,6 +350,7 @@ function Ranking() {
             {header('name', 'image')}
             {header('worst', `worst agreement with ${doc.reference}`)}
             {columns.map((c) => header(c.key, `${c.model} vs ${c.against}`))}
+            {missedModels.map((m) => header(`${MISSED}${m}`, `only ${doc.reference} gets (vs ${m})`))}
           </tr>
         </thead>
         <tbody>
@@ -321,6 +372,9 @@ function Ranking() {
                   <td key={c.key} data-column={c.key} data-value={r.values[c.key] ?? ''}>
                     {fmt(r.values[c.key])}
                   </td>
+                ))}
+                {missedModels.map((m) => (
+                  <td key={m}>{r.missed[m] ?? ''}</td>
                 ))}
               </tr>
             );

@@ -4,6 +4,7 @@
  * The schema is compiled at build time (no eval under the app's CSP).
  */
 import schemaCheck from 'virtual:attnlens-results-validator';
+import type { Failures } from './failures';
 import { type BootstrapSettings, bootstrapInterval, mean } from './stats';
 
 export const RESULTS_VERSION = '1.0';
@@ -31,6 +32,7 @@ export interface ResultRow {
   error?: string;
   vs_reference?: Comparison | null;
   vs_truth?: Comparison | null;
+  failures?: Failures;
 }
 
 export interface SummaryEntry {

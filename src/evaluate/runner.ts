@@ -11,6 +11,7 @@ import { useGroundTruthStore } from '../state/groundTruth';
 import { runKey } from '../state/runs';
 import { type ImageEntry, useStore } from '../state/store';
 import { contractHash } from './canonical';
+import { failuresOf } from './failures';
 import {
   ConfusionPool,
   RESULTS_VERSION,
@@ -31,6 +32,15 @@ let stop: AbortController | null = null;
 export function cancelEvaluation(): void {
   stop?.abort();
 }
+
+const identity = (image: ImageEntry) => ({
+  inputWidth: image.width,
+  inputHeight: image.height,
+  offsetX: 0,
+  offsetY: 0,
+  scaleX: 1,
+  scaleY: 1,
+});
 
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -58,6 +68,7 @@ async function rowsOf(
     return contract ? [{ id, contract, result: run ? interpret(contract, run, threshold) : null }] : [];
   });
   const agreements = computeAgreements(models, image.width, image.height, truth);
+  const reference = models.find((m) => m.contract.model.role === 'teacher' && m.result) ?? models.find((m) => m.result);
   for (const a of agreements) if (a.confusion) pool.add(a.model, a.against, a.confusion.classes, a.confusion.counts);
   return ids.map((id) => {
     const run = runs[runKey(id, image.id)];
@@ -67,6 +78,11 @@ async function rowsOf(
     const vsTruth = agreements.find((a) => a.model === id && a.against === TRUTH)?.comparison;
     if (vsRef) row.vs_reference = vsRef;
     if (vsTruth) row.vs_truth = vsTruth;
+    const own = models.find((m) => m.id === id);
+    if (truth && reference && own && own !== reference) {
+      const f = failuresOf(truth, reference.result, own.result, image.width, image.height, identity(image));
+      if (f) row.failures = f;
+    }
     return row;
   });
 }

@@ -14,6 +14,8 @@ export interface TableRow {
   values: Record<string, number | null>;
   latency: Record<string, number | null>;
   errors: string[];
+  /** Per model: ground-truth objects or pixels only the reference gets right on this image. */
+  missed: Record<string, number>;
 }
 
 export const columnKey = (model: string, against: string) => `${model} vs ${against}`;
@@ -32,13 +34,14 @@ export function tableOf(doc: ResultsDocument): { columns: Column[]; rows: TableR
     }
   columns.sort((a, b) => Number(a.against !== doc.reference) - Number(b.against !== doc.reference));
   const byImage = new Map<string, TableRow>(
-    doc.images.map((image) => [image.id, { image, values: {}, latency: {}, errors: [] }]),
+    doc.images.map((image) => [image.id, { image, values: {}, latency: {}, errors: [], missed: {} }]),
   );
   for (const r of doc.rows) {
     const row = byImage.get(r.image);
     if (!row) continue;
     row.latency[r.model] = r.latency_ms ?? null;
     if (r.error) row.errors.push(r.error);
+    if (r.failures) row.missed[r.model] = r.failures.only_reference;
     for (const c of [r.vs_reference, r.vs_truth]) if (c) row.values[columnKey(r.model, c.against)] = c.value;
   }
   return { columns, rows: [...byImage.values()] };
@@ -56,6 +59,8 @@ export function worstAgreement(row: TableRow, columns: Column[], reference: stri
 }
 
 export type SortKey = 'name' | 'worst' | string;
+/** Sort key prefix of a model's "only the reference gets it" column. */
+export const MISSED = 'missed:';
 
 /** Sorted by a column (images without a number last, whatever the direction), then by name. */
 export function sortRows(
@@ -66,7 +71,13 @@ export function sortRows(
   reference: string,
 ): TableRow[] {
   const value = (r: TableRow): number | string | null =>
-    key === 'name' ? r.image.name : key === 'worst' ? worstAgreement(r, columns, reference) : (r.values[key] ?? null);
+    key === 'name'
+      ? r.image.name
+      : key === 'worst'
+        ? worstAgreement(r, columns, reference)
+        : key.startsWith(MISSED)
+          ? (r.missed[key.slice(MISSED.length)] ?? null)
+          : (r.values[key] ?? null);
   return [...rows].sort((a, b) => {
     const va = value(a);
     const vb = value(b);
@@ -109,4 +120,23 @@ export function meanLatency(doc: ResultsDocument): Record<string, number | null>
   return Object.fromEntries(
     doc.models.map((m) => [m.id, sums.has(m.id) ? sums.get(m.id)![0] / sums.get(m.id)![1] : null]),
   );
+}
+
+/** Failures against ground truth summed over the set, per model (beside the reference). */
+export function failureTotals(doc: ResultsDocument) {
+  const totals = new Map<
+    string,
+    { unit: string; only_reference: number; only_model: number; neither: number; total: number }
+  >();
+  for (const r of doc.rows) {
+    const f = r.failures;
+    if (!f) continue;
+    const t = totals.get(r.model) ?? { unit: f.unit, only_reference: 0, only_model: 0, neither: 0, total: 0 };
+    t.only_reference += f.only_reference;
+    t.only_model += f.only_model;
+    t.neither += f.neither;
+    t.total += f.total;
+    totals.set(r.model, t);
+  }
+  return [...totals].map(([model, t]) => ({ model, ...t }));
 }

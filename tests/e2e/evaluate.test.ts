@@ -91,6 +91,16 @@ describe('Evaluate mode', () => {
       }
     }
     expect(largest).toBeLessThan(1e-3);
+    // Failures against ground truth: the same counts, up to the pixels a rounding flips.
+    for (const r of doc.rows) {
+      const p = theirs.get(key(r))!;
+      expect(Boolean(r.failures), key(r)).toBe(Boolean(p.failures));
+      if (!r.failures || !p.failures) continue;
+      expect(r.failures.total).toBe(p.failures.total);
+      for (const k of ['only_reference', 'only_model', 'neither'] as const)
+        expect(Math.abs(r.failures[k] - p.failures[k])).toBeLessThanOrEqual(Math.ceil(0.002 * p.failures.total));
+    }
+    expect(await page.getByTestId('failure-row').count()).toBe(1);
     for (const s of doc.summary) {
       const p = python.summary.find((x) => x.model === s.model && x.against === s.against && x.metric === s.metric)!;
       expect(s.n).toBe(p.n);
