@@ -112,8 +112,11 @@ export function decodeQueries(
  */
 export function boxAgreement(reference: Detection[], other: Detection[], iouThreshold = 0.5) {
   const used = new Set<number>();
+  const kept: number[] = [];
   let matched = 0;
-  for (const d of [...other].sort((a, b) => b.score - a.score)) {
+  const order = other.map((_, i) => i).sort((a, b) => other[b].score - other[a].score);
+  for (const k of order) {
+    const d = other[k];
     let best = -1;
     let bestIou = iouThreshold;
     reference.forEach((r, i) => {
@@ -126,13 +129,14 @@ export function boxAgreement(reference: Detection[], other: Detection[], iouThre
     });
     if (best >= 0) {
       used.add(best);
+      kept.push(k);
       matched++;
     }
   }
   const precision = other.length ? matched / other.length : reference.length ? 0 : 1;
   const recall = reference.length ? matched / reference.length : other.length ? 0 : 1;
   const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
-  /** Which reference boxes were matched (their indices). */
+  /** Which reference boxes were matched, and which of `other` matched one (their indices). */
   const found = [...used].sort((a, b) => a - b);
-  return { matched, precision, recall, f1, found };
+  return { matched, precision, recall, f1, found, kept: kept.sort((a, b) => a - b) };
 }

@@ -4,6 +4,7 @@ import { galleryObjects, useGalleryCoco } from '../app/gallery';
 import { interpret } from '../app/task';
 import { useGroundTruthStore } from '../state/groundTruth';
 import { useStore } from '../state/store';
+import { Disagreement } from './Disagreement';
 import { Guard } from './Guard';
 import { useCurrentImage, useModelsInView, useRuns } from './hooks';
 import { Pane } from './Pane';
@@ -31,6 +32,9 @@ export function Compare() {
       </Guard>
       <Guard what="The agreement numbers" resetKeys={[image?.id, ids]}>
         <Agreement />
+      </Guard>
+      <Guard what="The disagreement overlay" resetKeys={[image?.id, ids]}>
+        <Disagreement />
       </Guard>
     </section>
   );

@@ -77,3 +77,47 @@ export function drawBoxes(
     .attr('fill', (d) => classes[d.classId]?.color ?? '#fff')
     .text((d) => `${classes[d.classId]?.name ?? d.classId} ${(d.score * 100).toFixed(0)}`);
 }
+
+/** A disagreement map (src/app/disagreement.ts): differing cells in red, the rest clear. */
+export function drawDisagreementMap(canvas: HTMLCanvasElement, map: Uint8Array, width: number, height: number): void {
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d')!;
+  const img = ctx.createImageData(width, height);
+  for (let i = 0; i < map.length; i++) {
+    if (map[i] !== 1) continue; // DIFFER
+    img.data[i * 4] = 255;
+    img.data[i * 4 + 1] = 40;
+    img.data[i * 4 + 2] = 40;
+    img.data[i * 4 + 3] = 200;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/** Boxes only the reference has (red, dashed) and only the other model has (amber), in image coordinates. */
+export function drawDisagreementBoxes(
+  svg: SVGSVGElement,
+  onlyReference: Detection[],
+  onlyModel: Detection[],
+  width: number,
+  height: number,
+): void {
+  const all = [
+    ...onlyReference.map((d) => ({ d, side: 'reference' })),
+    ...onlyModel.map((d) => ({ d, side: 'model' })),
+  ];
+  select(svg)
+    .attr('viewBox', `0 0 ${width} ${height}`)
+    .selectAll('rect')
+    .data(all)
+    .join('rect')
+    .attr('data-side', (b) => b.side)
+    .attr('x', (b) => b.d.x0)
+    .attr('y', (b) => b.d.y0)
+    .attr('width', (b) => b.d.x1 - b.d.x0)
+    .attr('height', (b) => b.d.y1 - b.d.y0)
+    .attr('fill', 'none')
+    .attr('stroke', (b) => (b.side === 'reference' ? '#ff3030' : '#ffb020'))
+    .attr('stroke-dasharray', (b) => (b.side === 'reference' ? `${width / 60}` : null))
+    .attr('stroke-width', Math.max(1, width / 150));
+}

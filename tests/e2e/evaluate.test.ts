@@ -160,6 +160,14 @@ describe('Evaluate mode', () => {
         .getAttribute('data-value'),
     );
     expect(shownValue).toBeCloseTo(worst.vs_reference!.value!, 12);
+    // the disagreement overlay: the share of pixels whose class differs is 1 − pixel agreement
+    const caption = await page
+      .locator('[data-testid=disagreement-figure][data-model=seg-student-attnfd] [data-testid=disagreement-caption]')
+      .innerText();
+    expect(Number(caption.match(/([\d.]+) % of the compared pixels/)![1])).toBeCloseTo(
+      100 * (1 - worst.vs_reference!.pixel_agreement!),
+      1,
+    );
     await page.close();
 
     // A fresh tab opens the file: the table and the summary come back (the gallery images are open there too).
