@@ -12,6 +12,7 @@ import {
   METRIC_NAMES,
   MISSED,
   meanLatency,
+  methodMeans,
   type SortKey,
   sortRows,
   summaryText,
@@ -77,6 +78,7 @@ export function EvaluateView() {
       ))}
       {doc && <Summary />}
       {doc && <FailureTotals />}
+      {doc && <MethodMeans />}
       {doc?.per_class?.length ? <PerClass /> : null}
       {doc && <Ranking />}
     </section>
@@ -249,6 +251,28 @@ function PerClass() {
         })}
       </div>
     </div>
+  );
+}
+
+function MethodMeans() {
+  const doc = useEvaluateStore((s) => s.doc)!;
+  const means = useMemo(() => methodMeans(doc), [doc]);
+  if (!means.length) return null;
+  return (
+    <table className="w-full text-sm" data-testid="evaluate-methods">
+      <caption className="text-left text-slate-400">Method numbers, mean over the images that have them</caption>
+      <tbody>
+        {means.map((m) => (
+          <tr key={`${m.model}|${m.what}`} className="border-t border-slate-800" data-testid="method-mean">
+            <td className="font-mono">{m.model}</td>
+            <td>{m.what}</td>
+            <td>
+              {m.mean.toFixed(3)} over {m.n} image{m.n === 1 ? '' : 's'}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

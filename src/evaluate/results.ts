@@ -33,6 +33,12 @@ export interface ResultRow {
   vs_reference?: Comparison | null;
   vs_truth?: Comparison | null;
   failures?: Failures;
+  methods?: {
+    attnfd?: { sites?: { site: string; distance?: number | null; cosine?: number | null }[] };
+    ks?: { foreground_share?: number | null };
+    vit?: { pseudo_mask_iou?: number | null };
+    sak?: { router?: Record<string, number> };
+  };
 }
 
 export interface SummaryEntry {

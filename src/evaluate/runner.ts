@@ -12,6 +12,7 @@ import { runKey } from '../state/runs';
 import { type ImageEntry, useStore } from '../state/store';
 import { contractHash } from './canonical';
 import { failuresOf } from './failures';
+import { methodNumbers } from './methodNumbers';
 import {
   ConfusionPool,
   RESULTS_VERSION,
@@ -68,6 +69,13 @@ async function rowsOf(
     return contract ? [{ id, contract, result: run ? interpret(contract, run, threshold) : null }] : [];
   });
   const agreements = computeAgreements(models, image.width, image.height, truth);
+  const imageRuns = Object.fromEntries(
+    ids.flatMap((id) => (runs[runKey(id, image.id)] ? [[id, runs[runKey(id, image.id)]]] : [])),
+  );
+  const numbers = methodNumbers(
+    models.map((m) => ({ id: m.id, contract: m.contract })),
+    imageRuns,
+  );
   const reference = models.find((m) => m.contract.model.role === 'teacher' && m.result) ?? models.find((m) => m.result);
   for (const a of agreements) if (a.confusion) pool.add(a.model, a.against, a.confusion.classes, a.confusion.counts);
   return ids.map((id) => {
@@ -78,6 +86,7 @@ async function rowsOf(
     const vsTruth = agreements.find((a) => a.model === id && a.against === TRUTH)?.comparison;
     if (vsRef) row.vs_reference = vsRef;
     if (vsTruth) row.vs_truth = vsTruth;
+    if (numbers[id]) row.methods = numbers[id];
     const own = models.find((m) => m.id === id);
     if (truth && reference && own && own !== reference) {
       const f = failuresOf(truth, reference.result, own.result, image.width, image.height, identity(image));

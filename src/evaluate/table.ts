@@ -140,3 +140,24 @@ export function failureTotals(doc: ResultsDocument) {
   }
   return [...totals].map(([model, t]) => ({ model, ...t }));
 }
+
+/** Each method's numbers averaged over the images that have them: "model · what" → mean and count. */
+export function methodMeans(doc: ResultsDocument): { model: string; what: string; mean: number; n: number }[] {
+  const acc = new Map<string, { model: string; what: string; sum: number; n: number }>();
+  const add = (model: string, what: string, v: number | null | undefined) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return;
+    const key = `${model}\u0000${what}`;
+    const a = acc.get(key) ?? { model, what, sum: 0, n: 0 };
+    a.sum += v;
+    a.n++;
+    acc.set(key, a);
+  };
+  for (const r of doc.rows) {
+    for (const s of r.methods?.attnfd?.sites ?? []) add(r.model, `AttnFD distance at ${s.site}`, s.distance);
+    for (const [path, w] of Object.entries(r.methods?.sak?.router ?? {}))
+      add(r.model, `SAK router weight of ${path}`, w);
+    add(r.model, 'KS-DETR foreground share', r.methods?.ks?.foreground_share);
+    add(r.model, 'ViT pseudo-mask IoU', r.methods?.vit?.pseudo_mask_iou);
+  }
+  return [...acc.values()].map(({ model, what, sum, n }) => ({ model, what, mean: sum / n, n }));
+}

@@ -101,6 +101,13 @@ describe('Evaluate mode', () => {
         expect(Math.abs(r.failures[k] - p.failures[k])).toBeLessThanOrEqual(Math.ceil(0.002 * p.failures.total));
     }
     expect(await page.getByTestId('failure-row').count()).toBe(1);
+    // AttnFD's distance per CBAM site, for the student on every image
+    for (const r of doc.rows.filter((x) => x.model === 'seg-student-attnfd')) {
+      const sites = r.methods?.attnfd?.sites ?? [];
+      expect(sites.length).toBeGreaterThan(0);
+      for (const s of sites) expect(s.distance).toBeGreaterThanOrEqual(0);
+    }
+    expect(await page.getByTestId('method-mean').count()).toBeGreaterThan(0);
     for (const s of doc.summary) {
       const p = python.summary.find((x) => x.model === s.model && x.against === s.against && x.metric === s.metric)!;
       expect(s.n).toBe(p.n);
