@@ -12,7 +12,7 @@ so the contract passes and the failure comes from onnxruntime itself (the app mu
   are dropped together).
 - int64-input.onnx: the graph's input is int64 (cast to float inside); the contract says float32.
 - reshape-fail.onnx: a Reshape named 'bad_reshape' to twice the image's height: fails at run time.
-- overflow.onnx: an Expand named 'huge_expand' to a shape whose size overflows int64: fails at run time.
+- overflow.onnx: a Tile named 'huge_tile' whose output's size overflows int64: fails at run time.
 - tiny-det.onnx.gz: a gzip of a good tiny detector (loads); model-named.png: the same model named .png.
 - Mixed.ONNX + mixed.contract.json: a model without an embedded contract and its sidecar, named in two cases.
 - lonely.contract.json: a sidecar dropped without its model.
@@ -83,7 +83,7 @@ def ir_14() -> None:
 def external() -> None:
     proto, _ = good('external')
     onnx.external_data_helper.convert_model_to_external_data(
-        proto, all_tensors_to_one_file=True, location='external.onnx.data', size_threshold=0
+        proto, all_tensors_to_one_file=True, location='external.onnx.data', size_threshold=1024
     )
     onnx.save(proto, str(OUT / 'external.onnx'))  # writes the tensors to external.onnx.data beside it
     for name in ('external.onnx', 'external.onnx.data'):
@@ -101,15 +101,19 @@ def int64_input() -> None:
 
 
 def failing_at_run_time(model_id: str, op: str, node_name: str, factor: list[int]) -> None:
-    """`op` (Reshape or Expand) of the image to its own shape × factor (computed at run time, so the session
-    loads and the first run fails); the result feeds an output through ·0, so it cannot be pruned."""
+    """`op` (Reshape: to the image's shape × factor; Tile: the image repeated factor times) with a second input
+    the session cannot fold away, so it loads and the first run fails; the result feeds an output through ·0,
+    so it cannot be pruned."""
     proto, _ = good(model_id)
     g = proto.graph
     g.initializer.append(numpy_helper.from_array(np.array(factor, np.int64), 'factor'))
+    # Tile repeats ones × factor (ones = shape / shape); Reshape asks for shape × factor
+    base = 'ones' if op == 'Tile' else 'image.shape'
     g.node.extend(
         [
             helper.make_node('Shape', ['image'], ['image.shape']),
-            helper.make_node('Mul', ['image.shape', 'factor'], ['target.shape']),
+            helper.make_node('Div', ['image.shape', 'image.shape'], ['ones']),
+            helper.make_node('Mul', [base, 'factor'], ['target.shape']),
             helper.make_node(op, ['image', 'target.shape'], ['bad'], name=node_name),
             helper.make_node('ReduceMean', ['bad'], ['bad.mean'], keepdims=0),
             helper.make_node('Mul', ['bad.mean', 'zero'], ['bad.zero']),
@@ -164,7 +168,7 @@ def main() -> None:
     external()
     int64_input()
     failing_at_run_time('reshape-fail', 'Reshape', 'bad_reshape', [1, 1, 2, 1])
-    failing_at_run_time('overflow', 'Expand', 'huge_expand', [1, 1, 2**31, 2**31])
+    failing_at_run_time('overflow', 'Tile', 'huge_tile', [1, 1, 2**31, 2**31])
     gzipped_and_misnamed()
     case_pair()
     pytorch()
