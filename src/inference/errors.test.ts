@@ -13,7 +13,7 @@ const corpus = (name: string) =>
   readOnnxFacts(new Uint8Array(readFileSync(join(__dirname, '../../tests/fixtures/corpus', name))));
 
 /** Verbatim from onnxruntime-web 1.30.0 (InferenceSession.create / session.run rejections). */
-export const RAW = {
+const RAW = {
   customOp:
     "Can't create a session. ERROR_CODE: 1, ERROR_MESSAGE: Fatal error: com.acme:FancyPool(-1) is not a registered function/op",
   opset30:

@@ -84,7 +84,7 @@ function readNode(bytes: Uint8Array, facts: OnnxFacts, initializers: Set<string>
     else return false;
     return true;
   });
-  (facts.nodesByOp[opType] ??= []).push(name);
+  facts.nodesByOp[opType] = [...(facts.nodesByOp[opType] ?? []), name];
   if (!STANDARD_DOMAINS.has(domain) && !facts.customOps.some((o) => o.domain === domain && o.opType === opType))
     facts.customOps.push({ domain, opType });
 }
