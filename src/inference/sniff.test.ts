@@ -28,7 +28,8 @@ describe('sniff', () => {
     expect(sniff(corpus('wide-100000x1.png'))).toEqual({ kind: 'image', format: 'png', width: 100000, height: 1 });
     expect(sniff(corpus('tall-1x100000.png'))).toEqual({ kind: 'image', format: 'png', width: 1, height: 100000 });
     expect(sniff(corpus('image-named.bin'))).toEqual({ kind: 'image', format: 'png', width: 64, height: 48 });
-    expect(sniff(image('jpeg300x200'))).toEqual({ kind: 'image', format: 'jpeg', width: 300, height: 200 });
+    // stored 300×200, EXIF orientation 6 (a quarter turn): shown 200×300
+    expect(sniff(image('jpeg300x200'))).toEqual({ kind: 'image', format: 'jpeg', width: 200, height: 300 });
     for (const k of ['webpLossy33x17', 'webpLossless33x17', 'webpAlpha33x17'] as const)
       expect(sniff(image(k))).toEqual({ kind: 'image', format: 'webp', width: 33, height: 17 });
     expect(sniff(image('gif5x7'))).toEqual({ kind: 'image', format: 'gif', width: 5, height: 7 });

@@ -1,6 +1,7 @@
 /**
  * What a file is, from its first bytes (names lie: a `.onnx.gz`, a PNG saved as `.bin`, a model called `.png`).
- * Images come with their size, read from the header, so the app knows it before decoding. Pure: bytes in.
+ * Images come with their size as shown (EXIF orientation applied), read from the header, so the app knows it
+ * before decoding. Pure: bytes in.
  */
 import { readOnnxHeader } from '../contract/onnxMetadata';
 
@@ -33,9 +34,28 @@ function dims(b: Uint8Array, read: (v: DataView) => [number, number]): [number |
   }
 }
 
-/** The size in a JPEG's first SOFn segment (baseline, progressive, lossless…). */
+/** EXIF orientation (tag 0x0112) in an APP1 segment's TIFF block at `at`, or 1. */
+function exifOrientation(v: DataView, at: number, end: number): number {
+  if (v.getUint32(at) !== 0x45786966 || v.getUint16(at + 4) !== 0) return 1; // 'Exif\0\0'
+  const tiff = at + 6;
+  const little = v.getUint16(tiff) === 0x4949; // 'II'
+  const ifd = tiff + v.getUint32(tiff + 4, little);
+  const count = v.getUint16(ifd, little);
+  for (let i = 0; i < count; i++) {
+    const entry = ifd + 2 + i * 12;
+    if (entry + 12 > end) break;
+    if (v.getUint16(entry, little) === 0x0112) return v.getUint16(entry + 8, little);
+  }
+  return 1;
+}
+
+/**
+ * The size in a JPEG's first SOFn segment (baseline, progressive, lossless…), as shown: sides swapped when
+ * the EXIF orientation turns it a quarter (5–8), as the browser's decode does (imageOrientation 'from-image').
+ */
 function jpegSize(v: DataView): [number | null, number | null] {
   let at = 2;
+  let orientation = 1;
   while (at + 9 < v.byteLength) {
     if (v.getUint8(at) !== 0xff) return [null, null];
     const marker = v.getUint8(at + 1);
@@ -43,9 +63,14 @@ function jpegSize(v: DataView): [number | null, number | null] {
       at++; // fill byte
       continue;
     }
+    const length = v.getUint16(at + 2);
+    if (marker === 0xe1) orientation = exifOrientation(v, at + 4, Math.min(v.byteLength, at + 2 + length));
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof) return [v.getUint16(at + 7), v.getUint16(at + 5)];
-    at += 2 + v.getUint16(at + 2);
+    if (isSof) {
+      const [w, h] = [v.getUint16(at + 7), v.getUint16(at + 5)];
+      return orientation >= 5 && orientation <= 8 ? [h, w] : [w, h];
+    }
+    at += 2 + length;
   }
   return [null, null];
 }
