@@ -74,7 +74,8 @@ async function drop(names: string[], expected: (string | RegExp)[]) {
     .poll(alerts, { timeout: 60_000 })
     .toEqual(expected.map((e) => (typeof e === 'string' ? e : expect.stringMatching(e))));
   expect(await visibleText()).not.toMatch(RAW_RUNTIME_TEXT);
-  expect(await page.getByTestId(pane).getAttribute('data-state')).toBe('drawn');
+  // still drawn (or drawn again, on a new image)
+  await expect.poll(() => page.getByTestId(pane).getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
   expect(await stripCount()).toBeGreaterThanOrEqual(stripBefore);
   expect(errors).toEqual([]);
 }
