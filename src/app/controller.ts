@@ -20,7 +20,7 @@ import { useLinkNotes } from '../state/linkNotes';
 import { payloadBytes, runKey } from '../state/runs';
 import { findImage, type ImageEntry, useStore } from '../state/store';
 import { DEFAULT_VIEW, decodeView } from '../state/viewState';
-import { downscaleNote, planFiles, readDropped } from './files';
+import { downscaleNote, planFiles, readDropped, undecodableMessage } from './files';
 import { unknownModels } from './linkCheck';
 import { taskOutputs } from './task';
 
@@ -210,11 +210,7 @@ export async function addUserFiles(files: File[]): Promise<void> {
       }
       entries.push(entry);
     } catch (e) {
-      const format = file.sniffed.kind === 'image' ? file.sniffed.format.toUpperCase() : 'image';
-      notify(
-        `${file.name} is a ${format} file by its bytes, but this browser cannot decode it (it may be truncated or damaged): save it again as PNG, JPEG or WebP.`,
-        (e as Error).message,
-      );
+      notify(undecodableMessage(file), (e as Error).message);
     }
   }
   if (!entries.length) return;

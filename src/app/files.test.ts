@@ -1,7 +1,7 @@
 /** What each dropped file becomes, decided by its bytes: every outcome worded, starting with the file's name. */
 import { describe, expect, it } from 'vitest';
 import type { Sniffed } from '../inference/sniff';
-import { type DroppedFile, downscaleNote, planFiles } from './files';
+import { type DroppedFile, downscaleNote, planFiles, undecodableMessage } from './files';
 
 const onnx: Sniffed = { kind: 'onnx' };
 const png: Sniffed = { kind: 'image', format: 'png', width: 64, height: 48 };
@@ -113,6 +113,14 @@ describe('downscaleNote', () => {
     );
     expect(downscaleNote('w.png', { width: 5000, height: 400 }, { width: 4096, height: 328 })).toBe(
       'w.png is 2.0 megapixels: shown and analysed at 4096×328.',
+    );
+  });
+});
+
+describe('undecodableMessage', () => {
+  it('names the format the header says', () => {
+    expect(undecodableMessage(file('cut.webp', { kind: 'image', format: 'webp', width: null, height: null }))).toBe(
+      'cut.webp is a WebP image by its bytes, but this browser cannot decode it (it may be truncated or damaged): save it again as PNG, JPEG or WebP.',
     );
   });
 });

@@ -128,6 +128,12 @@ export function planFiles(files: DroppedFile[]): FilePlan[] {
   return plans;
 }
 
+/** An image file (by its header, or by nothing else) the browser's decoder refused. */
+export function undecodableMessage(f: DroppedFile): string {
+  const what = f.sniffed.kind === 'image' ? `a ${FORMAT_NAMES[f.sniffed.format]} image by its bytes` : 'an image';
+  return `${f.name} is ${what}, but this browser cannot decode it (it may be truncated or damaged): save it again as PNG, JPEG or WebP.`;
+}
+
 /** A dropped File and what planFiles needs of it; `blob` is what to open (the decompressed bytes of a gzip). */
 export interface ReadFile extends DroppedFile {
   blob: Blob;
