@@ -2,7 +2,7 @@
 import { useEffect } from 'react';
 import { nonFiniteOutputs } from '../analysis/finiteness';
 import { parseCoco } from '../analysis/groundTruth';
-import { detailOf } from '../inference/errors';
+import { detailOf, explainReadFailure } from '../inference/errors';
 import {
   describeImage,
   fetchModelBytes,
@@ -144,9 +144,12 @@ async function addLocalModel(
   } catch (e) {
     // The models and images already open stay as they were; the message names the problem and the fix (the
     // runtime's own text, if any, goes folded under it).
-    const message = e instanceof ModelError ? e.message : `${source?.name ?? id}: ${(e as Error).message}`;
-    setSlot(id, { status: 'error', error: message, detail: detailOf(e) });
-    useStore.getState().notify(message, detailOf(e));
+    const name = source?.name ?? id;
+    const read = e instanceof ModelError ? null : explainReadFailure(name, source?.size, e);
+    const message = e instanceof ModelError ? e.message : (read ?? `${name}: ${(e as Error).message}`);
+    const detail = read ? String((e as Error).message ?? e) : detailOf(e);
+    setSlot(id, { status: 'error', error: message, detail });
+    useStore.getState().notify(message, detail);
   }
 }
 
@@ -191,6 +194,7 @@ export async function addUserFiles(files: File[]): Promise<void> {
       );
       await addLocalModel(localId(file.innerName), file.blob.arrayBuffer(), sidecar, {
         name: file.name,
+        size: file.blob.size,
         externalData,
       });
       continue;

@@ -86,6 +86,8 @@ describe('planFiles', () => {
     expect(told(file('x.gz', { kind: 'gzip' }, { gzipBroken: true }))).toMatch(
       /^x\.gz is gzip-compressed but does not decompress/,
     );
+    const gone = 'm.onnx could not be read (it was moved, changed or deleted after it was picked): drop it again.';
+    expect(told(file('m.onnx', { kind: 'unknown' }, { unreadable: gone }))).toBe(gone);
     expect(told(file('notes.json', { kind: 'json' }, { json: 'other' }))).toMatch(
       /^notes\.json is JSON, but neither COCO/,
     );

@@ -3,7 +3,7 @@
  * (with their sidecar contract and external-data files), images, COCO ground truth, or a message that starts
  * with the file's name and says the fix. `planFiles` is pure; `readDropped` gathers what it needs from Files.
  */
-import { externalDataMessage } from '../inference/errors';
+import { explainReadFailure, externalDataMessage } from '../inference/errors';
 import { readOnnxFacts } from '../inference/onnxFacts';
 import { type JsonKind, jsonKind, SNIFF_BYTES, type Sniffed, sniff } from '../inference/sniff';
 
@@ -17,6 +17,8 @@ export interface DroppedFile {
   sniffed: Sniffed;
   /** For a gzip that does not decompress. */
   gzipBroken?: boolean;
+  /** The browser could not read the file at all: what to tell the user. */
+  unreadable?: string;
   json?: JsonKind;
   /** For an ONNX model: the files its weights live in (external data). */
   externalData?: string[];
@@ -46,6 +48,7 @@ const baseName = (path: string) => lower(path.split(/[\\/]/).pop() ?? path);
 
 function tell(f: DroppedFile): string | null {
   const { name, sniffed } = f;
+  if (f.unreadable) return f.unreadable;
   if (f.gzipBroken)
     return `${name} is gzip-compressed but does not decompress (it may be truncated): download or compress it again.`;
   switch (sniffed.kind) {
@@ -149,28 +152,42 @@ const head = async (blob: Blob) => new Uint8Array(await blob.slice(0, SNIFF_BYTE
 export async function readDropped(files: File[]): Promise<ReadFile[]> {
   const out: ReadFile[] = [];
   for (const file of files) {
-    let blob: Blob = file;
-    let innerName = file.name;
-    let sniffed = sniff(await head(file));
-    let gzipBroken = false;
-    if (sniffed.kind === 'gzip') {
-      try {
-        blob = await gunzip(file);
-        innerName = file.name.replace(/\.gz$/i, '');
-        sniffed = sniff(await head(blob));
-      } catch {
-        gzipBroken = true;
-      }
+    try {
+      out.push(await readOne(file));
+    } catch (e) {
+      const unreadable =
+        explainReadFailure(file.name, file.size, e) ?? `${file.name} could not be read: drop it again.`;
+      out.push({ name: file.name, innerName: file.name, sniffed: { kind: 'unknown' }, blob: file, unreadable });
     }
-    const read: ReadFile = { name: file.name, innerName, sniffed, blob, ...(gzipBroken ? { gzipBroken } : {}) };
-    if (sniffed.kind === 'json') read.json = jsonKind(await blob.text());
-    if (sniffed.kind === 'onnx') {
-      const facts = readOnnxFacts(new Uint8Array(await blob.arrayBuffer()));
-      if (facts?.externalData.length) read.externalData = facts.externalData;
-    }
-    out.push(read);
   }
   return out;
+}
+
+async function readOne(file: File): Promise<ReadFile> {
+  let blob: Blob = file;
+  let innerName = file.name;
+  let sniffed = sniff(await head(file));
+  let gzipBroken = false;
+  if (sniffed.kind === 'gzip') {
+    try {
+      blob = await gunzip(file);
+      innerName = file.name.replace(/\.gz$/i, '');
+      sniffed = sniff(await head(blob));
+    } catch {
+      gzipBroken = true;
+    }
+  }
+  const read: ReadFile = { name: file.name, innerName, sniffed, blob, ...(gzipBroken ? { gzipBroken } : {}) };
+  if (sniffed.kind === 'json') read.json = jsonKind(await blob.text());
+  if (sniffed.kind === 'onnx') {
+    try {
+      const facts = readOnnxFacts(new Uint8Array(await blob.arrayBuffer()));
+      if (facts?.externalData.length) read.externalData = facts.externalData;
+    } catch {
+      // too large to read here: loading it says so, in words (explainReadFailure)
+    }
+  }
+  return read;
 }
 
 const grouped = (n: number) => n.toLocaleString('en-US');

@@ -184,9 +184,12 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
       )}
       <NonFiniteReport modelId={modelId} run={run} />
       {slot?.model?.fallback && (
-        <p className="mt-1 text-xs text-amber-300" data-testid="fallback">
-          WASM, because {slot.model.fallback}
-        </p>
+        <>
+          <p className="mt-1 text-xs text-amber-300" data-testid="fallback">
+            WASM, because {slot.model.fallback}
+          </p>
+          <RawDetail detail={slot.model.fallbackDetail} />
+        </>
       )}
       {slot?.model?.warnings.map((w) => (
         <p key={w} className="mt-1 text-xs text-amber-300" data-testid="contract-warning">

@@ -79,6 +79,7 @@ export class InferenceClient {
       inputs: GraphIO[];
       outputs: GraphIO[];
       fallback?: string;
+      fallbackDetail?: string;
     }>;
   }
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explainLoadFailure, explainRunFailure, RUNTIME } from './errors';
+import { explainLoadFailure, explainReadFailure, explainRunFailure, RUNTIME } from './errors';
 import { readOnnxFacts } from './onnxFacts';
 
 const corpus = (name: string) =>
@@ -115,5 +115,29 @@ describe('run failures', () => {
       null,
     );
     userFacing(m, 'm.onnx');
+  });
+});
+
+describe('too large to hold', () => {
+  it("the runtime's WebAssembly memory, and the tab's own", () => {
+    const m = explainLoadFailure(
+      'big.onnx',
+      "Can't create a session. failed to allocate a buffer of size 2147483648.",
+      null,
+    );
+    userFacing(m, 'big.onnx');
+    expect(m).toMatch(
+      /^big\.onnx is too large for the browser runtime \(onnxruntime-web 1\.30\): its WebAssembly memory holds at most 4 GB/,
+    );
+    expect(explainReadFailure('big.onnx', 2.1 * 2 ** 30, new RangeError('Array buffer allocation failed'))).toBe(
+      "big.onnx (2.1 GB) is too large for this tab's memory: the browser could not make room for it. Close other tabs, or use a smaller model (float16 weights halve it).",
+    );
+    const gone = Object.assign(new Error('A requested file or directory could not be found'), {
+      name: 'NotFoundError',
+    });
+    expect(explainReadFailure('m.onnx', 10, gone)).toMatch(
+      /^m\.onnx could not be read \(it was moved, changed or deleted/,
+    );
+    expect(explainReadFailure('m.onnx', 10, new TypeError('network error'))).toBeNull();
   });
 });

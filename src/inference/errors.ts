@@ -52,6 +52,25 @@ const opsetMessage = (file: string, opset: number | string, max: number | string
 export const externalDataMessage = (file: string, data: string[]) =>
   `${file} keeps its weights in a separate file (${data.join(', ')}) that was not given with it: drop ${file} and ${data.join(' and ')} together (select both files).`;
 
+const bytesText = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GB` : `${Math.ceil(n / 2 ** 20)} MB`);
+
+/** The runtime's WebAssembly memory could not hold the model (wasm32: 4 GB for weights and working memory). */
+const ALLOCATION = /failed to allocate a buffer of size|Array buffer allocation failed|out of memory|bad_alloc/i;
+
+/**
+ * The browser could not read a dropped file's bytes into memory (or the file went away), worded; null for
+ * any other failure. `size` is the file's size in bytes, when known.
+ */
+export function explainReadFailure(file: string, size: number | undefined, e: unknown): string | null {
+  const name = (e as { name?: string } | null)?.name;
+  const message = String((e as Error | null)?.message ?? e);
+  if (name === 'RangeError' || ALLOCATION.test(message))
+    return `${file}${size ? ` (${bytesText(size)})` : ''} is too large for this tab's memory: the browser could not make room for it. Close other tabs, or use a smaller model (float16 weights halve it).`;
+  if (name === 'NotReadableError' || name === 'NotFoundError')
+    return `${file} could not be read (it was moved, changed or deleted after it was picked): drop it again.`;
+  return null;
+}
+
 /**
  * Why creating a session failed, for the user. `file` is the model's file name (or the zoo id), `raw` the
  * runtime's text, `facts` what its bytes say (null when unreadable). The runtime's text decides first; the
@@ -68,6 +87,8 @@ export function explainLoadFailure(file: string, raw: string, facts: OnnxFacts |
   if (ir) return irMessage(file, ir[1], ir[2]);
   const opset = /Opset (\d+) is under development.*?domain \S+ is till opset (\d+)/s.exec(raw);
   if (opset) return opsetMessage(file, opset[1], opset[2]);
+  if (ALLOCATION.test(raw))
+    return `${file} is too large for the browser runtime (${RUNTIME.name}): its WebAssembly memory holds at most 4 GB, the model's weights and its working memory together. Use a smaller model, or export it with float16 weights.`;
   const external = /external data|external tensors|MountedFiles/i.test(raw);
   if (external || facts?.externalData.length)
     return externalDataMessage(file, facts?.externalData.length ? facts.externalData : [`${file}.data`]);

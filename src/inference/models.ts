@@ -19,6 +19,8 @@ export interface LoadedModel {
   contract: Contract;
   backend: Backend;
   fallback?: string;
+  /** The runtime's own text behind `fallback` (shown folded). */
+  fallbackDetail?: string;
   /** Outputs its runs leave in the worker (see MethodSpec.outputs). */
   held: string[];
   /** What the contract claims but does not back up (e.g. a method without its outputs): shown, not fatal. */
@@ -37,6 +39,8 @@ export class ModelError extends UserFacingError {}
 /** Where a user's model came from: its file's name and the external-data files dropped with it. */
 export interface ModelSource {
   name: string;
+  /** The file's size in bytes (for a message when it is too large to read). */
+  size?: number;
   externalData?: ExternalFile[];
 }
 
@@ -122,6 +126,7 @@ export async function loadModel(
     contract,
     backend: loaded.backend,
     fallback: loaded.fallback,
+    fallbackDetail: loaded.fallbackDetail,
     held: keepOnGpu(contract),
     warnings: contractResult.warnings.map((w) => w.message),
     bytes: bytes.byteLength,

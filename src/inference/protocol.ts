@@ -76,7 +76,15 @@ export const MAX_SIDE = 4096;
 
 export type WorkerResponse =
   | ({ kind: 'described'; requestId: number } & ImageFacts)
-  | { kind: 'loaded'; requestId: number; backend: Backend; inputs: GraphIO[]; outputs: GraphIO[]; fallback?: string }
+  | {
+      kind: 'loaded';
+      requestId: number;
+      backend: Backend;
+      inputs: GraphIO[];
+      outputs: GraphIO[];
+      fallback?: string;
+      fallbackDetail?: string;
+    }
   | {
       kind: 'ran';
       requestId: number;

@@ -49,6 +49,7 @@ const io = (meta: readonly ort.InferenceSession.ValueMetadata[]): GraphIO[] =>
 async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
   let backend: Backend = req.backend === 'wasm' ? 'wasm' : 'webgpu';
   let fallback: string | undefined;
+  let fallbackDetail: string | undefined; // the runtime's own text: folded in the pane, never the reason shown
   if (req.backend === 'auto') {
     const why = await webGpuUnsuitable();
     if (why) {
@@ -70,7 +71,8 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     session = await ort.InferenceSession.create(req.bytes, { executionProviders: [backend], ...keep, ...external });
   } catch (e) {
     if (backend === 'wasm') throw e;
-    fallback = `WebGPU could not run this model (${(e as Error).message})`;
+    fallback = 'WebGPU could not run this model';
+    fallbackDetail = (e as Error).message;
     backend = 'wasm';
     session = await ort.InferenceSession.create(req.bytes, { executionProviders: ['wasm'], ...external });
   }
@@ -83,6 +85,7 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     inputs: io(session.inputMetadata),
     outputs: io(session.outputMetadata),
     fallback,
+    fallbackDetail,
   });
 }
 
