@@ -190,7 +190,7 @@ export async function addUserFiles(files: File[]): Promise<void> {
       if (plan.note) notify(plan.note);
       const sidecar = plan.sidecar === undefined ? undefined : await read[plan.sidecar].blob.text();
       const externalData = await Promise.all(
-        plan.externalData.map(async (j) => ({ path: read[j].name, data: await read[j].blob.arrayBuffer() })),
+        plan.externalData.map(async ({ file: j, path }) => ({ path, data: await read[j].blob.arrayBuffer() })),
       );
       await addLocalModel(localId(file.innerName), file.blob.arrayBuffer(), sidecar, {
         name: file.name,

@@ -36,7 +36,12 @@ describe('planFiles', () => {
   it('external data: attached when dropped along, named when not', () => {
     const model = file('external.onnx', onnx, { externalData: ['external.onnx.data'] });
     expect(planFiles([model, file('external.onnx.data', { kind: 'unknown' })])).toEqual([
-      { do: 'model', file: 0, externalData: [1] },
+      { do: 'model', file: 0, externalData: [{ file: 1, path: 'external.onnx.data' }] },
+    ]);
+    // the model names its weights' path; the file dropped may differ in case (the runtime gets the model's path)
+    const nested = file('m.onnx', onnx, { externalData: ['weights/M.bin'] });
+    expect(planFiles([file('m.BIN', { kind: 'unknown' }), nested])).toEqual([
+      { do: 'model', file: 1, externalData: [{ file: 0, path: 'weights/M.bin' }] },
     ]);
     expect(planFiles([model])).toEqual([
       {

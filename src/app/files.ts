@@ -25,7 +25,8 @@ export interface DroppedFile {
 }
 
 export type FilePlan =
-  | { do: 'model'; file: number; sidecar?: number; externalData: number[]; note?: string }
+  /** `externalData`: the dropped files holding its weights, each under the path the model names it by. */
+  | { do: 'model'; file: number; sidecar?: number; externalData: { file: number; path: string }[]; note?: string }
   | { do: 'image'; file: number; note?: string }
   | { do: 'coco'; file: number }
   | { do: 'tell'; file: number; message: string };
@@ -87,12 +88,17 @@ export function planFiles(files: DroppedFile[]): FilePlan[] {
     const stems = modelStems(f.innerName);
     const sidecar = files.findIndex((s, j) => !taken.has(j) && isSidecar(s) && stems.includes(sidecarStem(s.name)));
     if (sidecar >= 0) taken.add(sidecar);
-    const wanted = (f.externalData ?? []).map(baseName);
-    const externalData = files.flatMap((d, j) => (j !== i && wanted.includes(lower(d.name)) ? [j] : []));
-    for (const j of externalData) taken.add(j);
-    const missing = (f.externalData ?? []).filter(
-      (p) => !externalData.some((j) => lower(files[j].name) === baseName(p)),
-    );
+    // matched by base name in any case; the runtime finds each under the exact path the model names
+    const externalData: { file: number; path: string }[] = [];
+    const missing: string[] = [];
+    for (const path of f.externalData ?? []) {
+      const j = files.findIndex((d, k) => k !== i && lower(d.name) === baseName(path));
+      if (j < 0) missing.push(path);
+      else {
+        externalData.push({ file: j, path });
+        taken.add(j);
+      }
+    }
     if (missing.length) {
       modelPlans.set(i, { do: 'tell', file: i, message: externalDataMessage(f.name, missing) });
       continue;
