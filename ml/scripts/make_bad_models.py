@@ -85,6 +85,7 @@ def external() -> None:
     onnx.external_data_helper.convert_model_to_external_data(
         proto, all_tensors_to_one_file=True, location='external.onnx.data', size_threshold=1024
     )
+    (OUT / 'external.onnx.data').unlink(missing_ok=True)  # onnx.save appends to an existing data file
     onnx.save(proto, str(OUT / 'external.onnx'))  # writes the tensors to external.onnx.data beside it
     for name in ('external.onnx', 'external.onnx.data'):
         print(f'{name}: {(OUT / name).stat().st_size:,} bytes')
