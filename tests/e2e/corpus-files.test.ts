@@ -4,21 +4,15 @@
  * fix), no raw runtime text outside the "technical detail" fold, no page error, and what was open stays open.
  * Models that are only misnamed, gzipped or split from their weights open and draw.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { root, serveApp } from './browser';
+import { corpusFile, serveApp } from './browser';
 
 const app = serveApp();
 let page: Page;
 const errors: string[] = [];
 const pane = 'pane-seg-student-plain';
-const corpus = (name: string) => ({
-  name,
-  mimeType: 'application/octet-stream',
-  buffer: readFileSync(join(root, 'tests/fixtures/corpus', name)),
-});
+
 const RAW_RUNTIME_TEXT = /ERROR_CODE|\.cc:|\/onnxruntime\/|onnxruntime::/;
 
 const alerts = async () => (await page.getByRole('alert').allInnerTexts()).map((t) => t.replace(/\s*×$/, ''));
@@ -53,7 +47,7 @@ beforeAll(async () => {
 
 describe('a user image open first', () => {
   it('a PNG named .bin opens as an image, with a note', async () => {
-    await page.getByTestId('file-input').setInputFiles(corpus('image-named.bin'));
+    await page.getByTestId('file-input').setInputFiles(corpusFile('image-named.bin'));
     await expect
       .poll(alerts, { timeout: 30_000 })
       .toEqual(['image-named.bin is a PNG image whatever its name says: opened as an image.']);
@@ -69,7 +63,7 @@ describe('a user image open first', () => {
 /** Drop, wait for exactly these messages, and check that nothing raw shows and nothing that was open went. */
 async function drop(names: string[], expected: (string | RegExp)[]) {
   await dismissAll();
-  await page.getByTestId('file-input').setInputFiles(names.map(corpus));
+  await page.getByTestId('file-input').setInputFiles(names.map(corpusFile));
   await expect
     .poll(alerts, { timeout: 60_000 })
     .toEqual(expected.map((e) => (typeof e === 'string' ? e : expect.stringMatching(e))));
@@ -183,25 +177,25 @@ describe('models that open', () => {
   };
   it('a model with its external-data file, dropped together', async () => {
     await dismissAll();
-    await page.getByTestId('file-input').setInputFiles([corpus('external.onnx'), corpus('external.onnx.data')]);
+    await page.getByTestId('file-input').setInputFiles([corpusFile('external.onnx'), corpusFile('external.onnx.data')]);
     await opens('local-external');
     expect(await alerts()).toEqual([]);
   });
   it('a gzipped model (.onnx.gz)', async () => {
     await dismissAll();
-    await page.getByTestId('file-input').setInputFiles(corpus('tiny-det.onnx.gz'));
+    await page.getByTestId('file-input').setInputFiles(corpusFile('tiny-det.onnx.gz'));
     await opens('local-tiny-det');
     expect(await alerts()).toEqual([]);
   });
   it('a model named .png, with a note', async () => {
     await dismissAll();
-    await page.getByTestId('file-input').setInputFiles(corpus('model-named.png'));
+    await page.getByTestId('file-input').setInputFiles(corpusFile('model-named.png'));
     await opens('local-model-named.png');
     expect(await alerts()).toEqual(['model-named.png is an ONNX model whatever its name says: opened as a model.']);
   });
   it('a sidecar whose name differs from its model only in case', async () => {
     await dismissAll();
-    await page.getByTestId('file-input').setInputFiles([corpus('Mixed.ONNX'), corpus('mixed.contract.json')]);
+    await page.getByTestId('file-input').setInputFiles([corpusFile('Mixed.ONNX'), corpusFile('mixed.contract.json')]);
     await opens('local-mixed');
     expect(await alerts()).toEqual([]);
   });
