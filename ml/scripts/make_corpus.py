@@ -101,9 +101,9 @@ def seg_nan() -> None:
     save(proto, contract, 'seg-nan.onnx')
 
 
-def tiny_detector(
-    name: str, model_id: str, classes: list[str], labels: list[int], boxes: np.ndarray, encoder_row: np.ndarray
-) -> None:
+def tiny_detector_model(
+    model_id: str, classes: list[str], labels: list[int], boxes: np.ndarray, encoder_row: np.ndarray
+) -> tuple[onnx.ModelProto, dict]:
     """A DETR-shaped graph: outputs = constant + 0·mean(image); 8 one-to-one and 16 one-to-many queries."""
     q1, q2, grid = 8, 16, (20, 20)
     n = grid[0] * grid[1]
@@ -237,29 +237,39 @@ def tiny_detector(
             },
         ],
     }
-    save(proto, contract, name)
+    return proto, contract
+
+
+def tiny_detector(
+    name: str, model_id: str, classes: list[str], labels: list[int], boxes: np.ndarray, encoder_row: np.ndarray
+) -> None:
+    save(*tiny_detector_model(model_id, classes, labels, boxes, encoder_row), name)
+
+
+FINITE_BOXES = np.array(
+    [
+        [
+            [0.2, 0.2, 0.2, 0.2],
+            [0.5, 0.5, 0.3, 0.3],
+            [0.8, 0.3, 0.2, 0.3],
+            [0.3, 0.8, 0.2, 0.2],
+            [0.6, 0.6, 0.2, 0.2],
+            [0.25, 0.7, 0.2, 0.2],
+            [0.7, 0.25, 0.2, 0.2],
+            [0.5, 0.2, 0.3, 0.2],
+        ]
+    ]
+)
+UNIFORM_ROW = np.full(400, 1 / 400)
 
 
 def main() -> None:
     seg_nan()
-    finite = np.array(
-        [
-            [
-                [0.2, 0.2, 0.2, 0.2],
-                [0.5, 0.5, 0.3, 0.3],
-                [0.8, 0.3, 0.2, 0.3],
-                [0.3, 0.8, 0.2, 0.2],
-                [0.6, 0.6, 0.2, 0.2],
-                [0.25, 0.7, 0.2, 0.2],
-                [0.7, 0.25, 0.2, 0.2],
-                [0.5, 0.2, 0.3, 0.2],
-            ]
-        ]
-    )
+    finite = FINITE_BOXES
     nan_boxes = finite.copy()
     nan_boxes[0, 0:4] = np.nan
     nan_boxes[0, 4, 0] = np.inf
-    row = np.full(400, 1 / 400)
+    row = UNIFORM_ROW
     nan_row = row.copy()
     nan_row[0] = np.nan
     tiny_detector('det-nan.onnx', 'det-nan', GALLERY, [1, 2, 3, 4, 5, 6], nan_boxes, nan_row)

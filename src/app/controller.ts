@@ -2,7 +2,17 @@
 import { useEffect } from 'react';
 import { nonFiniteOutputs } from '../analysis/finiteness';
 import { parseCoco } from '../analysis/groundTruth';
-import { describeImage, fetchModelBytes, loadModel, ModelError, releaseModel, runModel } from '../inference/models';
+import { detailOf, explainReadFailure } from '../inference/errors';
+import {
+  describeImage,
+  fetchModelBytes,
+  loadModel,
+  ModelError,
+  type ModelSource,
+  registerModelSource,
+  releaseModel,
+  runModel,
+} from '../inference/models';
 import { pageOutputs, workerOutputs } from '../methods/registry';
 import { useGroundTruthStore } from '../state/groundTruth';
 import { quote } from '../state/linkCodec';
@@ -10,6 +20,7 @@ import { useLinkNotes } from '../state/linkNotes';
 import { payloadBytes, runKey } from '../state/runs';
 import { findImage, type ImageEntry, useStore } from '../state/store';
 import { DEFAULT_VIEW, decodeView } from '../state/viewState';
+import { downscaleNote, planFiles, readDropped, undecodableMessage } from './files';
 import { unknownModels } from './linkCheck';
 import { taskOutputs } from './task';
 
@@ -114,9 +125,15 @@ const localId = (name: string) =>
 /** Bytes of models the user supplied, kept so a backend switch (or coming back into view) can reload them. */
 const localModels = new Map<string, { bytes: ArrayBuffer; sidecar?: string }>();
 
-async function addLocalModel(id: string, bytes: Promise<ArrayBuffer>, sidecar?: string): Promise<void> {
+async function addLocalModel(
+  id: string,
+  bytes: Promise<ArrayBuffer>,
+  sidecar?: string,
+  source?: ModelSource,
+): Promise<void> {
   const { setSlot, setView } = useStore.getState();
   setSlot(id, { status: 'loading', progress: 0 });
+  if (source) registerModelSource(id, source);
   try {
     const data = await bytes;
     const model = await loadModel(id, data, useStore.getState().view.backend, sidecar, workerOutputs);
@@ -125,9 +142,14 @@ async function addLocalModel(id: string, bytes: Promise<ArrayBuffer>, sidecar?: 
     const models = useStore.getState().view.models.filter((m) => m !== id);
     setView({ models: [...models, id] });
   } catch (e) {
-    // The models and images already open stay as they were; the message names the problem and the fix.
-    setSlot(id, { status: 'error', error: e instanceof ModelError ? e.message : `${id}: ${(e as Error).message}` });
-    useStore.getState().notify(e instanceof Error ? e.message : String(e));
+    // The models and images already open stay as they were; the message names the problem and the fix (the
+    // runtime's own text, if any, goes folded under it).
+    const name = source?.name ?? id;
+    const read = e instanceof ModelError ? null : explainReadFailure(name, source?.size, e);
+    const message = e instanceof ModelError ? e.message : (read ?? `${name}: ${(e as Error).message}`);
+    const detail = read ? String((e as Error).message ?? e) : detailOf(e);
+    setSlot(id, { status: 'error', error: message, detail });
+    useStore.getState().notify(message, detail);
   }
 }
 
@@ -145,34 +167,42 @@ export async function addModelUrl(url: string): Promise<void> {
   );
 }
 
+/**
+ * Dropped, pasted or picked files: each is what its bytes say (see app/files planFiles), whatever its name;
+ * models open next to the others, images join the strip, and every other file gets a message saying what it
+ * is and what to do. What the user had open stays.
+ */
 export async function addUserFiles(files: File[]): Promise<void> {
   const { addImages, notify, showImage } = useStore.getState();
   const entries: ImageEntry[] = [];
-  const sidecars = new Map<string, File>();
-  for (const f of files)
-    if (f.name.endsWith('.contract.json')) sidecars.set(f.name.replace(/\.contract\.json$/, ''), f);
-  for (const file of files) {
-    if (file.name.endsWith('.contract.json')) continue;
-    if (file.name.toLowerCase().endsWith('.json')) {
-      await importCoco(file);
+  const read = await readDropped(files);
+  for (const plan of planFiles(read)) {
+    const file = read[plan.file];
+    if (plan.do === 'tell') {
+      notify(plan.message);
       continue;
     }
-    if (file.name.toLowerCase().endsWith('.onnx')) {
-      const sidecar = sidecars.get(file.name.replace(/\.onnx$/i, ''));
-      await addLocalModel(localId(file.name), file.arrayBuffer(), sidecar ? await sidecar.text() : undefined);
+    if (plan.do === 'coco') {
+      await importCoco(new File([file.blob], file.name));
       continue;
     }
-    if (file.size === 0) {
-      notify(`${file.name} is empty (0 bytes): pick an image file.`);
+    if (plan.do === 'model') {
+      if (plan.note) notify(plan.note);
+      const sidecar = plan.sidecar === undefined ? undefined : await read[plan.sidecar].blob.text();
+      const externalData = await Promise.all(
+        plan.externalData.map(async ({ file: j, path }) => ({ path, data: await read[j].blob.arrayBuffer() })),
+      );
+      await addLocalModel(localId(file.innerName), file.blob.arrayBuffer(), sidecar, {
+        name: file.name,
+        size: file.blob.size,
+        externalData,
+      });
       continue;
     }
+    if (plan.note) notify(plan.note);
     try {
-      const entry = await entryOf(file, file.name, 'user');
-      if (entry.original) {
-        notify(
-          `${file.name} is ${((entry.original.width * entry.original.height) / 1e6).toFixed(0)} megapixels: shown and analysed at ${entry.width}×${entry.height}.`,
-        );
-      }
+      const entry = await entryOf(file.blob, file.name, 'user');
+      if (entry.original) notify(downscaleNote(file.name, entry.original, entry));
       const open = [...useStore.getState().images, ...entries].find((i) => i.id === entry.id);
       if (open) {
         if (open.name !== file.name)
@@ -183,8 +213,8 @@ export async function addUserFiles(files: File[]): Promise<void> {
         continue;
       }
       entries.push(entry);
-    } catch {
-      notify(`${file.name} is not an image this browser can decode: use PNG, JPEG or WebP.`);
+    } catch (e) {
+      notify(undecodableMessage(file), (e as Error).message);
     }
   }
   if (!entries.length) return;
@@ -280,7 +310,16 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
       nonFinite: nonFiniteOutputs(raw.outputs), // counted once here; every view reads the count
     });
   })()
-    .catch((e: Error) => useStore.getState().notify(`${id} could not run on ${image.name}: ${e.message}`))
+    .catch((e: Error) =>
+      useStore
+        .getState()
+        .notify(
+          e instanceof ModelError
+            ? `${e.message} (image: ${image.name})`
+            : `${id} could not run on ${image.name}: ${e.message}`,
+          detailOf(e),
+        ),
+    )
     .finally(() => inflight.delete(key));
   inflight.set(key, job);
   return job;

@@ -9,6 +9,7 @@ import { Controls } from './Controls';
 import { Guard } from './Guard';
 import { LinkNotice } from './LinkNotice';
 import { MethodViews } from './MethodViews';
+import { RawDetail } from './RawDetail';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}`;
 
@@ -31,6 +32,7 @@ function Headline({ model }: { model: ZooModel }) {
 export function App() {
   const zoo = useStore((s) => s.zoo);
   const notices = useStore((s) => s.notices);
+  const noticeDetails = useStore((s) => s.noticeDetails);
   const dismiss = useStore((s) => s.dismiss);
   const mode = useEvaluateStore((s) => s.mode);
   const setMode = useEvaluateStore((s) => s.setMode);
@@ -67,12 +69,15 @@ export function App() {
         Why does the student differ from its teacher? Drop factory images anywhere; they stay in this browser.
       </p>
       {notices.map((n, i) => (
-        <p key={n} role="alert" className="mt-2 flex justify-between rounded bg-red-900/60 p-2 text-sm">
-          {n}{' '}
-          <button type="button" onClick={() => dismiss(i)} aria-label="dismiss">
-            ×
-          </button>
-        </p>
+        <div key={n} className="mt-2 rounded bg-red-900/60 p-2 text-sm">
+          <p role="alert" className="flex justify-between">
+            {n}{' '}
+            <button type="button" onClick={() => dismiss(i)} aria-label="dismiss">
+              ×
+            </button>
+          </p>
+          <RawDetail detail={noticeDetails[n]} />
+        </div>
       ))}
       <Guard what="The controls" resetKeys={[]}>
         <Controls />

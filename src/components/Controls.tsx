@@ -85,7 +85,7 @@ export function Controls() {
           <input
             data-testid="file-input"
             type="file"
-            accept="image/*,.onnx,.json"
+            accept="image/*,.onnx,.gz,.data,.json"
             multiple
             className="hidden"
             onChange={(e) => {

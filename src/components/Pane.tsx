@@ -11,6 +11,7 @@ import { drawBoxes, drawClassMap } from '../viz/overlay';
 import { useRun, useTaskResult } from './hooks';
 import { NonFiniteReport } from './NonFinite';
 import { Photo } from './Photo';
+import { RawDetail } from './RawDetail';
 
 /** One model's view of the current image: overlay, shared pan/zoom and hover, and how it was computed. */
 export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | undefined }) {
@@ -174,15 +175,21 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           : 'hover to compare; wheel to zoom, drag to pan (all panes)'}
       </p>
       {slot?.status === 'error' && (
-        <p role="alert" className="mt-1 text-sm text-red-300">
-          {slot.error}
-        </p>
+        <>
+          <p role="alert" className="mt-1 text-sm text-red-300">
+            {slot.error}
+          </p>
+          <RawDetail detail={slot.detail} />
+        </>
       )}
       <NonFiniteReport modelId={modelId} run={run} />
       {slot?.model?.fallback && (
-        <p className="mt-1 text-xs text-amber-300" data-testid="fallback">
-          WASM, because {slot.model.fallback}
-        </p>
+        <>
+          <p className="mt-1 text-xs text-amber-300" data-testid="fallback">
+            WASM, because {slot.model.fallback}
+          </p>
+          <RawDetail detail={slot.model.fallbackDetail} />
+        </>
       )}
       {slot?.model?.warnings.map((w) => (
         <p key={w} className="mt-1 text-xs text-amber-300" data-testid="contract-warning">

@@ -12,7 +12,11 @@ const decodes = new Map<string, { bitmap: Promise<ImageBitmap>; users: number }>
 function acquire(image: ImageEntry): Promise<ImageBitmap> {
   let d = decodes.get(image.id);
   if (!d) {
-    d = { bitmap: createImageBitmap(image.blob, { imageOrientation: 'from-image' }), users: 0 };
+    // A downscaled image is decoded at its analysed size: a 20000×20000 photo would hold 1.6 GB at full size.
+    const size = image.original
+      ? { resizeWidth: image.width, resizeHeight: image.height, resizeQuality: 'high' as const }
+      : {};
+    d = { bitmap: createImageBitmap(image.blob, { imageOrientation: 'from-image', ...size }), users: 0 };
     decodes.set(image.id, d);
   }
   d.users++;

@@ -4,6 +4,7 @@ import type { RolloutOptions } from '../analysis/rollout';
 import type { ContractInput } from '../contract';
 import type {
   Backend,
+  ExternalFile,
   GraphIO,
   ImageFacts,
   ImageRef,
@@ -65,13 +66,20 @@ export class InferenceClient {
     backend: Backend | 'auto',
     input: ContractInput,
     keepOnGpu: string[] = [],
+    externalData: ExternalFile[] = [],
   ) {
     const copy = bytes.slice(0); // the caller keeps its bytes (for a later reload on another backend)
-    return this.send('loaded', { kind: 'load', modelKey, bytes: copy, backend, input, keepOnGpu }, [copy]) as Promise<{
+    const external = externalData.map((f) => ({ path: f.path, data: f.data.slice(0) }));
+    return this.send(
+      'loaded',
+      { kind: 'load', modelKey, bytes: copy, backend, input, keepOnGpu, externalData: external },
+      [copy, ...external.map((f) => f.data)],
+    ) as Promise<{
       backend: Backend;
       inputs: GraphIO[];
       outputs: GraphIO[];
       fallback?: string;
+      fallbackDetail?: string;
     }>;
   }
 

@@ -3,25 +3,62 @@
  * longest side is MAX_SIDE), identify it by a hash of its pixels, and keep the last few decoded for the runs.
  */
 import { type ImageFacts, type ImageRef, MAX_SIDE } from './protocol';
+import { SNIFF_BYTES, sniff } from './sniff';
 
 export const displayScale = (w: number, h: number) => Math.min(1, MAX_SIDE / Math.max(w, h));
+
+/**
+ * The size an image is analysed at: its own when its longest side fits MAX_SIDE, else scaled to it, each
+ * side at least 1 pixel (100000×1 → 4096×1, never 4096×0).
+ */
+export function analysedSize(width: number, height: number): { width: number; height: number } {
+  const s = displayScale(width, height);
+  return s === 1
+    ? { width, height }
+    : { width: Math.max(1, Math.round(width * s)), height: Math.max(1, Math.round(height * s)) };
+}
+
+/** The shown size the file's header gives (EXIF orientation applied), before any decoding; null if unknown. */
+async function headerSize(blob: Blob): Promise<{ width: number; height: number } | null> {
+  const s = sniff(new Uint8Array(await blob.slice(0, SNIFF_BYTES).arrayBuffer()));
+  return s.kind === 'image' && s.width && s.height ? { width: s.width, height: s.height } : null;
+}
 
 const THUMB_SIDE = 96;
 const decoded = new Map<string, ImageBitmap>();
 const KEEP = 3;
 
 async function decode(blob: Blob): Promise<{ bitmap: ImageBitmap; original: ImageFacts['original'] }> {
+  // A huge image whose header gives its size is decoded straight to the analysed size: no full-size bitmap
+  // (1.6 GB for 20000×20000) is ever held, only the decoder's own transient buffer.
+  const header = await headerSize(blob);
+  if (header && displayScale(header.width, header.height) < 1) {
+    const target = analysedSize(header.width, header.height);
+    try {
+      const bitmap = await createImageBitmap(blob, {
+        imageOrientation: 'from-image',
+        resizeWidth: target.width,
+        resizeHeight: target.height,
+        resizeQuality: 'high',
+      });
+      return { bitmap, original: header };
+    } catch {
+      // the header lied or the decoder refused the resize: decode in full below
+    }
+  }
   const full = await createImageBitmap(blob, { imageOrientation: 'from-image' });
-  const scale = displayScale(full.width, full.height);
-  if (scale === 1) return { bitmap: full, original: null };
-  const bitmap = await createImageBitmap(full, {
-    resizeWidth: Math.max(1, Math.round(full.width * scale)),
-    resizeHeight: Math.max(1, Math.round(full.height * scale)),
-    resizeQuality: 'high',
-  });
-  const original = { width: full.width, height: full.height };
-  full.close();
-  return { bitmap, original };
+  if (displayScale(full.width, full.height) === 1) return { bitmap: full, original: null };
+  const target = analysedSize(full.width, full.height);
+  try {
+    const bitmap = await createImageBitmap(full, {
+      resizeWidth: target.width,
+      resizeHeight: target.height,
+      resizeQuality: 'high',
+    });
+    return { bitmap, original: { width: full.width, height: full.height } };
+  } finally {
+    full.close();
+  }
 }
 
 function keep(id: string, bitmap: ImageBitmap): void {

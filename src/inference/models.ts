@@ -6,7 +6,9 @@
 import type { RolloutOptions } from '../analysis/rollout';
 import { type Contract, checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError } from '../contract';
 import { InferenceClient, type RawRun } from './client';
-import { type Backend, type ImageRef, NOT_RETAINED } from './protocol';
+import { explainLoadFailure, explainRunFailure, UserFacingError } from './errors';
+import { type OnnxFacts, readOnnxFacts } from './onnxFacts';
+import { type Backend, type ExternalFile, type ImageRef, NOT_RETAINED } from './protocol';
 
 const CACHE = 'attnlens-models-v1';
 let client: InferenceClient | null = null;
@@ -17,15 +19,37 @@ export interface LoadedModel {
   contract: Contract;
   backend: Backend;
   fallback?: string;
+  /** The runtime's own text behind `fallback` (shown folded). */
+  fallbackDetail?: string;
   /** Outputs its runs leave in the worker (see MethodSpec.outputs). */
   held: string[];
   /** What the contract claims but does not back up (e.g. a method without its outputs): shown, not fatal. */
   warnings: string[];
   /** Size of the .onnx file. */
   bytes: number;
+  /** The file's name as the user gave it (the zoo id for zoo models): what failure messages start with. */
+  source: string;
+  /** What its bytes say (which nodes run which operator…), for wording a failed run. */
+  facts: OnnxFacts | null;
 }
 
-export class ModelError extends Error {}
+/** A model failure already worded for the user (its `detail`, if any, is the runtime's own text). */
+export class ModelError extends UserFacingError {}
+
+/** Where a user's model came from: its file's name and the external-data files dropped with it. */
+export interface ModelSource {
+  name: string;
+  /** The file's size in bytes (for a message when it is too large to read). */
+  size?: number;
+  externalData?: ExternalFile[];
+}
+
+/**
+ * Sources of models the user supplied, by model key: a reload (a backend switch, the model coming back into
+ * view) must name the same file and pass the same external-data files.
+ */
+const sources = new Map<string, ModelSource>();
+export const registerModelSource = (key: string, source: ModelSource) => void sources.set(key, source);
 
 export async function fetchModelBytes(url: string, onProgress?: (fraction: number) => void): Promise<ArrayBuffer> {
   const cache = 'caches' in self ? await caches.open(CACHE) : null;
@@ -69,21 +93,32 @@ export async function loadModel(
   sidecar?: string,
   keepOnGpu: (c: Contract) => string[] = () => [],
 ): Promise<LoadedModel> {
+  const source = sources.get(key) ?? { name: key };
   let contractResult: ReturnType<typeof loadContract>;
   try {
     contractResult = loadContract(new Uint8Array(bytes), sidecar);
   } catch (e) {
-    if (e instanceof NotOnnxError) throw new ModelError(`${key}: ${e.message}. Pick an .onnx model file.`);
+    if (e instanceof NotOnnxError) throw new ModelError(`${source.name}: ${e.message}. Pick an .onnx model file.`);
     throw e;
   }
-  if (!contractResult.ok) throw new ModelError(`${key}: ${contractResult.problem}`);
+  if (!contractResult.ok) throw new ModelError(`${source.name}: ${contractResult.problem}`);
   const contract = contractResult.contract;
-  const loaded = await worker().load(key, bytes, backend, contract.input, keepOnGpu(contract));
+  const facts = readOnnxFacts(new Uint8Array(bytes));
+  let loaded: Awaited<ReturnType<InferenceClient['load']>>;
+  try {
+    loaded = await worker().load(key, bytes, backend, contract.input, keepOnGpu(contract), source.externalData);
+  } catch (e) {
+    const raw = (e as Error).message ?? String(e);
+    throw new ModelError(explainLoadFailure(source.name, raw, facts), raw);
+  }
   const mismatch = checkAgainstGraph(contract, loaded);
   if (mismatch.length) {
-    void worker().release(key);
+    // Refused: its session goes now (each one left behind held its weights and arena, ~11 MB for a zoo model).
+    await worker()
+      .release(key)
+      .catch(() => undefined);
     throw new ModelError(
-      `${key}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`,
+      `${source.name}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`,
     );
   }
   return {
@@ -91,15 +126,23 @@ export async function loadModel(
     contract,
     backend: loaded.backend,
     fallback: loaded.fallback,
+    fallbackDetail: loaded.fallbackDetail,
     held: keepOnGpu(contract),
     warnings: contractResult.warnings.map((w) => w.message),
     bytes: bytes.byteLength,
+    source: source.name,
+    facts,
   };
 }
 
 /** Run on an image (pre-processed in the worker); the model's worker-held outputs stay there under the run's key. */
 export function runModel(model: LoadedModel, image: ImageRef, outputs: string[]): Promise<RawRun> {
-  return worker().run(model.key, image, outputs, model.held, `${model.key}@${image.id}`);
+  return worker()
+    .run(model.key, image, outputs, model.held, `${model.key}@${image.id}`)
+    .catch((e: Error) => {
+      const raw = e.message ?? String(e);
+      throw new ModelError(explainRunFailure(model.source, raw, model.facts, model.contract.input.shape), raw);
+    });
 }
 
 /**

@@ -26,6 +26,12 @@ export interface ImageFacts {
   thumb: Blob;
 }
 
+/** A file a model's external-data references name (e.g. `model.onnx.data`), with its bytes. */
+export interface ExternalFile {
+  path: string;
+  data: ArrayBuffer;
+}
+
 export type WorkerRequest =
   | { kind: 'describe'; requestId: number; blob: Blob }
   | {
@@ -36,6 +42,8 @@ export type WorkerRequest =
       backend: Backend | 'auto';
       input: ContractInput;
       keepOnGpu?: string[];
+      /** Weights kept outside the model file, under the path the model names (InferenceSession externalData). */
+      externalData?: ExternalFile[];
     }
   /** `retain` outputs stay in the worker (on the GPU for a WebGPU session) under `retainKey`, for `rollout`. */
   | {
@@ -68,7 +76,15 @@ export const MAX_SIDE = 4096;
 
 export type WorkerResponse =
   | ({ kind: 'described'; requestId: number } & ImageFacts)
-  | { kind: 'loaded'; requestId: number; backend: Backend; inputs: GraphIO[]; outputs: GraphIO[]; fallback?: string }
+  | {
+      kind: 'loaded';
+      requestId: number;
+      backend: Backend;
+      inputs: GraphIO[];
+      outputs: GraphIO[];
+      fallback?: string;
+      fallbackDetail?: string;
+    }
   | {
       kind: 'ran';
       requestId: number;

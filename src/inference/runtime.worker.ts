@@ -49,6 +49,7 @@ const io = (meta: readonly ort.InferenceSession.ValueMetadata[]): GraphIO[] =>
 async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
   let backend: Backend = req.backend === 'wasm' ? 'wasm' : 'webgpu';
   let fallback: string | undefined;
+  let fallbackDetail: string | undefined; // the runtime's own text: folded in the pane, never the reason shown
   if (req.backend === 'auto') {
     const why = await webGpuUnsuitable();
     if (why) {
@@ -57,18 +58,23 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     }
   }
   let session: ort.InferenceSession;
+  // Weights in files beside the model (dropped with it), under the paths the model names.
+  const external = req.externalData?.length
+    ? { externalData: req.externalData.map((f) => ({ path: f.path, data: new Uint8Array(f.data) })) }
+    : {};
   try {
     // Outputs only the worker's own maths read stay on the GPU (no read-back of, say, a 13 MB attention stack).
     const keep =
       backend === 'webgpu' && req.keepOnGpu?.length
         ? { preferredOutputLocation: Object.fromEntries(req.keepOnGpu.map((n) => [n, 'gpu-buffer' as const])) }
         : {};
-    session = await ort.InferenceSession.create(req.bytes, { executionProviders: [backend], ...keep });
+    session = await ort.InferenceSession.create(req.bytes, { executionProviders: [backend], ...keep, ...external });
   } catch (e) {
     if (backend === 'wasm') throw e;
-    fallback = `WebGPU could not run this model (${(e as Error).message})`;
+    fallback = 'WebGPU could not run this model';
+    fallbackDetail = (e as Error).message;
     backend = 'wasm';
-    session = await ort.InferenceSession.create(req.bytes, { executionProviders: ['wasm'] });
+    session = await ort.InferenceSession.create(req.bytes, { executionProviders: ['wasm'], ...external });
   }
   await release(req.modelKey);
   sessions.set(req.modelKey, { session, input: req.input });
@@ -79,6 +85,7 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     inputs: io(session.inputMetadata),
     outputs: io(session.outputMetadata),
     fallback,
+    fallbackDetail,
   });
 }
 

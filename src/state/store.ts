@@ -29,6 +29,8 @@ export interface ModelSlot {
   progress?: number;
   model?: LoadedModel;
   error?: string;
+  /** The runtime's own text behind `error`, shown folded ("technical detail"), never as the message. */
+  detail?: string;
 }
 
 /** Pan/zoom shared by every pane (d3-zoom transform in pane pixels), and the hovered image point. */
@@ -47,6 +49,8 @@ interface Store {
   slots: Record<string, ModelSlot>;
   runs: Record<string, Run>;
   notices: string[];
+  /** The runtime's own text behind a notice (keyed by the notice), shown folded under it. */
+  noticeDetails: Record<string, string>;
   setZoom: (z: ZoomState) => void;
   setHover: (h: { x: number; y: number } | null) => void;
   setView: (patch: Partial<ViewState>) => void;
@@ -58,7 +62,7 @@ interface Store {
   setSlot: (id: string, slot: ModelSlot) => void;
   dropModel: (id: string) => void;
   putRun: (run: Run) => void;
-  notify: (message: string) => void;
+  notify: (message: string, detail?: string) => void;
   dismiss: (i: number) => void;
 }
 
@@ -86,6 +90,7 @@ export const useStore = create<Store>((set, get) => ({
   slots: {},
   runs: {},
   notices: [],
+  noticeDetails: {},
   setZoom: (zoom) => set({ zoom }),
   setHover: (hover) => set({ hover }),
   // A backend switch drops loaded sessions and runs: the models reload and rerun on the new backend.
@@ -132,8 +137,20 @@ export const useStore = create<Store>((set, get) => ({
       for (const k of evictions(runs, RUN_BUDGET_BYTES, (k) => runs[k].imageId === current)) delete runs[k];
       return { runs };
     }),
-  notify: (message) => set((s) => (s.notices.includes(message) ? s : { notices: [...s.notices, message] })),
-  dismiss: (i) => set((s) => ({ notices: s.notices.filter((_, j) => j !== i) })),
+  notify: (message, detail) =>
+    set((s) =>
+      s.notices.includes(message)
+        ? s
+        : {
+            notices: [...s.notices, message],
+            ...(detail ? { noticeDetails: { ...s.noticeDetails, [message]: detail } } : {}),
+          },
+    ),
+  dismiss: (i) =>
+    set((s) => {
+      const { [s.notices[i]]: _gone, ...noticeDetails } = s.noticeDetails;
+      return { notices: s.notices.filter((_, j) => j !== i), noticeDetails };
+    }),
 }));
 
 /** Mirror the view into the URL fragment (replaceState: no history entry per slider move). */

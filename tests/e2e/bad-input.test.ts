@@ -29,13 +29,13 @@ describe('bad input keeps the view and names the problem', () => {
   it('a truncated ONNX file', async () => {
     await drop(
       [{ name: 'cut.onnx', mimeType: 'application/octet-stream', buffer: zooBytes.subarray(0, 4000) }],
-      /cut: .*(truncated|not a complete ONNX).*Pick an \.onnx model file/,
+      /cut\.onnx: .*(truncated|not a complete ONNX).*Pick an \.onnx model file/,
     );
   });
   it('a 0-byte model file', async () => {
     await drop(
       [{ name: 'empty.onnx', mimeType: 'application/octet-stream', buffer: Buffer.alloc(0) }],
-      /empty \(0 bytes\)/,
+      /^empty\.onnx is empty \(0 bytes\): the file was not saved or copied completely; pick it again\./m,
     );
   });
   it('an ONNX file without a contract points at the export kit', async () => {

@@ -1,6 +1,6 @@
 /** End-to-end plumbing: build the app, serve with `vite preview`, drive Debian's chromium with playwright-core. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
@@ -9,6 +9,13 @@ import { afterAll, beforeAll } from 'vitest';
 
 export const root = join(__dirname, '../..');
 export const CHROMIUM = '/usr/bin/chromium';
+
+/** A file of tests/fixtures/corpus as playwright's setInputFiles takes it. */
+export const corpusFile = (name: string) => ({
+  name,
+  mimeType: 'application/octet-stream',
+  buffer: readFileSync(join(root, 'tests/fixtures/corpus', name)),
+});
 
 /** Builds into a fresh temporary folder (so concurrent test runs never overwrite each other's build). */
 export async function startApp(): Promise<{ server: PreviewServer; url: string; outDir: string }> {

@@ -169,7 +169,7 @@ describe('teacher | student compare', () => {
       .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
     await expect
       .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'))
-      .toMatch(/notes\.txt is not an image this browser can decode/);
+      .toMatch(/notes\.txt is not a file AttnLens opens \(by its bytes it is not an ONNX model, an image or JSON\)/);
     expect(await page.getByTestId(`pane-${models[1]}`).getAttribute('data-state')).toBe('drawn');
   });
 

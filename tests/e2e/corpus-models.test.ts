@@ -7,14 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { root, serveApp } from './browser';
+import { corpusFile, root, serveApp } from './browser';
 
 const app = serveApp();
-const corpus = (name: string) => ({
-  name,
-  mimeType: 'application/octet-stream',
-  buffer: readFileSync(join(root, 'tests/fixtures/corpus', name)),
-});
+
 const coco = JSON.parse(readFileSync(join(root, 'public/samples/coco.json'), 'utf8'));
 const categories = new Map<number, string>(coco.categories.map((c: { id: number; name: string }) => [c.id, c.name]));
 const gtClasses = (sample: string): number[] => {
@@ -47,7 +43,7 @@ describe('NaN and infinite model outputs', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${app.url}#m=seg-student-plain&s=factory-test-000.png&b=wasm`);
     await page.locator('[data-testid=pane-seg-student-plain][data-state=drawn]').waitFor({ timeout: 60_000 });
-    await page.getByTestId('file-input').setInputFiles(corpus('seg-nan.onnx'));
+    await page.getByTestId('file-input').setInputFiles(corpusFile('seg-nan.onnx'));
     const pane = page.getByTestId('pane-local-seg-nan');
     await expect.poll(() => pane.getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
     await expect
@@ -98,7 +94,7 @@ describe('NaN and infinite model outputs', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${app.url}#m=detr-teacher&s=${sample}&b=wasm`);
     await page.locator('[data-testid=pane-detr-teacher][data-state=drawn]').waitFor({ timeout: 60_000 });
-    await page.getByTestId('file-input').setInputFiles(corpus('det-nan.onnx'));
+    await page.getByTestId('file-input').setInputFiles(corpusFile('det-nan.onnx'));
     const pane = page.getByTestId('pane-local-det-nan');
     await expect.poll(() => pane.getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
     await expect
@@ -146,7 +142,7 @@ describe('NaN and infinite model outputs', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${app.url}#m=detr-teacher&s=${sample}&b=wasm`);
     await page.locator('[data-testid=pane-detr-teacher][data-state=drawn]').waitFor({ timeout: 60_000 });
-    await page.getByTestId('file-input').setInputFiles(corpus('det-classes.onnx'));
+    await page.getByTestId('file-input').setInputFiles(corpusFile('det-classes.onnx'));
     const panel = page.getByTestId('hdetr-local-det-classes');
     await panel.waitFor({ timeout: 60_000 });
     const classes = gtClasses(sample);

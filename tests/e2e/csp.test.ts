@@ -111,14 +111,14 @@ describe('the built app under a strict Content-Security-Policy', () => {
     await expect
       .poll(alerts, { timeout: 60_000 })
       .toMatch(
-        /liar: its contract does not match the model graph: input 'image' is float16 in the graph but float32 in the contract/,
+        /Liar\.onnx: its contract does not match the model graph: input 'image' is float16 in the graph but float32 in the contract/,
       );
     const future = { ...structuredClone(tinyContract), version: '2.0' };
     await page.getByTestId('file-input').setInputFiles(model('Future', future));
     await expect
       .poll(alerts, { timeout: 60_000 })
-      .toMatch(/future: This model's contract is version 2\.0; this AttnLens reads 1\.x — update AttnLens/);
-    expect(await alerts()).not.toMatch(/future: .*Re-export/);
+      .toMatch(/Future\.onnx: This model's contract is version 2\.0; this AttnLens reads 1\.x — update AttnLens/);
+    expect(await alerts()).not.toMatch(/Future\.onnx: .*Re-export/);
   });
 
   it('runs a model on WebGPU (a software adapter here) under the same policy', async () => {
