@@ -17,8 +17,18 @@ const MODELS = ['seg-teacher', 'seg-student-attnfd']; // DEFAULT_VIEW.models
 export async function benchDataset(browser, url, { images = Number(process.env.BENCH_DATASET_IMAGES ?? 200) } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'attnlens-bench-dataset-'));
   const set = join(dir, 'set');
-  execFileSync(venvPython, [join(root, 'ml/scripts/make_eval_set.py'), set, '--count', String(images)]);
-  console.log(`\ndata set: ${images} test-split scenes (160×160 PNG) + COCO; models ${MODELS.join(', ')}`);
+  // from scene 16 on: the gallery is scenes 0–15, and a dropped image with a gallery image's pixels is that image
+  execFileSync(venvPython, [
+    join(root, 'ml/scripts/make_eval_set.py'),
+    set,
+    '--count',
+    String(images),
+    '--start',
+    '16',
+  ]);
+  console.log(
+    `\ndata set: ${images} test-split scenes (160×160 PNG, not the gallery's) + COCO; models ${MODELS.join(', ')}`,
+  );
   const docs = [];
   for (const workers of [1, 2]) {
     const out = join(dir, `ray-${workers}.json`);
