@@ -4,7 +4,7 @@
  * re-import in a fresh tab, cancel halfway.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -15,26 +15,27 @@ import { root, serveApp } from './browser';
 const app = serveApp();
 const MODELS = ['seg-teacher', 'seg-student-attnfd'];
 let python: ResultsDocument;
+let ownPython: ResultsDocument;
+const tmp = mkdtempSync(join(tmpdir(), 'attnlens-eval-'));
+const OWN = join(tmp, 'own');
 
-beforeAll(() => {
-  const out = join(mkdtempSync(join(tmpdir(), 'attnlens-eval-')), 'python.json');
+/** `python -m attnlens_ml.evaluate` with the default pair over a COCO file. */
+function evaluateInPython(coco: string, out: string): ResultsDocument {
+  const models = MODELS.map((m) => join(root, 'public/models', `${m}.onnx`)).join(',');
   execFileSync(
     join(root, 'ml/.venv/bin/python'),
-    [
-      '-m',
-      'attnlens_ml.evaluate',
-      '--models',
-      MODELS.map((m) => join(root, 'public/models', `${m}.onnx`)).join(','),
-      '--images',
-      join(root, 'public/samples/coco.json'),
-      '--out',
-      out,
-      '--workers',
-      '1',
-    ],
+    ['-m', 'attnlens_ml.evaluate', '--models', models, '--images', coco, '--out', out, '--workers', '1'],
     { cwd: join(root, 'ml'), stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  python = JSON.parse(readFileSync(out, 'utf8'));
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+
+beforeAll(() => {
+  python = evaluateInPython(join(root, 'public/samples/coco.json'), join(tmp, 'python.json'));
+  // 12 scenes no gallery image has, with their COCO file: a user's own data set
+  const py = join(root, 'ml/.venv/bin/python');
+  execFileSync(py, [join(root, 'ml/scripts/make_eval_set.py'), OWN, '--count', '12', '--start', '16']);
+  ownPython = evaluateInPython(join(OWN, 'coco.json'), join(tmp, 'own.json'));
 });
 
 /** The 16 gallery samples are in the image strip. */
@@ -199,6 +200,29 @@ describe('Evaluate mode', () => {
     await fresh.getByRole('alert').filter({ hasText: 'coco.json is JSON but not an AttnLens results file' }).waitFor();
     expect(await fresh.getByTestId('evaluate-row').count()).toBe(16);
     await fresh.close();
+  });
+
+  it("own images dropped with their COCO file: rows against that ground truth, as the Python's", async () => {
+    const page = await app.browser.newPage();
+    await page.goto(app.url);
+    await galleryOpen(page);
+    await page.getByTestId('file-input').setInputFiles(readdirSync(OWN).map((f) => join(OWN, f)));
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=strip] button').length === 28);
+    await page.getByTestId('mode-evaluate').click();
+    await page.getByTestId('evaluate-run').click();
+    await page.locator('[data-testid=evaluate-progress][data-status=done]').waitFor({ timeout: 120_000 });
+    const doc = await exported(page);
+    expect(doc.images).toHaveLength(28);
+    expect(doc.ground_truth?.source).toBe('coco.json');
+    const ours = new Map(doc.rows.map((r) => [`${r.image}|${r.model}`, r]));
+    expect(ownPython.rows).toHaveLength(24);
+    for (const p of ownPython.rows) {
+      const r = ours.get(`${p.image}|${p.model}`);
+      expect(r, `${p.image} ${p.model}`).toBeDefined();
+      expect(r!.vs_truth?.value ?? null).toBeCloseTo(p.vs_truth?.value ?? NaN, 3);
+      if (p.vs_reference) expect(r!.vs_reference!.value!).toBeCloseTo(p.vs_reference.value!, 3);
+    }
+    await page.close();
   });
 
   it('cancel halfway keeps what was done', async () => {
