@@ -80,6 +80,7 @@ export function EvaluateView() {
       {doc && <FailureTotals />}
       {doc && <MethodMeans />}
       {doc?.per_class?.length ? <PerClass /> : null}
+      {doc?.maps?.length ? <MeanMapsView /> : null}
       {doc && <Ranking />}
     </section>
   );
@@ -273,6 +274,26 @@ function MethodMeans() {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** Mean gate and attention maps over the set, one heatmap each (its own range). */
+function MeanMapsView() {
+  const doc = useEvaluateStore((s) => s.doc)!;
+  return (
+    <div>
+      <p className="text-sm text-slate-400">Mean maps over the set (each on its own colour range)</p>
+      <div className="mt-1 flex flex-wrap gap-4">
+        {doc.maps!.map((m) => (
+          <figure key={`${m.model}|${m.output}`} className="text-xs" data-testid="mean-map" data-model={m.model}>
+            <Heatmap values={Float32Array.from(m.values)} grid={m.grid} className="h-28 w-28" />
+            <figcaption className="max-w-40 text-slate-400">
+              {m.model}: {m.what} ({m.n} images)
+            </figcaption>
+          </figure>
+        ))}
+      </div>
+    </div>
   );
 }
 

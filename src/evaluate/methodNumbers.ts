@@ -13,14 +13,18 @@ export type MethodNumbers = NonNullable<ResultRow['methods']>;
 
 export function methodNumbers(models: ModelInView[], runs: Record<string, Run>): Record<string, MethodNumbers> {
   const out: Record<string, MethodNumbers> = {};
-  const of = (id: string) => (out[id] ??= {});
+  const of = (id: string) => {
+    out[id] ??= {};
+    return out[id];
+  };
   const cbam = computeCbam(models, runs);
   if (typeof cbam !== 'string')
     for (const site of cbam.sites)
       for (const card of site.cards) {
         if (!card.distance) continue;
         const m = of(card.modelId);
-        (m.attnfd ??= { sites: [] }).sites!.push({
+        m.attnfd ??= { sites: [] };
+        m.attnfd.sites!.push({
           site: site.name,
           distance: card.distance.distance,
           cosine: card.distance.cosine,

@@ -5,6 +5,7 @@
  */
 import schemaCheck from 'virtual:attnlens-results-validator';
 import type { Failures } from './failures';
+import type { MeanMap } from './meanMaps';
 import { type BootstrapSettings, bootstrapInterval, mean } from './stats';
 
 export const RESULTS_VERSION = '1.0';
@@ -91,6 +92,7 @@ export interface ResultsDocument {
     value: number | null;
   }[];
   confusion?: { model: string; against: string; classes: string[]; matrix: number[][] }[];
+  maps?: MeanMap[];
 }
 
 /**

@@ -12,6 +12,7 @@ import { runKey } from '../state/runs';
 import { type ImageEntry, useStore } from '../state/store';
 import { contractHash } from './canonical';
 import { failuresOf } from './failures';
+import { MeanMaps } from './meanMaps';
 import { methodNumbers } from './methodNumbers';
 import {
   ConfusionPool,
@@ -60,6 +61,7 @@ async function rowsOf(
   ids: string[],
   threshold: number | null,
   pool: ConfusionPool,
+  maps: MeanMaps,
 ): Promise<ResultRow[]> {
   const { slots, runs } = useStore.getState();
   const truth = await truthOf(image);
@@ -69,6 +71,10 @@ async function rowsOf(
     return contract ? [{ id, contract, result: run ? interpret(contract, run, threshold) : null }] : [];
   });
   const agreements = computeAgreements(models, image.width, image.height, truth);
+  for (const m of models) {
+    const run = runs[runKey(m.id, image.id)];
+    if (run) maps.add(m.id, m.contract, run);
+  }
   const imageRuns = Object.fromEntries(
     ids.flatMap((id) => (runs[runKey(id, image.id)] ? [[id, runs[runKey(id, image.id)]]] : [])),
   );
@@ -122,6 +128,7 @@ function documentOf(
   rows: ResultRow[],
   truthSource: string | null,
   pool: ConfusionPool,
+  maps: MeanMaps,
 ): ResultsDocument {
   const reference = (models.find((m) => m.role === 'teacher') ?? models[0])?.id ?? '';
   return {
@@ -137,6 +144,7 @@ function documentOf(
     rows,
     summary: summarise(rows, reference, DEFAULT_BOOTSTRAP),
     ...pool.tables(classNames()),
+    maps: maps.maps(),
   };
 }
 
@@ -176,12 +184,13 @@ export async function runEvaluation(): Promise<void> {
   });
   const rows: ResultRow[] = [];
   const pool = new ConfusionPool();
+  const maps = new MeanMaps();
   const done: ResultsImage[] = [];
   let truthSource: string | null = null;
   for (const image of images) {
     if (controller.signal.aborted) break;
     await Promise.all(ids.map((id) => analyse(id, image)));
-    const imageRows = await rowsOf(image, ids, view.threshold, pool);
+    const imageRows = await rowsOf(image, ids, view.threshold, pool, maps);
     const truth = imageRows.some((r) => r.vs_truth);
     if (truth)
       truthSource ??= useGroundTruthStore.getState().imported?.file ?? (image.source === 'gallery' ? 'gallery' : null);
@@ -193,7 +202,7 @@ export async function runEvaluation(): Promise<void> {
   const models = await modelEntries(ids);
   set({
     status: controller.signal.aborted ? 'cancelled' : 'done',
-    doc: documentOf(models, done, rows, truthSource, pool),
+    doc: documentOf(models, done, rows, truthSource, pool, maps),
     lastAt: performance.now(),
   });
   stop = null;

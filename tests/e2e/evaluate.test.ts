@@ -109,6 +109,10 @@ describe('Evaluate mode', () => {
       for (const s of sites) expect(s.distance).toBeGreaterThanOrEqual(0);
     }
     expect(await page.getByTestId('method-mean').count()).toBeGreaterThan(0);
+    // mean gate maps over the 16 images, for both models (each CBAM site)
+    expect(doc.maps?.every((m) => m.n === 16)).toBe(true);
+    expect(new Set(doc.maps?.map((m) => m.model))).toEqual(new Set(MODELS));
+    expect(await page.getByTestId('mean-map').count()).toBe(doc.maps?.length);
     for (const s of doc.summary) {
       const p = python.summary.find((x) => x.model === s.model && x.against === s.against && x.metric === s.metric)!;
       expect(s.n).toBe(p.n);
