@@ -1,16 +1,32 @@
 /**
- * Model lifecycle on the UI side: fetch bytes (Cache API, so a second visit opens offline), read and
- * validate the contract, load into the worker, check the graph against the contract, run on an image.
+ * Model lifecycle on the UI side (bytes come from fetchModel.ts or a dropped file): read and validate the
+ * contract, load into the model's own worker, check the graph against the contract, run on an image.
  */
 
 import type { RolloutOptions } from '../analysis/rollout';
 import { type Contract, checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError } from '../contract';
-import { InferenceClient, type RawRun } from './client';
+import { InferenceClient, type RawRun, WorkerStopped } from './client';
 import { type Backend, type ImageRef, NOT_RETAINED } from './protocol';
 
-const CACHE = 'attnlens-models-v1';
-let client: InferenceClient | null = null;
-const worker = () => (client ??= new InferenceClient());
+/**
+ * One worker per model (a stuck or slow model holds back only itself, and stopping it is terminating its
+ * worker), and one that only decodes images; how many run at once is bounded by the caller (controller.ts).
+ */
+const workers = new Map<string, InferenceClient>();
+let imageClient: InferenceClient | null = null;
+const imageWorker = () => (imageClient ??= new InferenceClient());
+
+function workerOf(key: string): InferenceClient {
+  const client = workers.get(key);
+  if (!client || client.isStopped) throw new ModelError(`${key} is not loaded (its worker was stopped): Retry it`);
+  return client;
+}
+
+/** Stop a model's worker whatever it is doing; its session and kept outputs go with it. */
+export function stopModel(key: string, why = 'stopped'): void {
+  workers.get(key)?.terminate(why);
+  workers.delete(key);
+}
 
 export interface LoadedModel {
   key: string;
@@ -27,38 +43,11 @@ export interface LoadedModel {
 
 export class ModelError extends Error {}
 
-export async function fetchModelBytes(url: string, onProgress?: (fraction: number) => void): Promise<ArrayBuffer> {
-  const cache = 'caches' in self ? await caches.open(CACHE) : null;
-  const hit = await cache?.match(url);
-  if (hit) return hit.arrayBuffer();
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (e) {
-    throw new ModelError(
-      `the model URL ${url} did not answer (${(e as Error).message}); check the address or your connection`,
-    );
+/** A run stopped before it finished: its worker was terminated (the model must load again). */
+export class RunStopped extends Error {
+  constructor(readonly reason: 'timeout' | 'cancelled') {
+    super(reason === 'timeout' ? 'the run timed out' : 'the run was cancelled');
   }
-  if (!res.ok) throw new ModelError(`the model URL ${url} answered HTTP ${res.status}; check the address`);
-  const total = Number(res.headers.get('content-length') ?? 0);
-  const reader = res.body!.getReader();
-  const chunks: Uint8Array[] = [];
-  let got = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    got += value.length;
-    if (total) onProgress?.(got / total);
-  }
-  const bytes = new Uint8Array(got);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  await cache?.put(url, new Response(bytes.slice(0)));
-  return bytes.buffer;
 }
 
 /** Read and validate the contract, load into the worker, check the graph against the contract. */
@@ -78,10 +67,20 @@ export async function loadModel(
   }
   if (!contractResult.ok) throw new ModelError(`${key}: ${contractResult.problem}`);
   const contract = contractResult.contract;
-  const loaded = await worker().load(key, bytes, backend, contract.input, keepOnGpu(contract));
+  // A fresh worker for every load: a reload (Retry, another backend) never inherits a stuck or other runtime.
+  stopModel(key, 'reloaded');
+  const client = new InferenceClient();
+  workers.set(key, client);
+  let loaded: Awaited<ReturnType<InferenceClient['load']>>;
+  try {
+    loaded = await client.load(key, bytes, backend, contract.input, keepOnGpu(contract));
+  } catch (e) {
+    if (workers.get(key) === client) stopModel(key, 'failed to load');
+    throw e;
+  }
   const mismatch = checkAgainstGraph(contract, loaded);
   if (mismatch.length) {
-    void worker().release(key);
+    stopModel(key, 'refused'); // the whole worker goes: nothing of the refused session stays in memory
     throw new ModelError(
       `${key}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`,
     );
@@ -97,9 +96,32 @@ export async function loadModel(
   };
 }
 
-/** Run on an image (pre-processed in the worker); the model's worker-held outputs stay there under the run's key. */
-export function runModel(model: LoadedModel, image: ImageRef, outputs: string[]): Promise<RawRun> {
-  return worker().run(model.key, image, outputs, model.held, `${model.key}@${image.id}`);
+/**
+ * Run on an image (pre-processed in the worker); the model's worker-held outputs stay there under the run's
+ * key. Aborting `signal` (reason 'timeout' or 'cancelled') terminates the model's worker: the run rejects
+ * with RunStopped and the model must load again.
+ */
+export async function runModel(
+  model: LoadedModel,
+  image: ImageRef,
+  outputs: string[],
+  signal?: AbortSignal,
+): Promise<RawRun> {
+  const client = workerOf(model.key);
+  const reason = () => (signal?.reason === 'timeout' ? 'timeout' : 'cancelled');
+  if (signal?.aborted) throw new RunStopped(reason());
+  const stop = () => {
+    if (workers.get(model.key) === client) stopModel(model.key, reason());
+  };
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    return await client.run(model.key, image, outputs, model.held, `${model.key}@${image.id}`);
+  } catch (e) {
+    if (signal?.aborted && e instanceof WorkerStopped) throw new RunStopped(reason());
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
 }
 
 /**
@@ -111,16 +133,16 @@ export async function rolloutModel(model: LoadedModel, image: ImageRef, stack: s
     throw new ModelError(`${model.key}: its runs do not keep ${stack} in the worker, so rollout cannot be computed`);
   const key = `${model.key}@${image.id}`;
   try {
-    return await worker().rollout(key, stack, options);
+    return await workerOf(model.key).rollout(key, stack, options);
   } catch (e) {
     if ((e as Error).message !== NOT_RETAINED) throw e;
     await runModel(model, image, []);
-    return worker().rollout(key, stack, options);
+    return workerOf(model.key).rollout(key, stack, options);
   }
 }
 
-/** Free a model's session (and what the worker kept of its runs): it left the view. */
-export const releaseModel = (key: string): Promise<void> => worker().release(key);
+/** Free a model's session and what its worker kept of its runs (it left the view): the worker goes. */
+export const releaseModel = async (key: string): Promise<void> => stopModel(key, 'released');
 
-/** Decode an image file in the worker: content id, analysed size, thumbnail. */
-export const describeImage = (blob: Blob) => worker().describe(blob);
+/** Decode an image file in the image worker: content id, analysed size, thumbnail. */
+export const describeImage = (blob: Blob) => imageWorker().describe(blob);
