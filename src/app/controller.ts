@@ -346,6 +346,22 @@ async function openModel(id: string): Promise<void> {
   }
 }
 
+/** The end of each model's queue of runs (its worker runs one at a time anyway). */
+const modelTurns = new Map<string, Promise<unknown>>();
+
+/**
+ * One run of a model at a time, each then waiting for a place in the limiter: a stuck model holds one place
+ * at most (not one per image stepped through), and its deadline counts from when its run starts.
+ */
+function inTurn<T>(id: string, job: () => Promise<T>): Promise<T> {
+  const previous = modelTurns.get(id) ?? Promise.resolve();
+  const mine = previous.then(() => limiter.run(job));
+  const tail = mine.catch(() => undefined);
+  modelTurns.set(id, tail);
+  void tail.then(() => modelTurns.get(id) === tail && modelTurns.delete(id));
+  return mine;
+}
+
 /** Runs under way, by model: Cancel (and a timeout) abort them, which stops the model's worker. */
 const running = new Map<string, Set<AbortController>>();
 
@@ -402,8 +418,13 @@ export function cancelModel(id: string): void {
 export function retryModel(id: string): void {
   cancelModel(id);
   stopModel(id, 'retried');
-  useStore.getState().dropModel(id); // the pane's analysis runs again once the model is open
-  void ensureModel(id);
+  useStore.getState().dropModel(id);
+  // then analyse the current image (useAnalysis does not notice: the slot is back before it renders)
+  void ensureModel(id).then(() => {
+    const { images, view } = useStore.getState();
+    const image = findImage(images, view.image);
+    if (image && view.models.includes(id)) void analyse(id, image);
+  });
 }
 
 /** Take a model out of the view, whatever it is doing. */
@@ -425,7 +446,11 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
     const contract = slot.model.contract;
     const wanted = [...new Set([...taskOutputs(contract), ...pageOutputs(contract)])];
     const model = slot.model;
-    const raw = await limiter.run(() => runWithDeadline(id, model, image, wanted));
+    const raw = await inTurn(id, () => {
+      // queued behind a run that was stopped: the model is gone until Retry
+      if (useStore.getState().slots[id] !== slot) throw new RunStopped('cancelled');
+      return runWithDeadline(id, model, image, wanted);
+    });
     if (useStore.getState().slots[id] !== slot) return; // the model left the view (or the backend changed) meanwhile
     useStore.getState().putRun({
       modelId: id,

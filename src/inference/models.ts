@@ -117,7 +117,8 @@ export async function runModel(
   try {
     return await client.run(model.key, image, outputs, model.held, `${model.key}@${image.id}`);
   } catch (e) {
-    if (signal?.aborted && e instanceof WorkerStopped) throw new RunStopped(reason());
+    // stopped by this run's deadline or Cancel, or by another run's, or a reload: either way, not an error
+    if (e instanceof WorkerStopped) throw new RunStopped(signal?.aborted ? reason() : 'cancelled');
     throw e;
   } finally {
     signal?.removeEventListener('abort', stop);
