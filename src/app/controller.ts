@@ -15,6 +15,7 @@ import {
   type LoadedModel,
   loadModel,
   ModelError,
+  onModelsEvicted,
   RunStopped,
   releaseModel,
   runModel,
@@ -418,6 +419,15 @@ export function cancelModel(id: string): void {
 export function retryModel(id: string): void {
   cancelModel(id);
   stopModel(id, 'retried');
+  reopenModel(id);
+}
+
+// Models that shared a worker with a stopped one (past MAX_MODEL_WORKERS) lost their session: open them again.
+onModelsEvicted((ids) => {
+  for (const id of ids) if (useStore.getState().slots[id]) reopenModel(id);
+});
+
+function reopenModel(id: string): void {
   useStore.getState().dropModel(id);
   // then analyse the current image (useAnalysis does not notice: the slot is back before it renders)
   void ensureModel(id).then(() => {

@@ -1,31 +1,44 @@
 /**
  * Model lifecycle on the UI side (bytes come from fetchModel.ts or a dropped file): read and validate the
- * contract, load into the model's own worker, check the graph against the contract, run on an image.
+ * contract, load into the model's worker, check the graph against the contract, run on an image.
  */
 
 import type { RolloutOptions } from '../analysis/rollout';
 import { type Contract, checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError } from '../contract';
 import { InferenceClient, type RawRun, WorkerStopped } from './client';
 import { type Backend, type ImageRef, NOT_RETAINED } from './protocol';
+import { WorkerPool } from './workerPool';
+
+/** Model workers beyond which models share one (see WorkerPool: each costs about 60 MB). */
+export const MAX_MODEL_WORKERS = 4;
+
+let evicted: (keys: string[]) => void = () => undefined;
+/** Models whose worker was stopped for another model's sake: the caller reopens them. */
+export const onModelsEvicted = (handler: (keys: string[]) => void) => {
+  evicted = handler;
+};
 
 /**
- * One worker per model (a stuck or slow model holds back only itself, and stopping it is terminating its
- * worker), and one that only decodes images; how many run at once is bounded by the caller (controller.ts).
+ * A worker per model up to MAX_MODEL_WORKERS (a stuck or slow model holds back only itself, and stopping it is
+ * terminating its worker), and one that only decodes images; how many run at once is bounded by the caller.
  */
-const workers = new Map<string, InferenceClient>();
+const pool = new WorkerPool(
+  () => new InferenceClient(),
+  MAX_MODEL_WORKERS,
+  (keys) => evicted(keys),
+);
 let imageClient: InferenceClient | null = null;
 const imageWorker = () => (imageClient ??= new InferenceClient());
 
 function workerOf(key: string): InferenceClient {
-  const client = workers.get(key);
+  const client = pool.clientOf(key);
   if (!client || client.isStopped) throw new ModelError(`${key} is not loaded (its worker was stopped): Retry it`);
   return client;
 }
 
 /** Stop a model's worker whatever it is doing; its session and kept outputs go with it. */
 export function stopModel(key: string, why = 'stopped'): void {
-  workers.get(key)?.terminate(why);
-  workers.delete(key);
+  pool.stop(key, why);
 }
 
 export interface LoadedModel {
@@ -67,20 +80,17 @@ export async function loadModel(
   }
   if (!contractResult.ok) throw new ModelError(`${key}: ${contractResult.problem}`);
   const contract = contractResult.contract;
-  // A fresh worker for every load: a reload (Retry, another backend) never inherits a stuck or other runtime.
-  stopModel(key, 'reloaded');
-  const client = new InferenceClient();
-  workers.set(key, client);
+  const client = pool.assign(key, backend);
   let loaded: Awaited<ReturnType<InferenceClient['load']>>;
   try {
     loaded = await client.load(key, bytes, backend, contract.input, keepOnGpu(contract));
   } catch (e) {
-    if (workers.get(key) === client) stopModel(key, 'failed to load');
+    if (pool.clientOf(key) === client) pool.leave(key);
     throw e;
   }
   const mismatch = checkAgainstGraph(contract, loaded);
   if (mismatch.length) {
-    stopModel(key, 'refused'); // the whole worker goes: nothing of the refused session stays in memory
+    pool.leave(key); // its session goes (with its worker when it was alone there): nothing of it stays
     throw new ModelError(
       `${key}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`,
     );
@@ -111,7 +121,7 @@ export async function runModel(
   const reason = () => (signal?.reason === 'timeout' ? 'timeout' : 'cancelled');
   if (signal?.aborted) throw new RunStopped(reason());
   const stop = () => {
-    if (workers.get(model.key) === client) stopModel(model.key, reason());
+    if (pool.clientOf(model.key) === client) stopModel(model.key, reason());
   };
   signal?.addEventListener('abort', stop, { once: true });
   try {
@@ -143,7 +153,7 @@ export async function rolloutModel(model: LoadedModel, image: ImageRef, stack: s
 }
 
 /** Free a model's session and what its worker kept of its runs (it left the view): the worker goes. */
-export const releaseModel = async (key: string): Promise<void> => stopModel(key, 'released');
+export const releaseModel = async (key: string): Promise<void> => pool.leave(key);
 
 /** Decode an image file in the image worker: content id, analysed size, thumbnail. */
 export const describeImage = (blob: Blob) => imageWorker().describe(blob);
