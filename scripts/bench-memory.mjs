@@ -264,7 +264,8 @@ export async function benchModelsMemory(browser, url) {
   const t0 = Date.now();
   await page.goto(`${url}#m=${models.join(',')}&b=wasm`);
   await page.waitForFunction(
-    (ids) => ids.every((m) => document.querySelector(`[data-testid="pane-${m}"]`)?.getAttribute('data-state') === 'drawn'),
+    (ids) =>
+      ids.every((m) => document.querySelector(`[data-testid="pane-${m}"]`)?.getAttribute('data-state') === 'drawn'),
     models,
     { timeout: 600_000, polling: 50 },
   );
