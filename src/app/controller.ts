@@ -424,7 +424,7 @@ export function retryModel(id: string): void {
 
 // Models that shared a worker with a stopped one (past MAX_MODEL_WORKERS) lost their session: open them again.
 onModelsEvicted((ids) => {
-  for (const id of ids) if (useStore.getState().slots[id]) reopenModel(id);
+  for (const id of ids) if (useStore.getState().slots[id]?.status === 'ready') reopenModel(id);
 });
 
 function reopenModel(id: string): void {
@@ -441,7 +441,7 @@ function reopenModel(id: string): void {
 export function removeModel(id: string): void {
   cancelModel(id);
   const { view, setView, dropModel } = useStore.getState();
-  stopModel(id, 'removed');
+  void releaseModel(id); // a stuck run was stopped by the cancel; otherwise only its session goes
   dropModel(id);
   setView({ models: view.models.filter((m) => m !== id) });
 }
