@@ -14,6 +14,8 @@ export default defineConfig({
   },
   plugins: [react(), tailwindcss(), contractValidator(), contentSecurityPolicy()],
   optimizeDeps: { exclude: ['onnxruntime-web'] },
+  // ES-module workers, so a model worker loads only the onnxruntime-web build (and tfjs) it uses as chunks.
+  worker: { format: 'es' },
   // The built app's policy also as a header, so it covers the inference worker's script too.
   preview: { headers: { 'Content-Security-Policy': CSP } },
   test: {

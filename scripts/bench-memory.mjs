@@ -232,3 +232,54 @@ export async function benchMemory(browser, url, { images = Number(process.env.BE
   );
   return rows;
 }
+
+/** Six segmenters in one view (one inference worker each since issue 10): the renderer's PSS, sampled every
+ * 200 ms from page load until every pane has drawn (peak), and after a forced GC (settled). */
+export async function benchModelsMemory(browser, url) {
+  const models = [
+    'seg-teacher',
+    'seg-student-plain',
+    'seg-student-attnfd',
+    'seg-student-wide-plain',
+    'seg-student-wide-attnfd',
+    'seg-student-plain-few-masks',
+  ];
+  const page = await browser.newPage();
+  const cdp = await page.context().newCDPSession(page);
+  const rootPid = chromiumRoot();
+  const sample = () => {
+    const by = { renderer: 0, total: 0 };
+    for (const p of rootPid ? processTree(rootPid) : []) {
+      const b = pss(p.pid);
+      by.total += b;
+      if (p.type === 'renderer') by.renderer += b;
+    }
+    return by;
+  };
+  let peak = { renderer: 0, total: 0 };
+  const timer = setInterval(() => {
+    const s = sample();
+    peak = { renderer: Math.max(peak.renderer, s.renderer), total: Math.max(peak.total, s.total) };
+  }, 200);
+  const t0 = Date.now();
+  await page.goto(`${url}#m=${models.join(',')}&b=wasm`);
+  await page.waitForFunction(
+    (ids) =>
+      ids.every((m) => document.querySelector(`[data-testid="pane-${m}"]`)?.getAttribute('data-state') === 'drawn'),
+    models,
+    { timeout: 600_000, polling: 50 },
+  );
+  const drawnAfter = (Date.now() - t0) / 1000;
+  clearInterval(timer);
+  for (let k = 0; k < 2; k++) await cdp.send('HeapProfiler.collectGarbage');
+  await page.waitForTimeout(500);
+  const settled = sample();
+  const workers = page.workers().length;
+  await page.close();
+  console.log(
+    `\nmemory, ${models.length} segmenters in one view (WASM): all drawn in ${drawnAfter.toFixed(1)} s; ${workers} workers; ` +
+      `renderer PSS peak ${MB(peak.renderer).toFixed(0)} MB, settled ${MB(settled.renderer).toFixed(0)} MB; ` +
+      `all chromium peak ${MB(peak.total).toFixed(0)} MB, settled ${MB(settled.total).toFixed(0)} MB`,
+  );
+  return { peak, settled, drawnAfter, workers };
+}

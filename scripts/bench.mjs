@@ -11,7 +11,8 @@
 // memory after forced GC at checkpoints (target: flat within 10 %).
 // Then a data set (scripts/bench-dataset.mjs): images/s of the headless evaluation on Ray with 1 and 2 local
 // workers, and of the app's Evaluate mode, with its longest main-thread task and memory.
-// BENCH_ONLY=models|views|memory|dataset (comma-separated) runs only those; `-- --views` = BENCH_ONLY=views.
+// BENCH_ONLY=models|views|memory|dataset|workers (comma-separated) runs only those; `-- --views` = BENCH_ONLY=views.
+// (workers, not in the default set: six segmenters in one view, the renderer's peak and settled memory.)
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import * as ortWeb from 'onnxruntime-web';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
 import { benchDataset } from './bench-dataset.mjs';
-import { benchMemory } from './bench-memory.mjs';
+import { benchMemory, benchModelsMemory } from './bench-memory.mjs';
 import { root, setupBrowser, setupNode } from './setup.mjs';
 
 setupNode();
@@ -239,5 +240,6 @@ for (const [label, hash, testid, how, values, section, until] of only.has('views
 }
 if (only.has('memory')) await benchMemory(browser, url);
 if (only.has('dataset')) await benchDataset(browser, url);
+if (only.has('workers')) await benchModelsMemory(browser, url);
 await browser.close();
 await server.close();

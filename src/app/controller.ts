@@ -4,27 +4,43 @@ import { nonFiniteOutputs } from '../analysis/finiteness';
 import { parseCoco } from '../analysis/groundTruth';
 import { detailOf, explainReadFailure } from '../inference/errors';
 import {
-  describeImage,
+  cachedModelBytes,
+  cacheModelBytes,
+  fetchMessages,
   fetchModelBytes,
+  ModelFetchError,
+  parseModelUrl,
+} from '../inference/fetchModel';
+import {
+  describeImage,
+  type LoadedModel,
   loadModel,
   ModelError,
   type ModelSource,
+  onModelsEvicted,
+  RunStopped,
   registerModelSource,
   releaseModel,
   runModel,
+  stopModel,
 } from '../inference/models';
 import { pageOutputs, workerOutputs } from '../methods/registry';
 import { useGroundTruthStore } from '../state/groundTruth';
 import { quote } from '../state/linkCodec';
 import { useLinkNotes } from '../state/linkNotes';
+import { useProgress } from '../state/progress';
 import { payloadBytes, runKey } from '../state/runs';
 import { findImage, type ImageEntry, useStore } from '../state/store';
 import { DEFAULT_VIEW, decodeView } from '../state/viewState';
 import { downscaleNote, planFiles, readDropped, undecodableMessage } from './files';
 import { unknownModels } from './linkCheck';
 import { taskOutputs } from './task';
+import { concurrentModels, Limiter, timeouts } from './timeouts';
 
 const base = import.meta.env.BASE_URL;
+/** Model loads (a WebAssembly compile each) and runs, a few at a time: see concurrentModels. */
+const limiter = new Limiter(concurrentModels(typeof navigator === 'undefined' ? 2 : navigator.hardwareConcurrency));
+const openSession = (...args: Parameters<typeof loadModel>) => limiter.run(() => loadModel(...args));
 const inflight = new Map<string, Promise<void>>();
 
 /** An image file → an entry keyed by its pixels (decoded, hashed and thumbnailed in the worker). */
@@ -94,7 +110,9 @@ export function checkLinkModels(): void {
   const { keep, notes } = unknownModels(
     view.models,
     (id) => known.has(id),
-    (id) => id.startsWith(LOCAL_PREFIX) && (localModels.has(id) || slots[id]?.status === 'loading'),
+    (id) =>
+      id.startsWith(LOCAL_PREFIX) &&
+      (localModels.has(id) || urlModels.has(id) || slots[id]?.status === 'loading' || slots[id]?.status === 'fetching'),
     LOCAL_PREFIX,
     DEFAULT_VIEW.models,
   );
@@ -153,18 +171,66 @@ async function addLocalModel(
   }
 }
 
-export async function addModelUrl(url: string): Promise<void> {
-  let id: string;
-  try {
-    id = localId(new URL(url, location.href).pathname.split('/').pop() || 'model');
-  } catch {
-    useStore.getState().notify(`"${url}" is not a URL: give the full address of an .onnx file`);
+/** URLs of the models the user named by URL (a failed or cancelled download is fetched again on Retry). */
+const urlModels = new Map<string, string>();
+/** Downloads under way, by model: Cancel and Remove abort them. */
+const downloads = new Map<string, AbortController>();
+
+/** A model URL from the box: its pane shows at once (progress, then the model or what went wrong). */
+export async function addModelUrl(text: string): Promise<void> {
+  const parsed = parseModelUrl(text);
+  if (!parsed.ok) {
+    useStore.getState().notify(parsed.message);
     return;
   }
-  await addLocalModel(
-    id,
-    fetchModelBytes(url, (p) => useStore.getState().setSlot(id, { status: 'loading', progress: p })),
+  const url = parsed.url;
+  const id = localId(
+    url.protocol === 'data:' || url.protocol === 'blob:' ? 'url-model' : url.pathname.split('/').pop() || 'model',
   );
+  downloads.get(id)?.abort();
+  localModels.delete(id);
+  urlModels.set(id, url.href);
+  const { setView, dropModel } = useStore.getState();
+  dropModel(id);
+  setView({ models: [...useStore.getState().view.models.filter((m) => m !== id), id] });
+  await ensureModel(id);
+}
+
+/** Fetch (or take from the cache) a URL model's bytes and open them; every failure is worded in its pane. */
+async function openUrlModel(id: string, url: string): Promise<void> {
+  const { setSlot } = useStore.getState();
+  const { setFetch } = useProgress.getState();
+  const control = new AbortController();
+  downloads.set(id, control);
+  setSlot(id, { status: 'fetching', progress: 0 });
+  setFetch(id, { url, received: 0, total: null });
+  const current = () => downloads.get(id) === control; // not removed or replaced meanwhile
+  try {
+    const cached = await cachedModelBytes(url);
+    const bytes =
+      cached ??
+      (await fetchModelBytes(url, {
+        signal: control.signal,
+        idleMs: timeouts().fetchIdleMs,
+        onProgress: (p) => current() && setFetch(id, { url, ...p }),
+      }));
+    if (!current()) return;
+    setFetch(id, null);
+    setSlot(id, { status: 'loading', progress: 1 });
+    const model = await openSession(id, bytes, useStore.getState().view.backend, undefined, workerOutputs);
+    if (!current()) return;
+    localModels.set(id, { bytes });
+    if (!cached) await cacheModelBytes(url, bytes); // only bytes that opened as a model are kept
+    setSlot(id, { status: 'ready', model });
+  } catch (e) {
+    if (!current()) return;
+    setFetch(id, null);
+    const message =
+      e instanceof ModelFetchError || e instanceof ModelError ? e.message : `${id}: ${(e as Error).message}`;
+    setSlot(id, { status: 'error', error: message, retry: true });
+  } finally {
+    if (current()) downloads.delete(id);
+  }
 }
 
 /**
@@ -259,16 +325,18 @@ function ensureModel(id: string): Promise<void> {
 
 async function openModel(id: string): Promise<void> {
   const { zoo, setSlot, view } = useStore.getState();
+  const url = urlModels.get(id);
+  if (url && !localModels.has(id)) return openUrlModel(id, url);
   const local = localModels.get(id);
   if (local) {
     setSlot(id, { status: 'loading', progress: 1 });
     try {
       setSlot(id, {
         status: 'ready',
-        model: await loadModel(id, local.bytes, view.backend, local.sidecar, workerOutputs),
+        model: await openSession(id, local.bytes, view.backend, local.sidecar, workerOutputs),
       });
     } catch (e) {
-      setSlot(id, { status: 'error', error: (e as Error).message });
+      setSlot(id, { status: 'error', error: (e as Error).message, retry: true });
     }
     return;
   }
@@ -284,23 +352,138 @@ async function openModel(id: string): Promise<void> {
   }
   setSlot(id, { status: 'loading', progress: 0 });
   try {
-    const bytes = await fetchModelBytes(`${base}${entry.file}`, (p) => setSlot(id, { status: 'loading', progress: p }));
-    setSlot(id, { status: 'ready', model: await loadModel(id, bytes, view.backend, undefined, workerOutputs) });
+    const url = new URL(`${base}${entry.file}`, location.href).href;
+    const cached = await cachedModelBytes(url);
+    const bytes =
+      cached ??
+      (await fetchModelBytes(url, {
+        idleMs: timeouts().fetchIdleMs,
+        onProgress: (p) => p.total && setSlot(id, { status: 'loading', progress: p.received / p.total }),
+      }));
+    const model = await openSession(id, bytes, view.backend, undefined, workerOutputs);
+    if (!cached) await cacheModelBytes(url, bytes);
+    setSlot(id, { status: 'ready', model });
   } catch (e) {
-    setSlot(id, { status: 'error', error: e instanceof ModelError ? e.message : `${id}: ${(e as Error).message}` });
+    const message =
+      e instanceof ModelError || e instanceof ModelFetchError ? e.message : `${id}: ${(e as Error).message}`;
+    setSlot(id, { status: 'error', error: message, retry: true });
   }
+}
+
+/** The end of each model's queue of runs (its worker runs one at a time anyway). */
+const modelTurns = new Map<string, Promise<unknown>>();
+
+/**
+ * One run of a model at a time, each then waiting for a place in the limiter: a stuck model holds one place
+ * at most (not one per image stepped through), and its deadline counts from when its run starts.
+ */
+function inTurn<T>(id: string, job: () => Promise<T>): Promise<T> {
+  const previous = modelTurns.get(id) ?? Promise.resolve();
+  const mine = previous.then(() => limiter.run(job));
+  const tail = mine.catch(() => undefined);
+  modelTurns.set(id, tail);
+  void tail.then(() => modelTurns.get(id) === tail && modelTurns.delete(id));
+  return mine;
+}
+
+/** Runs under way, by model: Cancel (and a timeout) abort them, which stops the model's worker. */
+const running = new Map<string, Set<AbortController>>();
+
+/**
+ * Run with a deadline: past it (or on Cancel) the model's worker is terminated (onnxruntime cannot abort a
+ * run) and its pane says so, with Retry; the other models and later images are not held back.
+ */
+async function runWithDeadline(id: string, model: LoadedModel, image: ImageEntry, wanted: string[]) {
+  const control = new AbortController();
+  const mine = running.get(id) ?? new Set<AbortController>();
+  running.set(id, mine.add(control));
+  const { runMs } = timeouts();
+  const timer = setTimeout(() => control.abort('timeout'), runMs);
+  useProgress.getState().setRun(id, { image: image.name, startedAt: Date.now(), timeoutMs: runMs });
+  try {
+    return await runModel(model, image, wanted, control.signal);
+  } catch (e) {
+    if (e instanceof RunStopped && useStore.getState().slots[id]?.model === model) {
+      useStore
+        .getState()
+        .setSlot(id, { status: 'error', error: runStoppedMessage(id, image.name, e.reason, runMs), retry: true });
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    mine.delete(control);
+    if (!mine.size) {
+      running.delete(id);
+      useProgress.getState().setRun(id, null);
+    }
+  }
+}
+
+export function runStoppedMessage(id: string, image: string, reason: RunStopped['reason'], runMs: number): string {
+  return reason === 'timeout'
+    ? `${id} did not finish a run on ${image} within ${Math.round(runMs / 1000)} s; it was stopped. Retry, or use a smaller image / the WASM backend`
+    : `${id}: the run on ${image} was cancelled and the model stopped. Retry to load it again`;
+}
+
+/** Cancel what a model is doing: its download, or its run (which stops its worker). */
+export function cancelModel(id: string): void {
+  const download = downloads.get(id);
+  if (download) {
+    downloads.delete(id);
+    download.abort();
+    useProgress.getState().setFetch(id, null);
+    const url = urlModels.get(id) ?? id;
+    useStore.getState().setSlot(id, { status: 'error', error: fetchMessages.cancelled(url), retry: true });
+  }
+  for (const control of running.get(id) ?? []) control.abort('cancelled');
+}
+
+/** Open a model again from scratch: a fresh worker, its kept bytes (or the cache, or its URL again). */
+export function retryModel(id: string): void {
+  cancelModel(id);
+  stopModel(id, 'retried');
+  reopenModel(id);
+}
+
+// Models that shared a worker with a stopped one (past MAX_MODEL_WORKERS) lost their session: open them again.
+onModelsEvicted((ids) => {
+  for (const id of ids) if (useStore.getState().slots[id]?.status === 'ready') reopenModel(id);
+});
+
+function reopenModel(id: string): void {
+  useStore.getState().dropModel(id);
+  // then analyse the current image (useAnalysis does not notice: the slot is back before it renders)
+  void ensureModel(id).then(() => {
+    const { images, view } = useStore.getState();
+    const image = findImage(images, view.image);
+    if (image && view.models.includes(id)) void analyse(id, image);
+  });
+}
+
+/** Take a model out of the view, whatever it is doing. */
+export function removeModel(id: string): void {
+  cancelModel(id);
+  const { view, setView, dropModel } = useStore.getState();
+  void releaseModel(id); // a stuck run was stopped by the cancel; otherwise only its session goes
+  dropModel(id);
+  setView({ models: view.models.filter((m) => m !== id) });
 }
 
 export function analyse(id: string, image: ImageEntry): Promise<void> {
   const key = runKey(id, image.id);
   if (useStore.getState().runs[key] || inflight.has(key)) return inflight.get(key) ?? Promise.resolve();
   const job = (async () => {
-    await ensureModel(id);
+    await ensureModel(id); // outside the limiter: a slow download must not hold a place
     const slot = useStore.getState().slots[id];
     if (slot?.status !== 'ready' || !slot.model) return;
     const contract = slot.model.contract;
     const wanted = [...new Set([...taskOutputs(contract), ...pageOutputs(contract)])];
-    const raw = await runModel(slot.model, image, wanted);
+    const model = slot.model;
+    const raw = await inTurn(id, () => {
+      // queued behind a run that was stopped: the model is gone until Retry
+      if (useStore.getState().slots[id] !== slot) throw new RunStopped('cancelled');
+      return runWithDeadline(id, model, image, wanted);
+    });
     if (useStore.getState().slots[id] !== slot) return; // the model left the view (or the backend changed) meanwhile
     useStore.getState().putRun({
       modelId: id,
@@ -310,7 +493,8 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
       nonFinite: nonFiniteOutputs(raw.outputs), // counted once here; every view reads the count
     });
   })()
-    .catch((e: Error) =>
+    .catch((e: Error) => {
+      if (e instanceof RunStopped) return; // its pane says so
       useStore
         .getState()
         .notify(
@@ -318,16 +502,16 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
             ? `${e.message} (image: ${image.name})`
             : `${id} could not run on ${image.name}: ${e.message}`,
           detailOf(e),
-        ),
-    )
+        );
+    })
     .finally(() => inflight.delete(key));
   inflight.set(key, job);
   return job;
 }
 
 /**
- * Keep the worker in step with the view: run every model in view on the current image (one after the other:
- * they share one worker, the teacher first), and release the sessions of models that left the view.
+ * Keep the workers in step with the view: run every model in view on the current image (in parallel, each in
+ * its own worker, a few at a time: the limiter), and stop the workers of models that left the view.
  */
 export function useAnalysis(): void {
   const models = useStore((s) => s.view.models);
@@ -337,14 +521,12 @@ export function useAnalysis(): void {
   // biome-ignore lint/correctness/useExhaustiveDependencies: `unloaded` is the trigger, not an input
   useEffect(() => {
     if (!image) return;
-    void (async () => {
-      for (const id of models) await analyse(id, image);
-    })();
+    for (const id of models) void analyse(id, image);
   }, [models, image, unloaded]);
   useEffect(() => {
     const { slots, dropModel } = useStore.getState();
     for (const id of Object.keys(slots)) {
-      if (models.includes(id) || slots[id].status === 'loading') continue;
+      if (models.includes(id) || slots[id].status === 'loading' || slots[id].status === 'fetching') continue;
       dropModel(id);
       if (slots[id].status === 'ready') void releaseModel(id).catch(() => undefined);
     }

@@ -1,4 +1,6 @@
+import { useState } from 'react';
 import { addModelUrl, addUserFiles } from '../app/controller';
+import { clearedMessage, clearModelCache } from '../inference/fetchModel';
 import { findImage, useStore } from '../state/store';
 import { Slider } from './Slider';
 
@@ -11,6 +13,7 @@ export function Controls() {
   const current = useStore((s) => findImage(s.images, s.view.image));
   const showImage = useStore((s) => s.showImage);
   const pairKey = view.models.join(',');
+  const [cacheNote, setCacheNote] = useState('');
   return (
     <div className="my-4 space-y-3">
       <div className="flex flex-wrap items-center gap-4 text-sm">
@@ -107,6 +110,25 @@ export function Controls() {
             open
           </button>
         </form>
+        <button
+          type="button"
+          className="rounded bg-slate-800 px-2 py-1"
+          data-testid="clear-cache"
+          title="Models opened before are kept in this browser's Cache Storage so they open offline; this empties it."
+          onClick={() =>
+            void clearModelCache().then(
+              (r) => setCacheNote(clearedMessage(r)),
+              (e: Error) => setCacheNote(`The model cache could not be cleared (${e.message}).`),
+            )
+          }
+        >
+          clear model cache
+        </button>
+        {cacheNote && (
+          <span className="text-xs text-slate-400" data-testid="cache-note">
+            {cacheNote}
+          </span>
+        )}
       </div>
       <div className="flex gap-1 overflow-x-auto" data-testid="strip">
         {images.map((img) => (

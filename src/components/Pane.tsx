@@ -9,6 +9,7 @@ import { classAt, taskView } from '../app/task';
 import { type ImageEntry, useStore } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
 import { useRun, useTaskResult } from './hooks';
+import { ModelProgress } from './ModelProgress';
 import { NonFiniteReport } from './NonFinite';
 import { Photo } from './Photo';
 import { RawDetail } from './RawDetail';
@@ -117,6 +118,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
       <figcaption className="mb-1 flex justify-between gap-2 text-sm">
         <span className="font-mono">{modelId}</span>
         <span className="truncate text-slate-400" data-testid="pane-status">
+          {slot?.status === 'fetching' && 'fetching'}
           {slot?.status === 'loading' && `loading ${Math.round(100 * (slot.progress ?? 0))} %`}
           {slot?.status === 'ready' &&
             (run
@@ -125,6 +127,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           {slot?.status === 'error' && 'error'}
         </span>
       </figcaption>
+      <ModelProgress modelId={modelId} />
       {/* biome-ignore lint/a11y: pointer drawing surface; the ground-truth list is the keyboard path */}
       <div
         ref={viewport}

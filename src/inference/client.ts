@@ -1,4 +1,4 @@
-/** Promise API over the inference worker (one worker, many sessions keyed by model, images keyed by content). */
+/** Promise API over one inference worker (sessions keyed by model, images keyed by content); stoppable. */
 import type { Placement } from '../analysis/geometry';
 import type { RolloutOptions } from '../analysis/rollout';
 import type { ContractInput } from '../contract';
@@ -25,10 +25,14 @@ export interface RawRun {
   height: number;
 }
 
+/** Every request a stopped worker had in flight rejects with this (the caller knows why it stopped it). */
+export class WorkerStopped extends Error {}
+
 export class InferenceClient {
   private worker = new Worker(new URL('./runtime.worker.ts', import.meta.url), { type: 'module' });
   private pending = new Map<number, Pending>();
   private nextId = 1;
+  private stopped: string | null = null;
 
   constructor() {
     this.worker.onmessage = (e: MessageEvent<WorkerResponse>) => {
@@ -38,6 +42,24 @@ export class InferenceClient {
       if (e.data.kind === 'error') p.reject(new Error(e.data.message));
       else p.resolve(e.data);
     };
+    // A worker that dies (out of memory, a crash in WebAssembly) answers nothing more: fail what waits on it.
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      this.terminate(`the inference worker stopped (${e.message || 'it crashed'})`);
+    };
+  }
+
+  /** Stop the worker at once, whatever it is doing (onnxruntime cannot abort a run any other way). */
+  terminate(why: string): void {
+    if (this.stopped) return;
+    this.stopped = why;
+    this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new WorkerStopped(why));
+    this.pending.clear();
+  }
+
+  get isStopped(): boolean {
+    return this.stopped !== null;
   }
 
   private async send<K extends WorkerResponse['kind']>(
@@ -45,6 +67,7 @@ export class InferenceClient {
     req: Distribute<WorkerRequest>,
     transfer: Transferable[] = [],
   ): Promise<Extract<WorkerResponse, { kind: K }>> {
+    if (this.stopped) throw new WorkerStopped(this.stopped);
     const requestId = this.nextId++;
     const r = await new Promise<WorkerResponse>((resolve, reject) => {
       this.pending.set(requestId, { resolve, reject });

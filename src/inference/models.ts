@@ -1,18 +1,47 @@
 /**
- * Model lifecycle on the UI side: fetch bytes (Cache API, so a second visit opens offline), read and
- * validate the contract, load into the worker, check the graph against the contract, run on an image.
+ * Model lifecycle on the UI side (bytes come from fetchModel.ts or a dropped file): read and validate the
+ * contract, load into the model's worker, check the graph against the contract, run on an image.
  */
 
 import type { RolloutOptions } from '../analysis/rollout';
 import { type Contract, checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError } from '../contract';
-import { InferenceClient, type RawRun } from './client';
+import { InferenceClient, type RawRun, WorkerStopped } from './client';
 import { explainLoadFailure, explainRunFailure, UserFacingError } from './errors';
 import { type OnnxFacts, readOnnxFacts } from './onnxFacts';
 import { type Backend, type ExternalFile, type ImageRef, NOT_RETAINED } from './protocol';
+import { WorkerPool } from './workerPool';
 
-const CACHE = 'attnlens-models-v1';
-let client: InferenceClient | null = null;
-const worker = () => (client ??= new InferenceClient());
+/** Model workers beyond which models share one (see WorkerPool: each costs about 60 MB). */
+export const MAX_MODEL_WORKERS = 4;
+
+let evicted: (keys: string[]) => void = () => undefined;
+/** Models whose worker was stopped for another model's sake: the caller reopens them. */
+export const onModelsEvicted = (handler: (keys: string[]) => void) => {
+  evicted = handler;
+};
+
+/**
+ * A worker per model up to MAX_MODEL_WORKERS (a stuck or slow model holds back only itself, and stopping it is
+ * terminating its worker), and one that only decodes images; how many run at once is bounded by the caller.
+ */
+const pool = new WorkerPool(
+  () => new InferenceClient(),
+  MAX_MODEL_WORKERS,
+  (keys) => evicted(keys),
+);
+let imageClient: InferenceClient | null = null;
+const imageWorker = () => (imageClient ??= new InferenceClient());
+
+function workerOf(key: string): InferenceClient {
+  const client = pool.clientOf(key);
+  if (!client || client.isStopped) throw new ModelError(`${key} is not loaded (its worker was stopped): Retry it`);
+  return client;
+}
+
+/** Stop a model's worker whatever it is doing; its session and kept outputs go with it. */
+export function stopModel(key: string, why = 'stopped'): void {
+  pool.stop(key, why);
+}
 
 export interface LoadedModel {
   key: string;
@@ -51,38 +80,11 @@ export interface ModelSource {
 const sources = new Map<string, ModelSource>();
 export const registerModelSource = (key: string, source: ModelSource) => void sources.set(key, source);
 
-export async function fetchModelBytes(url: string, onProgress?: (fraction: number) => void): Promise<ArrayBuffer> {
-  const cache = 'caches' in self ? await caches.open(CACHE) : null;
-  const hit = await cache?.match(url);
-  if (hit) return hit.arrayBuffer();
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (e) {
-    throw new ModelError(
-      `the model URL ${url} did not answer (${(e as Error).message}); check the address or your connection`,
-    );
+/** A run stopped before it finished: its worker was terminated (the model must load again). */
+export class RunStopped extends Error {
+  constructor(readonly reason: 'timeout' | 'cancelled') {
+    super(reason === 'timeout' ? 'the run timed out' : 'the run was cancelled');
   }
-  if (!res.ok) throw new ModelError(`the model URL ${url} answered HTTP ${res.status}; check the address`);
-  const total = Number(res.headers.get('content-length') ?? 0);
-  const reader = res.body!.getReader();
-  const chunks: Uint8Array[] = [];
-  let got = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    got += value.length;
-    if (total) onProgress?.(got / total);
-  }
-  const bytes = new Uint8Array(got);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  await cache?.put(url, new Response(bytes.slice(0)));
-  return bytes.buffer;
 }
 
 /** Read and validate the contract, load into the worker, check the graph against the contract. */
@@ -104,19 +106,19 @@ export async function loadModel(
   if (!contractResult.ok) throw new ModelError(`${source.name}: ${contractResult.problem}`);
   const contract = contractResult.contract;
   const facts = readOnnxFacts(new Uint8Array(bytes));
+  const client = pool.assign(key, backend);
   let loaded: Awaited<ReturnType<InferenceClient['load']>>;
   try {
-    loaded = await worker().load(key, bytes, backend, contract.input, keepOnGpu(contract), source.externalData);
+    loaded = await client.load(key, bytes, backend, contract.input, keepOnGpu(contract), source.externalData);
   } catch (e) {
+    if (pool.clientOf(key) === client) pool.leave(key);
+    if (e instanceof WorkerStopped) throw e;
     const raw = (e as Error).message ?? String(e);
     throw new ModelError(explainLoadFailure(source.name, raw, facts), raw);
   }
   const mismatch = checkAgainstGraph(contract, loaded);
   if (mismatch.length) {
-    // Refused: its session goes now (each one left behind held its weights and arena, ~11 MB for a zoo model).
-    await worker()
-      .release(key)
-      .catch(() => undefined);
+    pool.leave(key); // its session goes (with its worker when it was alone there): nothing of it stays
     throw new ModelError(
       `${source.name}: its contract does not match the model graph: ${mismatch.map((m) => m.message).join('; ')}. ${EXPORT_KIT_HINT}`,
     );
@@ -135,14 +137,34 @@ export async function loadModel(
   };
 }
 
-/** Run on an image (pre-processed in the worker); the model's worker-held outputs stay there under the run's key. */
-export function runModel(model: LoadedModel, image: ImageRef, outputs: string[]): Promise<RawRun> {
-  return worker()
-    .run(model.key, image, outputs, model.held, `${model.key}@${image.id}`)
-    .catch((e: Error) => {
-      const raw = e.message ?? String(e);
-      throw new ModelError(explainRunFailure(model.source, raw, model.facts, model.contract.input.shape), raw);
-    });
+/**
+ * Run on an image (pre-processed in the worker); the model's worker-held outputs stay there under the run's
+ * key. Aborting `signal` (reason 'timeout' or 'cancelled') terminates the model's worker: the run rejects
+ * with RunStopped and the model must load again.
+ */
+export async function runModel(
+  model: LoadedModel,
+  image: ImageRef,
+  outputs: string[],
+  signal?: AbortSignal,
+): Promise<RawRun> {
+  const client = workerOf(model.key);
+  const reason = () => (signal?.reason === 'timeout' ? 'timeout' : 'cancelled');
+  if (signal?.aborted) throw new RunStopped(reason());
+  const stop = () => {
+    if (pool.clientOf(model.key) === client) stopModel(model.key, reason());
+  };
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    return await client.run(model.key, image, outputs, model.held, `${model.key}@${image.id}`);
+  } catch (e) {
+    // stopped by this run's deadline or Cancel, or by another run's, or a reload: either way, not an error
+    if (e instanceof WorkerStopped) throw new RunStopped(signal?.aborted ? reason() : 'cancelled');
+    const raw = (e as Error).message ?? String(e);
+    throw new ModelError(explainRunFailure(model.source, raw, model.facts, model.contract.input.shape), raw);
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
 }
 
 /**
@@ -154,16 +176,16 @@ export async function rolloutModel(model: LoadedModel, image: ImageRef, stack: s
     throw new ModelError(`${model.key}: its runs do not keep ${stack} in the worker, so rollout cannot be computed`);
   const key = `${model.key}@${image.id}`;
   try {
-    return await worker().rollout(key, stack, options);
+    return await workerOf(model.key).rollout(key, stack, options);
   } catch (e) {
     if ((e as Error).message !== NOT_RETAINED) throw e;
     await runModel(model, image, []);
-    return worker().rollout(key, stack, options);
+    return workerOf(model.key).rollout(key, stack, options);
   }
 }
 
-/** Free a model's session (and what the worker kept of its runs): it left the view. */
-export const releaseModel = (key: string): Promise<void> => worker().release(key);
+/** Free a model's session and what its worker kept of its runs (it left the view): the worker goes. */
+export const releaseModel = async (key: string): Promise<void> => pool.leave(key);
 
-/** Decode an image file in the worker: content id, analysed size, thumbnail. */
-export const describeImage = (blob: Blob) => worker().describe(blob);
+/** Decode an image file in the image worker: content id, analysed size, thumbnail. */
+export const describeImage = (blob: Blob) => imageWorker().describe(blob);

@@ -1,10 +1,16 @@
 /// <reference lib="webworker" />
 /**
- * The inference worker: owns every onnxruntime-web session and every decoded image, so the UI thread never
- * blocks on a model or on pre-processing. WebGPU when the browser has an adapter (and the user did not ask for
- * WASM), WASM otherwise; the backend actually used, and why a fallback happened, go back to the UI.
+ * An inference worker: one per model (so a stuck or slow model holds back only itself, and can be stopped by
+ * terminating its worker), plus one that only decodes and describes images. It owns its model's
+ * onnxruntime-web session and the images it decoded, so the UI thread never blocks on a model or on
+ * pre-processing. WebGPU when the browser has an adapter (and the user did not ask for WASM), WASM otherwise;
+ * the backend actually used, and why a fallback happened, go back to the UI.
+ *
+ * onnxruntime-web is imported when the first model loads, and a WASM session gets the WASM-only build: the
+ * WebGPU build's 28 MB JSEP WebAssembly (compiled in every worker that imports it) is loaded only by workers
+ * that run on WebGPU.
  */
-import * as ort from 'onnxruntime-web/webgpu';
+import type * as Ort from 'onnxruntime-web/webgpu';
 import type { ContractInput } from '../contract';
 import { toFloat16, toFloat32 } from './float16';
 import { describeImage, imageFor } from './images';
@@ -12,8 +18,23 @@ import { imageToInput } from './preprocess';
 import { type Backend, type GraphIO, NOT_RETAINED, type WorkerRequest, type WorkerResponse } from './protocol';
 import { RetainedRuns, rolloutOf } from './workerMath';
 
-ort.env.wasm.numThreads = 1; // measured: 2 WASM threads were slower than 1 on a 2-core machine
-const sessions = new Map<string, { session: ort.InferenceSession; input: ContractInput }>();
+type OrtModule = typeof Ort;
+let ortModule: Promise<OrtModule> | null = null;
+let ortBuild: Backend | null = null;
+/** The onnxruntime-web build for a backend; a worker keeps the first one it imported (WebGPU's includes WASM). */
+function runtimeFor(backend: Backend): Promise<OrtModule> {
+  if (!ortModule) {
+    ortBuild = backend;
+    ortModule = (
+      backend === 'webgpu' ? import('onnxruntime-web/webgpu') : (import('onnxruntime-web/wasm') as Promise<OrtModule>)
+    ).then((ort) => {
+      ort.env.wasm.numThreads = 1; // measured: 2 WASM threads were slower than 1 on a 2-core machine
+      return ort;
+    });
+  }
+  return ortModule;
+}
+const sessions = new Map<string, { session: Ort.InferenceSession; input: ContractInput; ort: OrtModule }>();
 const retained = new RetainedRuns();
 const post = (msg: WorkerResponse, transfer: Transferable[] = []) =>
   (self as DedicatedWorkerGlobalScope).postMessage(msg, transfer);
@@ -43,7 +64,7 @@ async function webGpuUnsuitable(): Promise<string | null> {
   }
 }
 
-const io = (meta: readonly ort.InferenceSession.ValueMetadata[]): GraphIO[] =>
+const io = (meta: readonly Ort.InferenceSession.ValueMetadata[]): GraphIO[] =>
   meta.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : null, type: m.isTensor ? m.type : null }));
 
 async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
@@ -57,7 +78,12 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
       fallback = why;
     }
   }
-  let session: ort.InferenceSession;
+  const ort = await runtimeFor(backend);
+  if (backend === 'webgpu' && ortBuild === 'wasm') {
+    backend = 'wasm'; // this worker already runs the WASM-only build (a model reloaded on another backend)
+    fallback = 'its worker had started on WASM';
+  }
+  let session: Ort.InferenceSession;
   // Weights in files beside the model (dropped with it), under the paths the model names.
   const external = req.externalData?.length
     ? { externalData: req.externalData.map((f) => ({ path: f.path, data: new Uint8Array(f.data) })) }
@@ -77,7 +103,7 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     session = await ort.InferenceSession.create(req.bytes, { executionProviders: ['wasm'], ...external });
   }
   await release(req.modelKey);
-  sessions.set(req.modelKey, { session, input: req.input });
+  sessions.set(req.modelKey, { session, input: req.input, ort });
   post({
     kind: 'loaded',
     requestId: req.requestId,
@@ -98,7 +124,7 @@ async function release(modelKey: string) {
 async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   const entry = sessions.get(req.modelKey);
   if (!entry) throw new Error(`model ${req.modelKey} is not loaded`);
-  const { session, input } = entry;
+  const { session, input, ort } = entry;
   const image = await imageFor(req.image);
   const t0 = performance.now();
   const tensor = imageToInput(image, input);
@@ -135,7 +161,10 @@ async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
   const stack = retained.get(req.retainKey)?.[req.output];
   if (!stack) throw new Error(NOT_RETAINED);
   const t0 = performance.now();
-  const { row, engine } = await rolloutOf(stack, req.options, () => ort.env.webgpu.device);
+  const ort = await (ortModule ?? runtimeFor('wasm'));
+  // the WASM-only build has no GPU device: the rollout then runs in TypeScript
+  const device = () => (ortBuild === 'webgpu' ? ort.env.webgpu.device : Promise.resolve(undefined));
+  const { row, engine } = await rolloutOf(stack, req.options, device);
   post({ kind: 'rolled', requestId: req.requestId, row, engine, milliseconds: performance.now() - t0 }, [
     row.buffer as ArrayBuffer,
   ]);

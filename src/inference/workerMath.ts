@@ -4,11 +4,8 @@
  * onnxruntime-web's own GPUDevice, so they are reduced where they are and only the small result is read
  * back. A WASM session's tensors are on the CPU and go through the plain-TypeScript reference functions.
  */
-import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as ort from 'onnxruntime-web/webgpu';
 import { attentionRollout, type RolloutOptions } from '../analysis/rollout';
-import { attentionRolloutTensor } from '../analysis/rolloutTensor';
 import { toFloat32 } from './float16';
 import type { MathEngine } from './protocol';
 
@@ -44,21 +41,34 @@ export class RetainedRuns {
   }
 }
 
-let gpuMath: Promise<boolean> | null = null;
+// tfjs is imported only by a worker that does GPU maths: one worker per model, most on WASM, need not parse it.
+const gpuModules = () =>
+  Promise.all([
+    import('@tensorflow/tfjs-core'),
+    import('@tensorflow/tfjs-backend-webgpu'),
+    import('../analysis/rolloutTensor'),
+  ]).then(([tf, backend, rollout]) => ({
+    tf,
+    WebGPUBackend: backend.WebGPUBackend,
+    attentionRolloutTensor: rollout.attentionRolloutTensor,
+  }));
+let gpuMath: Promise<Awaited<ReturnType<typeof gpuModules>> | null> | null = null;
 
-/** tfjs on onnxruntime's device (only asked once a WebGPU session exists, so the device is there). */
-function gpuMathReady(device: Promise<unknown>): Promise<boolean> {
+/** tfjs on onnxruntime's device (only asked once a WebGPU session exists, so the device is there); null: none. */
+function gpuMathReady(device: Promise<unknown>) {
   gpuMath ??= (async () => {
     try {
       const gpu = (await device) as GPUDevice;
+      const modules = await gpuModules();
+      const { tf, WebGPUBackend } = modules;
       // tfjs looks kernels up by backend name, so ours must be called 'webgpu' (replacing the default one,
       // which would open a second device of its own).
       tf.removeBackend('webgpu');
       tf.registerBackend('webgpu', async () => new WebGPUBackend(gpu));
-      return await tf.setBackend('webgpu');
+      return (await tf.setBackend('webgpu')) ? modules : null;
     } catch (e) {
       console.warn(`AttnLens: GPU maths unavailable, using the CPU (${(e as Error).message})`);
-      return false;
+      return null;
     }
   })();
   return gpuMath;
@@ -70,7 +80,9 @@ export async function rolloutOf(
   options: RolloutOptions,
   device: () => Promise<unknown>,
 ): Promise<{ row: Float32Array; engine: MathEngine }> {
-  if (stack.location === 'gpu-buffer' && stack.type === 'float32' && (await gpuMathReady(device()))) {
+  const gpu = stack.location === 'gpu-buffer' && stack.type === 'float32' ? await gpuMathReady(device()) : null;
+  if (gpu) {
+    const { tf, attentionRolloutTensor } = gpu;
     const x = tf.tensor({ buffer: stack.gpuBuffer as GPUBuffer, zeroCopy: false }, [...stack.dims], 'float32');
     try {
       const r = attentionRolloutTensor(x, options);

@@ -25,12 +25,15 @@ export interface ImageEntry {
 }
 
 export interface ModelSlot {
-  status: 'loading' | 'ready' | 'error';
+  /** 'fetching': a model URL downloading (bytes in state/progress); 'loading': bytes there, session opening. */
+  status: 'fetching' | 'loading' | 'ready' | 'error';
   progress?: number;
   model?: LoadedModel;
   error?: string;
   /** The runtime's own text behind `error`, shown folded ("technical detail"), never as the message. */
   detail?: string;
+  /** The pane offers Retry (a fresh worker, the bytes again). */
+  retry?: boolean;
 }
 
 /** Pan/zoom shared by every pane (d3-zoom transform in pane pixels), and the hovered image point. */

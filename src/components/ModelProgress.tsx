@@ -1,0 +1,54 @@
+import { useEffect, useState } from 'react';
+import { cancelModel, removeModel, retryModel } from '../app/controller';
+import { formatBytes } from '../inference/fetchModel';
+import { useProgress } from '../state/progress';
+import { useStore } from '../state/store';
+
+const button = 'rounded bg-slate-800 px-2 py-0.5 text-xs hover:bg-slate-700';
+
+/** What a model is doing (download progress, a run's seconds) and its Cancel / Retry / Remove buttons. */
+export function ModelProgress({ modelId }: { modelId: string }) {
+  const slot = useStore((s) => s.slots[modelId]);
+  const download = useProgress((s) => s.fetches[modelId]);
+  const run = useProgress((s) => s.runs[modelId]);
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!run) return;
+    setNow(Date.now());
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(tick);
+  }, [run]);
+  const fetching = slot?.status === 'fetching' && download;
+  const failed = slot?.status === 'error' && slot.retry;
+  if (!fetching && !run && !failed) return null;
+  let text = '';
+  if (fetching) {
+    const { received, total } = download;
+    text = total
+      ? `fetching ${formatBytes(received)} of ${formatBytes(total)} (${Math.floor((100 * received) / total)} %)`
+      : `fetching ${formatBytes(received)}`;
+  } else if (run) text = `running on ${run.image}… ${Math.max(0, Math.floor((now - run.startedAt) / 1000))} s`;
+  return (
+    <div className="mt-1 flex items-center gap-2 text-xs text-slate-300" data-testid="model-progress">
+      {text && <span data-testid={fetching ? 'fetch-progress' : 'run-progress'}>{text}</span>}
+      {fetching && download.total && (
+        <progress className="h-1 w-24" max={download.total} value={download.received} data-testid="fetch-bar" />
+      )}
+      {(fetching || run) && (
+        <button type="button" className={button} data-testid="cancel" onClick={() => cancelModel(modelId)}>
+          Cancel
+        </button>
+      )}
+      {failed && (
+        <button type="button" className={button} data-testid="retry" onClick={() => retryModel(modelId)}>
+          Retry
+        </button>
+      )}
+      {(fetching || failed) && (
+        <button type="button" className={button} data-testid="remove" onClick={() => removeModel(modelId)}>
+          Remove
+        </button>
+      )}
+    </div>
+  );
+}

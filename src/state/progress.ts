@@ -1,0 +1,35 @@
+/**
+ * What is under way per model, for its pane: a download (bytes so far of the announced total) and a run (on
+ * which image, since when). Apart from the main store so that a progress tick re-renders only the panes.
+ */
+import { create } from 'zustand';
+
+export interface FetchState {
+  url: string;
+  received: number;
+  total: number | null;
+}
+
+export interface RunState {
+  image: string;
+  /** Date.now() when the run was sent to the model's worker. */
+  startedAt: number;
+  timeoutMs: number;
+}
+
+interface Progress {
+  fetches: Record<string, FetchState>;
+  runs: Record<string, RunState>;
+  setFetch: (id: string, state: FetchState | null) => void;
+  setRun: (id: string, state: RunState | null) => void;
+}
+
+const without = <T>(record: Record<string, T>, id: string) =>
+  Object.fromEntries(Object.entries(record).filter(([k]) => k !== id));
+
+export const useProgress = create<Progress>((set) => ({
+  fetches: {},
+  runs: {},
+  setFetch: (id, state) => set((s) => ({ fetches: state ? { ...s.fetches, [id]: state } : without(s.fetches, id) })),
+  setRun: (id, state) => set((s) => ({ runs: state ? { ...s.runs, [id]: state } : without(s.runs, id) })),
+}));
