@@ -15,6 +15,16 @@ export interface Placement {
   scaleY: number;
 }
 
+/** A map laid over a width×height image at `scale` map pixels per image pixel, from its corner (no padding). */
+export const uniformPlacement = (width: number, height: number, scale = 1): Placement => ({
+  inputWidth: width * scale,
+  inputHeight: height * scale,
+  offsetX: 0,
+  offsetY: 0,
+  scaleX: scale,
+  scaleY: scale,
+});
+
 /** What placement needs of a contract's input: its size and resize rule. */
 export interface InputFrame {
   shape: readonly number[];

@@ -3,6 +3,7 @@
  * the first model), and detectors against ground truth when there is some. "0 matched" never reads as 100 %.
  */
 import { boxAgreement, type Detection } from '../analysis/boxes';
+import { uniformPlacement } from '../analysis/geometry';
 import type { GtObject } from '../analysis/groundTruth';
 import { maskAgreement } from '../analysis/segmentation';
 import type { Contract } from '../contract';
@@ -36,16 +37,6 @@ function largest(values: Uint8Array): number {
   for (let i = 0; i < values.length; i++) if (values[i] > m) m = values[i];
   return m;
 }
-
-/** The placement of a map drawn at the image's own pixels. */
-const IDENTITY = (width: number, height: number) => ({
-  inputWidth: width,
-  inputHeight: height,
-  offsetX: 0,
-  offsetY: 0,
-  scaleX: 1,
-  scaleY: 1,
-});
 
 /** Largest side of the grid of image points two class maps of different frames are compared on. */
 const SAMPLE_SIDE = 320;
@@ -178,7 +169,7 @@ export function computeAgreements(
   }
   if (truth) {
     const truthMap: ClassMap | null = truth.classMap
-      ? { classMap: truth.classMap, width, height, placement: IDENTITY(width, height) }
+      ? { classMap: truth.classMap, width, height, placement: uniformPlacement(width, height) }
       : null;
     for (const m of ready) {
       const r = m.result!;

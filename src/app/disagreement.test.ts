@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '../analysis/boxes';
+import { uniformPlacement } from '../analysis/geometry';
 import { AGREE, DIFFER, disagreementOf, pixelDisagreement, UNCOMPARED } from './disagreement';
 
-const frame = (w: number, h: number, scale = 1) => ({
-  inputWidth: w * scale,
-  inputHeight: h * scale,
-  offsetX: 0,
-  offsetY: 0,
-  scaleX: scale,
-  scaleY: scale,
-});
 const det = (x: number, c = 1, score = 0.9, query = 0): Detection => ({
   x0: x,
   y0: 0,
@@ -22,16 +15,16 @@ const det = (x: number, c = 1, score = 0.9, query = 0): Detection => ({
 
 describe('disagreement', () => {
   it('pixels in one frame: differ, agree, not compared (NaN)', () => {
-    const a = { classMap: Uint8Array.from([0, 1, 2, 255]), width: 2, height: 2, placement: frame(2, 2) };
+    const a = { classMap: Uint8Array.from([0, 1, 2, 255]), width: 2, height: 2, placement: uniformPlacement(2, 2) };
     const b = { ...a, classMap: Uint8Array.from([0, 2, 2, 1]) };
     const d = pixelDisagreement(a, b, 2, 2);
     expect(d).toMatchObject({ kind: 'pixels', width: 2, height: 2, differ: 1, compared: 3 });
     if (d.kind === 'pixels') expect([...d.map]).toEqual([AGREE, DIFFER, AGREE, UNCOMPARED]);
   });
   it('pixels across frames: on image points', () => {
-    const a = { classMap: Uint8Array.from([1, 2, 3, 4]), width: 2, height: 2, placement: frame(2, 2) };
+    const a = { classMap: Uint8Array.from([1, 2, 3, 4]), width: 2, height: 2, placement: uniformPlacement(2, 2) };
     const big = Uint8Array.from([1, 1, 2, 2, 1, 1, 2, 9, 3, 3, 4, 4, 3, 3, 4, 4]);
-    const b = { classMap: big, width: 4, height: 4, placement: frame(2, 2, 2) };
+    const b = { classMap: big, width: 4, height: 4, placement: uniformPlacement(2, 2, 2) };
     // image point (x+0.5, y+0.5) reads a at (x, y) and b at (2x+1, 2y+1): only the top-right differs (9 vs 2)
     const d = pixelDisagreement(a, b, 2, 2);
     expect(d).toMatchObject({ kind: 'pixels', width: 2, height: 2, differ: 1, compared: 4 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '../analysis/boxes';
+import { uniformPlacement } from '../analysis/geometry';
 import { objectFailures, pixelFailures } from './failures';
 
 const box = (x: number, c = 1, score = 0.9): Detection => ({
@@ -12,14 +13,6 @@ const box = (x: number, c = 1, score = 0.9): Detection => ({
   query: 0,
 });
 const gt = (x: number, c = 1) => ({ x0: x, y0: 0, x1: x + 10, y1: 10, classId: c });
-const frame = (w: number, h: number, scale = 1) => ({
-  inputWidth: w * scale,
-  inputHeight: h * scale,
-  offsetX: 0,
-  offsetY: 0,
-  scaleX: scale,
-  scaleY: scale,
-});
 
 describe('failures against ground truth', () => {
   it('objects: only the reference, only the model, neither (by hand)', () => {
@@ -36,7 +29,12 @@ describe('failures against ground truth', () => {
     });
   });
   it('pixels in one frame; a pixel without a class is skipped', () => {
-    const truth = { classMap: Uint8Array.from([0, 1, 1, 2, 2, 1]), width: 3, height: 2, placement: frame(3, 2) };
+    const truth = {
+      classMap: Uint8Array.from([0, 1, 1, 2, 2, 1]),
+      width: 3,
+      height: 2,
+      placement: uniformPlacement(3, 2),
+    };
     const ref = { ...truth, classMap: Uint8Array.from([0, 1, 0, 2, 0, 255]) };
     const model = { ...truth, classMap: Uint8Array.from([0, 0, 1, 1, 0, 1]) };
     // px0 both right; px1 only ref; px2 only model; px3 only ref; px4 neither; px5 ref has no class: skipped
@@ -50,9 +48,9 @@ describe('failures against ground truth', () => {
   });
   it('pixels across frames: each map read through its placement', () => {
     // the model saw the 2×2 image at 4×4: the same classes at twice the size
-    const truth = { classMap: Uint8Array.from([1, 2, 0, 1]), width: 2, height: 2, placement: frame(2, 2) };
+    const truth = { classMap: Uint8Array.from([1, 2, 0, 1]), width: 2, height: 2, placement: uniformPlacement(2, 2) };
     const big = Uint8Array.from([1, 1, 2, 2, 1, 1, 2, 2, 0, 0, 1, 1, 0, 0, 1, 1]);
-    const model = { classMap: big, width: 4, height: 4, placement: frame(2, 2, 2) };
+    const model = { classMap: big, width: 4, height: 4, placement: uniformPlacement(2, 2, 2) };
     const ref = { ...truth, classMap: Uint8Array.from([0, 2, 0, 1]) };
     expect(pixelFailures(truth, ref, model, 2, 2)).toEqual({
       unit: 'pixels',

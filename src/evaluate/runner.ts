@@ -3,6 +3,7 @@
  * turned into per-image rows as soon as the image is done. Runs are not kept beyond the run cache's budget,
  * so memory stays flat over a large set; between images the page gets the main thread back.
  */
+import { uniformPlacement } from '../analysis/geometry';
 import { computeAgreements, type ImageTruth } from '../app/agreement';
 import { analyse } from '../app/controller';
 import { loadGalleryCoco } from '../app/gallery';
@@ -34,15 +35,6 @@ let stop: AbortController | null = null;
 export function cancelEvaluation(): void {
   stop?.abort();
 }
-
-const identity = (image: ImageEntry) => ({
-  inputWidth: image.width,
-  inputHeight: image.height,
-  offsetX: 0,
-  offsetY: 0,
-  scaleX: 1,
-  scaleY: 1,
-});
 
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -95,7 +87,14 @@ async function rowsOf(
     if (numbers[id]) row.methods = numbers[id];
     const own = models.find((m) => m.id === id);
     if (truth && reference && own && own !== reference) {
-      const f = failuresOf(truth, reference.result, own.result, image.width, image.height, identity(image));
+      const f = failuresOf(
+        truth,
+        reference.result,
+        own.result,
+        image.width,
+        image.height,
+        uniformPlacement(image.width, image.height),
+      );
       if (f) row.failures = f;
     }
     return row;
