@@ -3,6 +3,9 @@ src/analysis/rle.ts (tested in src/analysis/rle.test.ts).
 
     cd ml && .venv/bin/python scripts/make_rle_fixture.py
 
+`polygons`: COCO polygon segmentations (one object, one or more parts) and the counts of pycocotools' raster
+(frPyObjects, then merge), the reference for the polygon rasteriser in rle.ts.
+
 Each case: size [h, w], the mask as base64 of np.packbits(mask.ravel()) (row-major, MSB first), and pycocotools'
 uncompressed counts (column-major, starting with a run of zeros), compressed string counts, area and bbox.
 pycocotools has no public call that returns integer counts, so they are read off pycocotools' decode of its own
@@ -54,6 +57,33 @@ def case(name: str, mask: np.ndarray) -> dict:
     }
 
 
+def polygon_case(name: str, polygons: list[list[float]], h: int, w: int) -> dict:
+    """COCO polygons (one object, maybe several parts) as pycocotools rasterises them: frPyObjects, then merge."""
+    rle = maskUtils.merge(maskUtils.frPyObjects(polygons, h, w))
+    return {'name': name, 'size': [h, w], 'polygons': polygons, 'counts': uncompressed_counts(rle, h, w)}
+
+
+def polygon_cases(rng: np.random.Generator) -> list[dict]:
+    cases = [
+        polygon_case('triangle', [[2.0, 2.0, 17.5, 4.2, 8.3, 15.9]], 20, 24),
+        polygon_case('square on pixel centres', [[3, 3, 10, 3, 10, 10, 3, 10]], 14, 14),
+        polygon_case('square on pixel edges', [[2.5, 2.5, 9.5, 2.5, 9.5, 9.5, 2.5, 9.5]], 14, 14),
+        polygon_case('thin sliver', [[0.2, 5.1, 30.7, 5.4, 30.7, 5.9, 0.2, 5.5]], 12, 32),
+        polygon_case('outside the image, clipped', [[-5.0, -3.0, 40.0, 2.0, 38.0, 30.0, -2.0, 25.0]], 22, 33),
+        polygon_case('two parts of one object', [[1, 1, 6, 1, 6, 6], [10.2, 8.8, 15.7, 9.1, 12.0, 14.6]], 18, 18),
+        polygon_case('concave', [[2, 2, 20, 2, 20, 18, 11, 8, 2, 18]], 21, 23),
+    ]
+    for k in range(8):  # random star-shaped polygons at fractional coordinates
+        h, w = int(rng.integers(8, 60)), int(rng.integers(8, 60))
+        n = int(rng.integers(3, 12))
+        angles = np.sort(rng.random(n) * 2 * np.pi)
+        radii = 0.15 + rng.random(n) * 0.5
+        cx, cy = w * (0.3 + 0.4 * rng.random()), h * (0.3 + 0.4 * rng.random())
+        xy = np.stack([cx + radii * w * np.cos(angles), cy + radii * h * np.sin(angles)], 1).ravel()
+        cases.append(polygon_case(f'random {k} ({h}x{w})', [[round(float(v), 2) for v in xy]], h, w))
+    return cases
+
+
 def main() -> None:
     rng = np.random.default_rng(20240611)
     cases = [
@@ -86,7 +116,13 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(
         json.dumps(
-            {'generator': 'ml/scripts/make_rle_fixture.py', 'pycocotools': True, 'cases': cases}, separators=(',', ':')
+            {
+                'generator': 'ml/scripts/make_rle_fixture.py',
+                'pycocotools': True,
+                'cases': cases,
+                'polygons': polygon_cases(np.random.default_rng(7)),
+            },
+            separators=(',', ':'),
         )
         + '\n'
     )

@@ -8,6 +8,7 @@ import {
   decompressRle,
   encodeMask,
   maskToRle,
+  polygonsToMask,
   rleArea,
   rleBbox,
   rleToMask,
@@ -117,5 +118,19 @@ describe('COCO document for one mask', () => {
     expect(typeof ann.segmentation.counts).toBe('string');
     expect(Array.from(rleToMask(ann.segmentation).mask)).toEqual(Array.from(mask));
     expect(doc.categories[0].id).toBe(ann.category_id);
+  });
+});
+
+describe('COCO polygons, rasterised as pycocotools does', () => {
+  const polygons = (
+    JSON.parse(readFileSync(join(__dirname, 'fixtures/coco-rle.json'), 'utf8')) as {
+      polygons: { name: string; size: [number, number]; polygons: number[][]; counts: number[] }[];
+    }
+  ).polygons;
+  it.each(polygons)('$name: the same pixels as pycocotools (frPyObjects, merge)', ({ size, polygons, counts }) => {
+    const [h, w] = size;
+    const expected = rleToMask({ size, counts }).mask;
+    const got = polygonsToMask(polygons, h, w);
+    expect([...got]).toEqual([...expected]);
   });
 });

@@ -1,17 +1,18 @@
 /**
  * Ground truth of one image for a data-set run (pure): the COCO boxes (as the panes read them) and a class map
  * painted from the COCO masks — RLE masks in file order, each pixel the class of the last mask covering it,
- * 0 elsewhere (as ml/attnlens_ml/evaluate.py truth_mask). Polygon masks are not read here (boxes still are).
+ * 0 elsewhere (as ml/attnlens_ml/evaluate.py truth_mask). Masks are RLE (either form) or polygons, rasterised
+ * as pycocotools does, at the size the COCO file gives the image.
  */
 import { baseName, type Coco, cocoObjects, type GtObject } from '../analysis/groundTruth';
-import { type Rle, rleToMask } from '../analysis/rle';
+import { polygonsToMask, type Rle, rleToMask } from '../analysis/rle';
 
 type Segmentation = Rle | number[][] | undefined;
 
 export interface TruthMask {
   classMap: Uint8Array | null;
-  /** Masks given as polygons (not read). */
-  polygons: number;
+  /** Masks that could not be read (broken RLE). */
+  unread: number;
 }
 
 /** The class map of `fileName` at width×height (a mask of another size is read nearest-neighbour). */
@@ -25,23 +26,25 @@ export function cocoClassMap(
   const img =
     coco.images.find((i) => i.file_name === fileName) ??
     coco.images.find((i) => baseName(i.file_name) === baseName(fileName));
-  if (!img) return { classMap: null, polygons: 0 };
+  if (!img) return { classMap: null, unread: 0 };
   const byName = new Map((classes ?? []).map((c) => [c.name.toLowerCase(), c.id]));
   const categoryClass = new Map((coco.categories ?? []).map((c) => [c.id, byName.get(c.name.toLowerCase())]));
   let map: Uint8Array | null = null;
-  let polygons = 0;
+  let unread = 0;
+  // Polygons are in the pixels of the image the COCO file describes (its size, else the analysed one).
+  const cocoHeight = img.height ?? height;
+  const cocoWidth = img.width ?? width;
   for (const a of coco.annotations) {
     if (a.image_id !== img.id) continue;
     const seg = (a as { segmentation?: Segmentation }).segmentation;
     if (!seg) continue;
-    if (Array.isArray(seg)) {
-      polygons++;
-      continue;
-    }
     let mask: ReturnType<typeof rleToMask>;
     try {
-      mask = rleToMask(seg);
+      mask = Array.isArray(seg)
+        ? { mask: polygonsToMask(seg, cocoHeight, cocoWidth), width: cocoWidth, height: cocoHeight }
+        : rleToMask(seg);
     } catch {
+      unread++;
       continue; // a broken mask is no evidence; its box still counts
     }
     map ??= new Uint8Array(width * height);
@@ -54,7 +57,7 @@ export function cocoClassMap(
       }
     }
   }
-  return { classMap: map, polygons };
+  return { classMap: map, unread };
 }
 
 /** Boxes and class map of an image from a COCO file; null when the file does not list it. */
