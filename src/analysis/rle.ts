@@ -262,9 +262,9 @@ export function polygonToRle(xy: readonly number[], height: number, width: numbe
     let xd = u[j] < u[j - 1] ? u[j] : u[j] - 1;
     xd = (xd + 0.5) / scale - 0.5;
     if (Math.floor(xd) !== xd || xd < 0 || xd > width - 1) continue;
-    let yd = v[j] < v[j - 1] ? v[j] : v[j - 1];
+    let yd = Math.min(v[j], v[j - 1]);
     yd = (yd + 0.5) / scale - 0.5;
-    yd = Math.ceil(yd < 0 ? 0 : yd > height ? height : yd);
+    yd = Math.ceil(Math.max(0, Math.min(height, yd)));
     bx.push(xd);
     by.push(yd);
   }
