@@ -75,7 +75,13 @@ export interface ResultsDocument {
   version: string;
   created?: string;
   producer: { name: 'attnlens-app' | 'attnlens_ml.evaluate'; version?: string; runtime: string };
-  settings: { iou: number; threshold?: number | null; bootstrap: BootstrapSettings };
+  settings: {
+    iou: number;
+    threshold?: number | null;
+    bootstrap: BootstrapSettings;
+    /** The app: the ViT pseudo-mask rule behind methods.vit (layer −1 = last). */
+    vit?: { layer: number; mass: number };
+  };
   models: ResultsModel[];
   reference: string;
   ground_truth?: { source: string; classes?: string[] } | null;

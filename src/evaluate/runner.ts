@@ -79,6 +79,8 @@ async function rowsOf(
   const numbers = methodNumbers(
     models.map((m) => ({ id: m.id, contract: m.contract })),
     imageRuns,
+    truth ? { ...truth, width: image.width, height: image.height } : null,
+    useStore.getState().view.methods.vit,
   );
   await nextTask();
   const reference = models.find((m) => m.contract.model.role === 'teacher' && m.result) ?? models.find((m) => m.result);
@@ -142,7 +144,13 @@ function documentOf(
     version: RESULTS_VERSION,
     created: new Date().toISOString(),
     producer: { name: 'attnlens-app', version: __APP_VERSION__, runtime: runtimeText() },
-    settings: { iou: 0.5, threshold: useStore.getState().view.threshold, bootstrap: DEFAULT_BOOTSTRAP },
+    settings: {
+      iou: 0.5,
+      threshold: useStore.getState().view.threshold,
+      bootstrap: DEFAULT_BOOTSTRAP,
+      // the ViT pseudo-mask's rule, as the ViT view is set (the mean CLS attention of this layer, this mass)
+      vit: { layer: useStore.getState().view.methods.vit.layer, mass: useStore.getState().view.methods.vit.mass },
+    },
     models,
     reference,
     ground_truth: truthSource ? { source: truthSource } : null,

@@ -229,6 +229,31 @@ describe('Evaluate mode', () => {
     await page.close();
   });
 
+  it("method numbers: the ViT pseudo-mask IoU over the gallery is the model card's; KS-DETR's foreground share", async () => {
+    const page = await app.browser.newPage();
+    await page.goto(`${app.url}#m=vit-attn,detr-student-o2o,detr-student-ks`);
+    await galleryOpen(page);
+    await page.getByTestId('mode-evaluate').click();
+    await page.getByTestId('evaluate-run').click();
+    await page.locator('[data-testid=evaluate-progress][data-status=done]').waitFor({ timeout: 120_000 });
+    const doc = await exported(page);
+    const vit = doc.rows.filter((r) => r.model === 'vit-attn').map((r) => r.methods?.vit?.pseudo_mask_iou);
+    expect(vit).toHaveLength(16);
+    const card = JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')).models.find(
+      (m: { id: string }) => m.id === 'vit-attn',
+    ).metrics.check_slice;
+    expect(doc.settings.vit).toEqual({ layer: -1, mass: card.dino_mass });
+    const mean = vit.reduce((a, b) => a! + b!, 0)! / vit.length;
+    expect(mean).toBeCloseTo(card.dino_iou_last_layer, 3);
+    for (const id of ['detr-student-o2o', 'detr-student-ks']) {
+      const shares = doc.rows.filter((r) => r.model === id).map((r) => r.methods?.ks?.foreground_share);
+      expect(shares).toHaveLength(16);
+      for (const s of shares) expect(s).toBeGreaterThanOrEqual(0);
+      for (const s of shares) expect(s).toBeLessThanOrEqual(1);
+    }
+    await page.close();
+  });
+
   it('cancel halfway keeps what was done', async () => {
     const page = await app.browser.newPage();
     await page.goto(app.url);
