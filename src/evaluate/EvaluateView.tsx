@@ -1,9 +1,9 @@
 /** Evaluate mode: run the models in view over every open image; summary, ranking table, export and re-open. */
-import { useMemo, useState } from 'react';
+import { memo, useDeferredValue, useMemo, useState } from 'react';
 import { download, json } from '../app/download';
 import { Heatmap } from '../components/charts/Heatmap';
 import { findImage, useStore } from '../state/store';
-import { readResults, TRUTH } from './results';
+import { type ResultsDocument, readResults, TRUTH } from './results';
 import { cancelEvaluation, runEvaluation } from './runner';
 import { useEvaluateStore } from './store';
 import {
@@ -25,7 +25,10 @@ const SHOWN = 200;
 export function EvaluateView() {
   const images = useStore((s) => s.images);
   const models = useStore((s) => s.view.models);
-  const { status, doc, source, notes } = useEvaluateStore();
+  const { status, doc: latest, source, notes } = useEvaluateStore();
+  // The tables of a large set take a while to render: rendered from a deferred copy, in an interruptible render,
+  // so no main-thread task runs long when a run ends or a file opens.
+  const doc = useDeferredValue(latest);
   return (
     <section className="mt-4 space-y-4" data-testid="evaluate">
       <div className="flex flex-wrap items-center gap-3 text-sm">
@@ -76,12 +79,12 @@ export function EvaluateView() {
           {n}
         </p>
       ))}
-      {doc && <Summary />}
-      {doc && <FailureTotals />}
-      {doc && <MethodMeans />}
-      {doc?.per_class?.length ? <PerClass /> : null}
-      {doc?.maps?.length ? <MeanMapsView /> : null}
-      {doc && <Ranking />}
+      {doc && <Summary doc={doc} />}
+      {doc && <FailureTotals doc={doc} />}
+      {doc && <MethodMeans doc={doc} />}
+      {doc?.per_class?.length ? <PerClass doc={doc} /> : null}
+      {doc?.maps?.length ? <MeanMapsView doc={doc} /> : null}
+      {doc && <Ranking doc={doc} />}
     </section>
   );
 }
@@ -134,8 +137,7 @@ function Progress() {
   );
 }
 
-function Summary() {
-  const doc = useEvaluateStore((s) => s.doc)!;
+const Summary = memo(function Summary({ doc }: { doc: ResultsDocument }) {
   const latency = useMemo(() => meanLatency(doc), [doc]);
   const ref = doc.models.find((m) => m.id === doc.reference);
   return (
@@ -190,11 +192,10 @@ function Summary() {
       </tbody>
     </table>
   );
-}
+});
 
 /** Per-class IoU pooled over the set, and each confusion matrix (rows normalised: where each class went). */
-function PerClass() {
-  const doc = useEvaluateStore((s) => s.doc)!;
+const PerClass = memo(function PerClass({ doc }: { doc: ResultsDocument }) {
   const pairs = doc.confusion ?? [];
   const classes = pairs[0]?.classes ?? [];
   const value = (model: string, against: string, k: number) =>
@@ -253,10 +254,9 @@ function PerClass() {
       </div>
     </div>
   );
-}
+});
 
-function MethodMeans() {
-  const doc = useEvaluateStore((s) => s.doc)!;
+const MethodMeans = memo(function MethodMeans({ doc }: { doc: ResultsDocument }) {
   const means = useMemo(() => methodMeans(doc), [doc]);
   if (!means.length) return null;
   return (
@@ -275,11 +275,10 @@ function MethodMeans() {
       </tbody>
     </table>
   );
-}
+});
 
 /** Mean gate and attention maps over the set, one heatmap each (its own range). */
-function MeanMapsView() {
-  const doc = useEvaluateStore((s) => s.doc)!;
+const MeanMapsView = memo(function MeanMapsView({ doc }: { doc: ResultsDocument }) {
   return (
     <div>
       <p className="text-sm text-slate-400">Mean maps over the set (each on its own colour range)</p>
@@ -295,10 +294,9 @@ function MeanMapsView() {
       </div>
     </div>
   );
-}
+});
 
-function FailureTotals() {
-  const doc = useEvaluateStore((s) => s.doc)!;
+const FailureTotals = memo(function FailureTotals({ doc }: { doc: ResultsDocument }) {
   const totals = useMemo(() => failureTotals(doc), [doc]);
   if (!totals.length) return null;
   const share = (n: number, total: number) => (total ? ` (${((100 * n) / total).toFixed(1)} %)` : '');
@@ -341,10 +339,9 @@ function FailureTotals() {
       </tbody>
     </table>
   );
-}
+});
 
-function Ranking() {
-  const doc = useEvaluateStore((s) => s.doc)!;
+const Ranking = memo(function Ranking({ doc }: { doc: ResultsDocument }) {
   const images = useStore((s) => s.images);
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'worst', descending: false });
   const [filter, setFilter] = useState('');
@@ -428,7 +425,7 @@ function Ranking() {
       </table>
     </div>
   );
-}
+});
 
 const fmt = (v: number | null | undefined) =>
   v === undefined ? '' : v === null ? 'nothing to compare' : `${(100 * v).toFixed(1)} %`;

@@ -214,9 +214,12 @@ export async function runEvaluation(): Promise<void> {
     await nextTask(); // the page stays responsive between images
   }
   const models = await modelEntries(ids);
+  await nextTask();
+  const doc = documentOf(models, done, rows, truthSource, pool, maps);
+  await nextTask();
   set({
     status: controller.signal.aborted ? 'cancelled' : 'done',
-    doc: documentOf(models, done, rows, truthSource, pool, maps),
+    doc,
     lastAt: performance.now(),
   });
   stop = null;
