@@ -450,6 +450,13 @@ def check_against_graph(contract: dict, model) -> list[ContractError]:
             for d in value_info.type.tensor_type.shape.dim
         ]
 
+    def accepts(graph: list[int | str], declared: list[int]) -> bool:
+        """The same rank, each axis equal or left open in the graph (named or unknown, e.g. a dynamic batch axis):
+        AttnLens feeds and reads the contract's shape."""
+        return len(graph) == len(declared) and all(
+            g == d or isinstance(g, str) or g <= 0 for g, d in zip(graph, declared)
+        )
+
     def dtype(value_info) -> str | None:
         t = value_info.type.tensor_type.elem_type
         return DTYPES.get(t, f'type {t}') if t else None
@@ -463,7 +470,7 @@ def check_against_graph(contract: dict, model) -> list[ContractError]:
             ContractError('input-missing', f"input '{inp['name']}' is not an input of the graph (it has {real_inputs})")
         )
     else:
-        if dims(graph_inputs[inp['name']]) != inp['shape']:
+        if not accepts(dims(graph_inputs[inp['name']]), inp['shape']):
             errs.append(
                 ContractError(
                     'input-shape',
@@ -493,7 +500,7 @@ def check_against_graph(contract: dict, model) -> list[ContractError]:
                 )
             )
             continue
-        if dims(graph_outputs[o['name']]) != o['shape']:
+        if not accepts(dims(graph_outputs[o['name']]), o['shape']):
             errs.append(
                 ContractError(
                     'output-shape',

@@ -163,15 +163,28 @@ class Evaluator:
         self.truth = truth
         self.threshold = threshold
         self.reference = reference
+        # A model whose graph leaves the batch axis open runs a batch's images in one call.
+        self.batched = {mid: not isinstance(s.get_inputs()[0].shape[0], int) for mid, s in self.sessions.items()}
 
     def __call__(self, batch: dict) -> dict:
         crash = os.environ.get('ATTNLENS_TEST_CRASH_ONCE')  # tests: kill this worker once, mid-run
         if crash and not Path(crash).exists():
             Path(crash).write_text('crashed')
             os._exit(1)
-        return {'result': [json.dumps(self.image(data, name)) for data, name in zip(batch['data'], batch['name'])]}
+        images = [self.decode(data, name) for data, name in zip(batch['data'], batch['name'])]
+        readable = [im for im in images if 'rgb' in im]
+        runs = {m['entry']['id']: self.run_model(m, readable) for m in self.models}
+        out = []
+        for im in images:
+            if 'skipped' in im:
+                out.append(im)
+                continue
+            k = next(i for i, r in enumerate(readable) if r is im)
+            out.append(self.image(im, {mid: runs[mid][k] for mid in runs}))
+        return {'result': [json.dumps(r) for r in out]}
 
-    def image(self, data: bytes, name: str) -> dict:
+    @staticmethod
+    def decode(data: bytes, name: str) -> dict:
         import io
 
         from PIL import Image
@@ -181,8 +194,31 @@ class Evaluator:
                 rgba = np.asarray(im.convert('RGBA'))
         except Exception as e:  # a corrupt or foreign file is reported and skipped; the run goes on
             return {'skipped': {'name': name, 'reason': f'not an image PIL can decode ({type(e).__name__}: {e})'}}
-        rgb = np.ascontiguousarray(rgba[..., :3])
-        h, w = rgb.shape[:2]
+        return {'name': name, 'rgba': rgba, 'rgb': np.ascontiguousarray(rgba[..., :3])}
+
+    def run_model(self, m: dict, images: list[dict]) -> list[tuple[dict, dict, float]]:
+        """(outputs of one image, placement, milliseconds) per image: in one call when the model takes a batch
+        (images of one input shape; every image has, its input size being the contract's), else one by one."""
+        mid, contract = m['entry']['id'], m['contract']
+        roles = ('segmentation_logits', 'box_logits', 'boxes')
+        names = [o['name'] for o in contract['outputs'] if o['role'] in roles]
+        feeds = [model_input(im['rgb'], contract['input']) for im in images]
+        session, input_name = self.sessions[mid], contract['input']['name']
+        if self.batched[mid] and len(feeds) > 1:
+            t0 = time.perf_counter()
+            stacked = session.run(names, {input_name: np.concatenate([x for x, _ in feeds])})
+            ms = (time.perf_counter() - t0) * 1000 / len(feeds)
+            return [({n: o[i : i + 1] for n, o in zip(names, stacked)}, p, ms) for i, (_, p) in enumerate(feeds)]
+        out = []
+        for x, p in feeds:
+            t0 = time.perf_counter()
+            outs = dict(zip(names, session.run(names, {input_name: x})))
+            out.append((outs, p, (time.perf_counter() - t0) * 1000))
+        return out
+
+    def image(self, im: dict, runs: dict[str, tuple[dict, dict, float]]) -> dict:
+        name, rgba = im['name'], im['rgba']
+        h, w = rgba.shape[:2]
         truth = self.truth.get(name)
         facts = {'id': image_id(rgba), 'name': name, 'width': w, 'height': h}
         if self.truth:
@@ -190,13 +226,7 @@ class Evaluator:
         results, ap_dets = {}, {}
         for m in self.models:
             mid, contract = m['entry']['id'], m['contract']
-            x, p = model_input(rgb, contract['input'])
-            names = [
-                o['name'] for o in contract['outputs'] if o['role'] in ('segmentation_logits', 'box_logits', 'boxes')
-            ]
-            t0 = time.perf_counter()
-            outs = dict(zip(names, self.sessions[mid].run(names, {contract['input']['name']: x})))
-            ms = (time.perf_counter() - t0) * 1000
+            outs, p, ms = runs[mid]
             task = _task(contract)
             if task == 'segmentation':
                 seg = next(o for o in contract['outputs'] if o['role'] == 'segmentation_logits')

@@ -14,6 +14,8 @@ so the contract passes and the failure comes from onnxruntime itself (the app mu
 - reshape-fail.onnx: a Reshape named 'bad_reshape' to twice the image's height: fails at run time.
 - overflow.onnx: a Tile named 'huge_tile' whose output's size overflows int64: fails at run time.
 - tiny-det.onnx.gz: a gzip of a good tiny detector (loads); model-named.png: the same model named .png.
+- dynamic-batch.onnx: a good one whose graph leaves the batch axis open ('batch', as torch.onnx.export's
+  dynamic_axes writes it): loads, the contract's [1, …] being fed.
 - Mixed.ONNX + mixed.contract.json: a model without an embedded contract and its sidecar, named in two cases.
 - lonely.contract.json: a sidecar dropped without its model.
 - checkpoint.pt: a PyTorch state dict (torch.save: a zip holding archive/data.pkl); weights.pkl: a raw pickle.
@@ -134,6 +136,13 @@ def gzipped_and_misnamed() -> None:
     write('model-named.png', data)
 
 
+def dynamic_batch() -> None:
+    proto, _ = good('dynamic-batch')
+    for v in [*proto.graph.input, *proto.graph.output]:
+        v.type.tensor_type.shape.dim[0].dim_param = 'batch'
+    write('dynamic-batch.onnx', proto.SerializeToString())
+
+
 def case_pair() -> None:
     proto, contract = good('mixed')
     kept = [p for p in proto.metadata_props if p.key != METADATA_KEY]
@@ -171,6 +180,7 @@ def main() -> None:
     failing_at_run_time('reshape-fail', 'Reshape', 'bad_reshape', [1, 1, 2, 1])
     failing_at_run_time('overflow', 'Tile', 'huge_tile', [1, 1, 2**31, 2**31])
     gzipped_and_misnamed()
+    dynamic_batch()
     case_pair()
     pytorch()
     png('image-named.bin', 64, 48)

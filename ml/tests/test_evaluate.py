@@ -248,3 +248,40 @@ def test_failures_by_hand():
     b = np.array([[0, 0, 1], [1, 0, 1]], np.uint8)
     assert failures((t, p), (a, p), (b, p), 3, 2) == {
         'unit': 'pixels', 'only_reference': 2, 'only_model': 1, 'neither': 1, 'total': 5}  # fmt: skip
+
+
+def test_a_model_that_takes_batches_runs_them_in_one_call(tmp_path):
+    """The same rows whether a model runs its batch in one call (batch axis left open in its graph) or one by one."""
+    import onnx
+
+    from attnlens_ml.evaluate import Evaluator, _model_facts
+
+    m = onnx.load(str(MODELS / 'seg-student-plain.onnx'))
+    for v in [*m.graph.input, *m.graph.output]:
+        v.type.tensor_type.shape.dim[0].dim_param = 'N'
+    del m.graph.value_info[:]
+    dynamic = tmp_path / 'seg-student-plain.onnx'
+    onnx.save(m, str(dynamic))
+    fixed = [MODELS / 'seg-teacher.onnx', MODELS / 'seg-student-plain.onnx']
+    models = [_model_facts(p) for p in [fixed[0], dynamic]]
+    actor = Evaluator(models, {}, None, 'seg-teacher')
+    assert actor.batched == {'seg-teacher': False, 'seg-student-plain': True}
+    calls = []
+    session = actor.sessions['seg-student-plain']
+    actor.sessions['seg-student-plain'] = type('Spy', (), {
+        'run': lambda self, names, feed: calls.append(len(next(iter(feed.values())))) or session.run(names, feed),
+        'get_inputs': lambda self: session.get_inputs()})()  # fmt: skip
+    names = [f'factory-test-{i:03d}.png' for i in range(5)]
+    batch = {'name': names, 'data': [(ROOT / 'public' / 'samples' / n).read_bytes() for n in names]}
+    batched = [json.loads(r) for r in actor(batch)['result']]
+    assert calls == [5]  # one call for the five images
+    one_by_one = [
+        json.loads(r) for r in Evaluator([_model_facts(p) for p in fixed], {}, None, 'seg-teacher')(batch)['result']
+    ]
+    strip = lambda r: [{k: v for k, v in row.items() if k != 'latency_ms'} for row in r['rows']]  # noqa: E731
+    for a, b in zip(batched, one_by_one):
+        assert a['image'] == b['image']
+        for x, y in zip(strip(a), strip(b)):
+            assert x.keys() == y.keys()
+            if 'vs_reference' in x:
+                assert x['vs_reference']['value'] == pytest.approx(y['vs_reference']['value'], abs=1e-4)

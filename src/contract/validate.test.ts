@@ -137,12 +137,21 @@ describe('contract against graph', () => {
   it('accepts a graph that matches', () => {
     expect(checkAgainstGraph(c, graph)).toEqual([]);
   });
-  it('reports a missing output, a wrong shape and a dynamic input', () => {
+  it('reports a missing output, a wrong shape and a wrong rank', () => {
     const lying = {
-      inputs: [{ name: 'pixels', shape: ['batch', 3, 160, 160] }],
+      inputs: [{ name: 'pixels', shape: [3, 160, 160] }],
       outputs: [graph.outputs[0], { name: 'attn', shape: [1, 6, 3, 100] }],
     };
     expect(checkAgainstGraph(c, lying).map((e) => e.code)).toEqual(['input-shape', 'output-shape', 'output-missing']);
+  });
+  it('accepts axes the graph leaves open (a dynamic batch axis): the contract says what is fed', () => {
+    const dynamic = {
+      inputs: [{ name: 'pixels', shape: ['batch', 3, 160, -1] }],
+      outputs: graph.outputs.map((o) => ({ ...o, shape: ['batch', ...(o.shape ?? []).slice(1)] })),
+    };
+    expect(checkAgainstGraph(c, dynamic)).toEqual([]);
+    const wrong = { ...dynamic, inputs: [{ name: 'pixels', shape: ['batch', 3, 128, 128] }] };
+    expect(checkAgainstGraph(c, wrong).map((e) => e.code)).toEqual(['input-shape']);
   });
   it('refuses a dtype lie, naming what the contract and the graph say, and outputs it cannot read', () => {
     const typed = {

@@ -38,6 +38,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const outputLabel = (i: number, o: { name?: string }) => `outputs[${i}] '${o.name ?? '?'}'`;
 const sameDims = (a: readonly unknown[], b: readonly unknown[]) =>
   a.length === b.length && a.every((v, i) => v === b[i]);
+/**
+ * The graph's shape accepts the contract's: the same rank, each axis equal or left open in the graph (a named or
+ * unknown dimension, as a dynamic batch axis exported by torch.onnx.export(dynamic_axes=…)): AttnLens feeds and
+ * reads the contract's shape.
+ */
+const graphAccepts = (graph: readonly unknown[], contract: readonly number[]) =>
+  graph.length === contract.length &&
+  graph.every((v, i) => v === contract[i] || typeof v !== 'number' || v < 0 || v === 0);
 /** Unicode code-point order, as Python sorts strings (JS's default sort compares UTF-16 units). */
 const byCodePoint = (a: string, b: string) => {
   const n = Math.min(a.length, b.length);
@@ -429,7 +437,7 @@ export function checkAgainstGraph(c: Contract, graph: GraphSignature): ContractE
       message: `input '${c.input.name}' is not an input of the graph (it has [${graph.inputs.map((g) => g.name).join(', ')}])`,
     });
   } else {
-    if (input.shape && !sameDims(input.shape, c.input.shape))
+    if (input.shape && !graphAccepts(input.shape, c.input.shape))
       errs.push({
         code: 'input-shape',
         message: `input '${c.input.name}' is [${input.shape.join(', ')}] in the graph but [${c.input.shape.join(', ')}] in the contract; export with a fixed input size`,
@@ -451,7 +459,7 @@ export function checkAgainstGraph(c: Contract, graph: GraphSignature): ContractE
       });
       return;
     }
-    if (g.shape && !sameDims(g.shape, o.shape))
+    if (g.shape && !graphAccepts(g.shape, o.shape))
       errs.push({
         code: 'output-shape',
         message: `${outputLabel(i, o)} is [${g.shape.join(', ')}] in the graph but [${o.shape.join(', ')}] in the contract`,

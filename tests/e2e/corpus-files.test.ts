@@ -187,6 +187,12 @@ describe('models that open', () => {
     await opens('local-tiny-det');
     expect(await alerts()).toEqual([]);
   });
+  it('a model whose graph leaves the batch axis open (dynamic_axes)', async () => {
+    await dismissAll();
+    await page.getByTestId('file-input').setInputFiles(corpusFile('dynamic-batch.onnx'));
+    await opens('local-dynamic-batch');
+    expect(await alerts()).toEqual([]);
+  });
   it('a model named .png, with a note', async () => {
     await dismissAll();
     await page.getByTestId('file-input').setInputFiles(corpusFile('model-named.png'));
