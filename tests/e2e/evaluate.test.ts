@@ -42,12 +42,17 @@ beforeAll(() => {
 const galleryOpen = (page: Page) =>
   page.waitForFunction(() => document.querySelectorAll('[data-testid=strip] button').length === 16);
 
+/** The tables render from a deferred copy of the results: wait until the ranking has `n` rows. */
+const tableShown = (page: Page, n: number) =>
+  page.waitForFunction((n) => document.querySelectorAll('[data-testid=evaluate-row]').length === n, n);
+
 async function evaluateGallery(page: Page): Promise<void> {
   await page.goto(app.url);
   await galleryOpen(page);
   await page.getByTestId('mode-evaluate').click();
   await page.getByTestId('evaluate-run').click();
   await page.locator('[data-testid=evaluate-progress][data-status=done]').waitFor({ timeout: 120_000 });
+  await tableShown(page, 16);
 }
 
 async function exported(page: Page): Promise<ResultsDocument> {
@@ -193,7 +198,7 @@ describe('Evaluate mode', () => {
       buffer: Buffer.from(JSON.stringify(doc)),
     });
     await fresh.getByTestId('results-source').waitFor();
-    expect(await fresh.getByTestId('evaluate-row').count()).toBe(16);
+    await tableShown(fresh, 16);
     expect(await fresh.getByTestId('summary-row').count()).toBe(doc.summary.length);
     // and a file that is not a results file is named as such, the table stays
     await fresh.getByTestId('results-file').setInputFiles({
@@ -266,6 +271,7 @@ describe('Evaluate mode', () => {
     await page.getByTestId('evaluate-cancel').click();
     await page.locator('[data-testid=evaluate-progress][data-status=cancelled]').waitFor();
     const done = Number(await page.getByTestId('evaluate-progress').getAttribute('data-done'));
+    await tableShown(page, done);
     expect(done).toBeGreaterThanOrEqual(3);
     expect(done).toBeLessThan(16);
     const doc = await exported(page);

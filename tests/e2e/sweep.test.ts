@@ -177,6 +177,8 @@ describe('own images × every pair × every view', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${app.url}#m=${SETS[0].join(',')}&b=wasm`);
     await page.getByTestId(`pane-${SETS[0][0]}`).waitFor();
+    // the gallery's 16 samples are described in a worker: counted once they are all in the strip
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=strip] button').length >= 16);
     images = await ownImages(page);
     const before = await page.getByTestId('strip').locator('button').count();
     await page.getByTestId('file-input').setInputFiles(images);
