@@ -17,11 +17,13 @@ import {
   loadModel,
   ModelError,
   type ModelSource,
+  NotBatchable,
   onModelsEvicted,
   RunStopped,
   registerModelSource,
   releaseModel,
   runModel,
+  runModelBatch,
   stopModel,
 } from '../inference/models';
 import { pageOutputs, workerOutputs } from '../methods/registry';
@@ -393,20 +395,25 @@ const running = new Map<string, Set<AbortController>>();
  * Run with a deadline: past it (or on Cancel) the model's worker is terminated (onnxruntime cannot abort a
  * run) and its pane says so, with Retry; the other models and later images are not held back.
  */
-async function runWithDeadline(id: string, model: LoadedModel, image: ImageEntry, wanted: string[]) {
+async function runWithDeadline<T>(
+  id: string,
+  model: LoadedModel,
+  imageName: string,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const control = new AbortController();
   const mine = running.get(id) ?? new Set<AbortController>();
   running.set(id, mine.add(control));
   const { runMs } = timeouts();
   const timer = setTimeout(() => control.abort('timeout'), runMs);
-  useProgress.getState().setRun(id, { image: image.name, startedAt: Date.now(), timeoutMs: runMs });
+  useProgress.getState().setRun(id, { image: imageName, startedAt: Date.now(), timeoutMs: runMs });
   try {
-    return await runModel(model, image, wanted, control.signal);
+    return await run(control.signal);
   } catch (e) {
     if (e instanceof RunStopped && useStore.getState().slots[id]?.model === model) {
       useStore
         .getState()
-        .setSlot(id, { status: 'error', error: runStoppedMessage(id, image.name, e.reason, runMs), retry: true });
+        .setSlot(id, { status: 'error', error: runStoppedMessage(id, imageName, e.reason, runMs), retry: true });
     }
     throw e;
   } finally {
@@ -482,31 +489,74 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
     const raw = await inTurn(id, () => {
       // queued behind a run that was stopped: the model is gone until Retry
       if (useStore.getState().slots[id] !== slot) throw new RunStopped('cancelled');
-      return runWithDeadline(id, model, image, wanted);
+      return runWithDeadline(id, model, image.name, (signal) => runModel(model, image, wanted, signal));
     });
     if (useStore.getState().slots[id] !== slot) return; // the model left the view (or the backend changed) meanwhile
-    useStore.getState().putRun({
-      modelId: id,
-      imageId: image.id,
-      ...raw,
-      bytes: payloadBytes(raw.outputs),
-      nonFinite: nonFiniteOutputs(raw.outputs), // counted once here; every view reads the count
-    });
+    keepRun(id, image, raw);
   })()
-    .catch((e: Error) => {
-      if (e instanceof RunStopped) return; // its pane says so
-      useStore
-        .getState()
-        .notify(
-          e instanceof ModelError
-            ? `${e.message} (image: ${image.name})`
-            : `${id} could not run on ${image.name}: ${e.message}`,
-          detailOf(e),
-        );
-    })
+    .catch(runFailed(id, image.name))
     .finally(() => inflight.delete(key));
   inflight.set(key, job);
   return job;
+}
+
+function keepRun(id: string, image: ImageEntry, raw: Awaited<ReturnType<typeof runModel>>): void {
+  useStore.getState().putRun({
+    modelId: id,
+    imageId: image.id,
+    ...raw,
+    bytes: payloadBytes(raw.outputs),
+    nonFinite: nonFiniteOutputs(raw.outputs), // counted once here; every view reads the count
+  });
+}
+
+const runFailed = (id: string, imageName: string) => (e: Error) => {
+  if (e instanceof RunStopped) return; // its pane says so
+  useStore
+    .getState()
+    .notify(
+      e instanceof ModelError
+        ? `${e.message} (image: ${imageName})`
+        : `${id} could not run on ${imageName}: ${e.message}`,
+      detailOf(e),
+    );
+};
+
+/**
+ * One model on several images (a data set): in one session run when its graph leaves the batch axis open and its
+ * runs keep nothing in the worker, else image by image. Images already analysed are skipped.
+ */
+export async function analyseMany(id: string, images: ImageEntry[]): Promise<void> {
+  await ensureModel(id);
+  const slot = useStore.getState().slots[id];
+  const model = slot?.model;
+  const todo = images.filter((im) => !useStore.getState().runs[runKey(id, im.id)] && !inflight.has(runKey(id, im.id)));
+  if (slot?.status !== 'ready' || !model || !model.batchable || model.held.length || todo.length < 2) {
+    await Promise.all(images.map((im) => analyse(id, im)));
+    return;
+  }
+  const wanted = [...new Set([...taskOutputs(model.contract), ...pageOutputs(model.contract)])];
+  const names = todo.map((im) => im.name).join(', ');
+  let batchable = true;
+  const job = (async () => {
+    const raws = await inTurn(id, () => {
+      if (useStore.getState().slots[id] !== slot) throw new RunStopped('cancelled');
+      return runWithDeadline(id, model, names, (signal) => runModelBatch(model, todo, wanted, signal));
+    });
+    if (useStore.getState().slots[id] !== slot) return;
+    for (const [i, im] of todo.entries()) keepRun(id, im, raws[i]);
+  })()
+    .catch((e: Error) => {
+      if (!(e instanceof NotBatchable)) return runFailed(id, names)(e);
+      batchable = false;
+      model.batchable = false; // its outputs do not all carry the batch: image by image from now on
+    })
+    .finally(() => {
+      for (const im of todo) inflight.delete(runKey(id, im.id));
+    });
+  for (const im of todo) inflight.set(runKey(id, im.id), job);
+  await job;
+  if (!batchable) await Promise.all(images.map((im) => analyse(id, im)));
 }
 
 /**

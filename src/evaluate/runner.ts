@@ -5,7 +5,7 @@
  */
 import { uniformPlacement } from '../analysis/geometry';
 import { computeAgreements, type ImageTruth } from '../app/agreement';
-import { analyse } from '../app/controller';
+import { analyse, analyseMany } from '../app/controller';
 import { loadGalleryCoco } from '../app/gallery';
 import { detectionThreshold, interpret } from '../app/task';
 import { useGroundTruthStore } from '../state/groundTruth';
@@ -30,6 +30,9 @@ import { useEvaluateStore } from './store';
 import { imageTruth } from './truth';
 
 let stop: AbortController | null = null;
+
+/** Images a model that takes batches runs in one call. */
+const BATCH = 4;
 
 /** Stop after the image in progress; the rows so far stay (and are summarised). */
 export function cancelEvaluation(): void {
@@ -201,8 +204,12 @@ export async function runEvaluation(): Promise<void> {
   const maps = new MeanMaps();
   const done: ResultsImage[] = [];
   let truthSource: string | null = null;
-  for (const image of images) {
+  for (let at = 0; at < images.length; at++) {
     if (controller.signal.aborted) break;
+    const image = images[at];
+    // A model that takes batches runs the next BATCH images in one call (the others: image by image)
+    if (at % BATCH === 0) await Promise.all(ids.map((id) => analyseMany(id, images.slice(at, at + BATCH))));
+    // a run the cache has let go meanwhile (a large model's outputs) runs again; done ones are skipped
     await Promise.all(ids.map((id) => analyse(id, image)));
     const imageRows = await rowsOf(image, ids, view.threshold, pool, maps);
     const truth = imageRows.some((r) => r.vs_truth);

@@ -124,6 +124,13 @@ export class InferenceClient {
     };
   }
 
+  /** Several images in one run of a model whose batch axis is open: one RawRun per image, in order. */
+  async runBatch(modelKey: string, images: ImageRef[], outputs: string[]): Promise<RawRun[]> {
+    const r = await this.send('ranBatch', { kind: 'runBatch', modelKey, images, outputs });
+    // each image's share of the batch's time (what the image cost; the panes show it as the run's latency)
+    return r.runs.map((run) => ({ ...run, milliseconds: r.milliseconds / r.runs.length }));
+  }
+
   /** Rollout of an attention stack a run retained; rejects with NOT_RETAINED when the worker dropped it. */
   async rollout(
     retainKey: string,

@@ -8,7 +8,7 @@ import { type Contract, checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnn
 import { InferenceClient, type RawRun, WorkerStopped } from './client';
 import { explainLoadFailure, explainRunFailure, UserFacingError } from './errors';
 import { type OnnxFacts, readOnnxFacts } from './onnxFacts';
-import { type Backend, type ExternalFile, type ImageRef, NOT_RETAINED } from './protocol';
+import { type Backend, type ExternalFile, type ImageRef, NOT_BATCHABLE, NOT_RETAINED } from './protocol';
 import { WorkerPool } from './workerPool';
 
 /** Model workers beyond which models share one (see WorkerPool: each costs about 60 MB). */
@@ -56,6 +56,8 @@ export interface LoadedModel {
   warnings: string[];
   /** Size of the .onnx file. */
   bytes: number;
+  /** Its graph leaves the input's batch axis open: several images can go in one run (runModelBatch). */
+  batchable: boolean;
   /** The file's name as the user gave it (the zoo id for zoo models): what failure messages start with. */
   source: string;
   /** What its bytes say (which nodes run which operator…), for wording a failed run. */
@@ -132,6 +134,7 @@ export async function loadModel(
     held: keepOnGpu(contract),
     warnings: contractResult.warnings.map((w) => w.message),
     bytes: bytes.byteLength,
+    batchable: isOpenAxis(loaded.inputs.find((i) => i.name === contract.input.name)?.shape?.[0]),
     source: source.name,
     facts,
   };
@@ -142,12 +145,42 @@ export async function loadModel(
  * key. Aborting `signal` (reason 'timeout' or 'cancelled') terminates the model's worker: the run rejects
  * with RunStopped and the model must load again.
  */
-export async function runModel(
+export function runModel(
   model: LoadedModel,
   image: ImageRef,
   outputs: string[],
   signal?: AbortSignal,
 ): Promise<RawRun> {
+  return stoppable(model, signal, (client) =>
+    client.run(model.key, image, outputs, model.held, `${model.key}@${image.id}`),
+  );
+}
+
+/**
+ * Several images in one session run, for a model whose graph leaves the batch axis open (`batchable`); one
+ * RawRun per image. Nothing stays in the worker (a batch keeps no outputs for the worker's own maths).
+ */
+export function runModelBatch(
+  model: LoadedModel,
+  images: ImageRef[],
+  outputs: string[],
+  signal?: AbortSignal,
+): Promise<RawRun[]> {
+  return stoppable(model, signal, (client) => client.runBatch(model.key, images, outputs));
+}
+
+/** A batch run whose outputs do not all carry the batch: the model runs image by image. */
+export class NotBatchable extends Error {}
+
+/** A graph axis left open: named ('batch', 'N'), or unknown (-1, 0). */
+const isOpenAxis = (d: number | string | undefined) => typeof d === 'string' || (typeof d === 'number' && d <= 0);
+
+/** A run on the model's worker that `signal` can stop (terminating the worker), its failures worded. */
+async function stoppable<T>(
+  model: LoadedModel,
+  signal: AbortSignal | undefined,
+  run: (client: InferenceClient) => Promise<T>,
+): Promise<T> {
   const client = workerOf(model.key);
   const reason = () => (signal?.reason === 'timeout' ? 'timeout' : 'cancelled');
   if (signal?.aborted) throw new RunStopped(reason());
@@ -156,11 +189,12 @@ export async function runModel(
   };
   signal?.addEventListener('abort', stop, { once: true });
   try {
-    return await client.run(model.key, image, outputs, model.held, `${model.key}@${image.id}`);
+    return await run(client);
   } catch (e) {
     // stopped by this run's deadline or Cancel, or by another run's, or a reload: either way, not an error
     if (e instanceof WorkerStopped) throw new RunStopped(signal?.aborted ? reason() : 'cancelled');
     const raw = (e as Error).message ?? String(e);
+    if (raw === NOT_BATCHABLE) throw new NotBatchable();
     throw new ModelError(explainRunFailure(model.source, raw, model.facts, model.contract.input.shape), raw);
   } finally {
     signal?.removeEventListener('abort', stop);

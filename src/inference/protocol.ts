@@ -55,6 +55,8 @@ export type WorkerRequest =
       retain?: string[];
       retainKey?: string;
     }
+  /** Several images in one session run (a model whose graph leaves the batch axis open); nothing retained. */
+  | { kind: 'runBatch'; requestId: number; modelKey: string; images: ImageRef[]; outputs: string[] }
   | { kind: 'rollout'; requestId: number; retainKey: string; output: string; options: RolloutOptions }
   | { kind: 'release'; requestId: number; modelKey: string };
 
@@ -67,6 +69,9 @@ export interface GraphIO {
 
 /** Where the worker's own maths ran: tfjs on onnxruntime's WebGPU device, or plain TypeScript. */
 export type MathEngine = 'webgpu' | 'cpu';
+
+/** The error message of a batch run whose outputs do not all carry the batch (the caller runs image by image). */
+export const NOT_BATCHABLE = 'not-batchable';
 
 /** The error message of a rollout asked for a run the worker no longer holds (the caller re-runs the model). */
 export const NOT_RETAINED = 'not-retained';
@@ -93,6 +98,13 @@ export type WorkerResponse =
       placement: Placement;
       width: number;
       height: number;
+    }
+  | {
+      kind: 'ranBatch';
+      requestId: number;
+      runs: { outputs: Record<string, TensorPayload>; placement: Placement; width: number; height: number }[];
+      /** The whole batch's run. */
+      milliseconds: number;
     }
   | { kind: 'released'; requestId: number }
   | { kind: 'rolled'; requestId: number; row: Float32Array; engine: MathEngine; milliseconds: number }

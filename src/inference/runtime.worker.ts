@@ -15,7 +15,14 @@ import type { ContractInput } from '../contract';
 import { toFloat16, toFloat32 } from './float16';
 import { describeImage, imageFor } from './images';
 import { imageToInput } from './preprocess';
-import { type Backend, type GraphIO, NOT_RETAINED, type WorkerRequest, type WorkerResponse } from './protocol';
+import {
+  type Backend,
+  type GraphIO,
+  NOT_BATCHABLE,
+  NOT_RETAINED,
+  type WorkerRequest,
+  type WorkerResponse,
+} from './protocol';
 import { RetainedRuns, rolloutOf } from './workerMath';
 
 type OrtModule = typeof Ort;
@@ -157,6 +164,58 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   );
 }
 
+async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
+  const entry = sessions.get(req.modelKey);
+  if (!entry) throw new Error(`model ${req.modelKey} is not loaded`);
+  const { session, input, ort } = entry;
+  // Each image into its tensor before the next is decoded: the worker keeps only a few decodes (images.ts),
+  // and a later one may close an earlier bitmap.
+  const t0 = performance.now();
+  let decoding = 0; // not counted, as a single run does not count it
+  const tensors: ReturnType<typeof imageToInput>[] = [];
+  const sizes: { width: number; height: number }[] = [];
+  for (const ref of req.images) {
+    const d0 = performance.now();
+    const image = await imageFor(ref);
+    decoding += performance.now() - d0;
+    tensors.push(imageToInput(image, input));
+    sizes.push({ width: image.width, height: image.height });
+  }
+  const per = tensors[0].data.length;
+  const stacked = new Float32Array(per * tensors.length);
+  for (const [i, t] of tensors.entries()) stacked.set(t.data, i * per);
+  const dims = [tensors.length, ...input.shape.slice(1)];
+  const feed =
+    input.dtype === 'float16'
+      ? new ort.Tensor('float16', toFloat16(stacked), dims)
+      : new ort.Tensor('float32', stacked, dims);
+  const result = await session.run({ [input.name]: feed }, req.outputs);
+  // An open batch axis on the input does not make every output batched (a constant output stays [1, …]).
+  if (req.outputs.some((name) => result[name].dims[0] !== tensors.length)) {
+    for (const name of req.outputs) result[name].dispose();
+    throw new Error(NOT_BATCHABLE);
+  }
+  const runs = tensors.map((t, i) => ({
+    outputs: {} as Record<string, { data: Float32Array; dims: number[] }>,
+    placement: t.placement,
+    width: sizes[i].width,
+    height: sizes[i].height,
+  }));
+  for (const name of req.outputs) {
+    const t = result[name];
+    const data = toFloat32(t.location === 'cpu' ? t.data : await t.getData(), t.type);
+    const size = data.length / tensors.length; // each image's slice along the batch axis
+    runs.forEach((run, i) => {
+      run.outputs[name] = { data: data.slice(i * size, (i + 1) * size), dims: [1, ...t.dims.slice(1)] };
+    });
+    t.dispose();
+  }
+  post(
+    { kind: 'ranBatch', requestId: req.requestId, runs, milliseconds: performance.now() - t0 - decoding },
+    runs.flatMap((r) => Object.values(r.outputs).map((o) => o.data.buffer as ArrayBuffer)),
+  );
+}
+
 async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
   const stack = retained.get(req.retainKey)?.[req.output];
   if (!stack) throw new Error(NOT_RETAINED);
@@ -178,6 +237,7 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
       post({ kind: 'described', requestId: req.requestId, ...facts });
     } else if (req.kind === 'load') await load(req);
     else if (req.kind === 'run') await run(req);
+    else if (req.kind === 'runBatch') await runBatch(req);
     else if (req.kind === 'rollout') await rollout(req);
     else {
       await release(req.modelKey);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ResultsDocument, readResults } from '../../src/evaluate/results';
-import { root, serveApp } from './browser';
+import { corpusFile, root, serveApp } from './browser';
 
 const app = serveApp();
 const MODELS = ['seg-teacher', 'seg-student-attnfd'];
@@ -30,7 +30,17 @@ function evaluateInPython(coco: string, out: string): ResultsDocument {
   return JSON.parse(readFileSync(out, 'utf8'));
 }
 
+const DYNAMIC = join(tmp, 'seg-student-plain-dyn.onnx');
+
 beforeAll(() => {
+  // seg-student-plain with its graph's batch axis left open, as torch.onnx.export(dynamic_axes=…) writes it
+  execFileSync(join(root, 'ml/.venv/bin/python'), [
+    '-c',
+    `import onnx; m = onnx.load(${JSON.stringify(join(root, 'public/models/seg-student-plain.onnx'))})
+for v in [*m.graph.input, *m.graph.output]: v.type.tensor_type.shape.dim[0].dim_param = 'batch'
+del m.graph.value_info[:]
+onnx.save(m, ${JSON.stringify(DYNAMIC)})`,
+  ]);
   python = evaluateInPython(join(root, 'public/samples/coco.json'), join(tmp, 'python.json'));
   // 12 scenes no gallery image has, with their COCO file: a user's own data set
   const py = join(root, 'ml/.venv/bin/python');
@@ -256,6 +266,44 @@ describe('Evaluate mode', () => {
       for (const s of shares) expect(s).toBeGreaterThanOrEqual(0);
       for (const s of shares) expect(s).toBeLessThanOrEqual(1);
     }
+    await page.close();
+  });
+
+  it('a model whose batch axis is open runs four images a call, with the same numbers as one by one', async () => {
+    const page = await app.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${app.url}#m=seg-teacher,seg-student-plain`);
+    await galleryOpen(page);
+    // seg-student-plain with its batch axis left open; the tiny detector whose constant boxes do not carry a
+    // batch (its run falls back to image by image) beside its fixed-batch twin
+    await page
+      .getByTestId('file-input')
+      .setInputFiles([
+        { name: 'seg-student-plain-dyn.onnx', mimeType: 'application/octet-stream', buffer: readFileSync(DYNAMIC) },
+        corpusFile('dynamic-batch.onnx'),
+        corpusFile('tiny-det.onnx.gz'),
+      ]);
+    for (const id of ['local-seg-student-plain-dyn', 'local-dynamic-batch', 'local-tiny-det'])
+      await page.locator(`[data-testid=pane-${id}][data-state=drawn]`).waitFor({ timeout: 60_000 });
+    await page.getByTestId('mode-evaluate').click();
+    await page.getByTestId('evaluate-run').click();
+    await page.locator('[data-testid=evaluate-progress][data-status=done]').waitFor({ timeout: 120_000 });
+    const doc = await exported(page);
+    const rowsOf = (id: string) => doc.rows.filter((r) => r.model === id);
+    const batched = rowsOf('local-seg-student-plain-dyn');
+    const fixed = rowsOf('seg-student-plain');
+    expect(batched).toHaveLength(16);
+    for (const [i, r] of batched.entries()) {
+      expect(r.image).toBe(fixed[i].image);
+      expect(r.vs_reference!.value!).toBeCloseTo(fixed[i].vs_reference!.value!, 3);
+    }
+    // a batch's time is shared by its images: four equal latencies in a row (the first image ran alone, in view)
+    const latencies = batched.map((r) => r.latency_ms);
+    for (const from of [4, 8, 12]) expect(new Set(latencies.slice(from, from + 4)).size).toBe(1);
+    const fallback = rowsOf('local-dynamic-batch');
+    for (const [i, r] of rowsOf('local-tiny-det').entries()) expect(fallback[i].vs_truth).toEqual(r.vs_truth);
+    expect(errors).toEqual([]);
     await page.close();
   });
 
