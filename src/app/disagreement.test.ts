@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Detection } from '../analysis/boxes';
 import { uniformPlacement } from '../analysis/geometry';
+import { boxAt } from '../analysis/testBoxes';
 import { AGREE, DIFFER, disagreementOf, pixelDisagreement, UNCOMPARED } from './disagreement';
-
-const det = (x: number, c = 1, score = 0.9, query = 0): Detection => ({
-  x0: x,
-  y0: 0,
-  x1: x + 10,
-  y1: 10,
-  classId: c,
-  score,
-  query,
-});
 
 describe('disagreement', () => {
   it('pixels in one frame: differ, agree, not compared (NaN)', () => {
@@ -32,11 +22,11 @@ describe('disagreement', () => {
   it('boxes only one side has', () => {
     const ref = {
       kind: 'detection' as const,
-      detections: [det(0), det(20, 1, 0.8, 1)],
+      detections: [boxAt(0), boxAt(20, 1, 0.8, 1)],
       threshold: 0.5,
       thresholdFrom: 'default' as const,
     };
-    const model = { ...ref, detections: [det(1, 1, 0.9, 5), det(40, 1, 0.7, 6)] };
+    const model = { ...ref, detections: [boxAt(1, 1, 0.9, 5), boxAt(40, 1, 0.7, 6)] };
     const d = disagreementOf(ref, model, 100, 10);
     expect(d.kind).toBe('boxes');
     if (d.kind === 'boxes') {

@@ -1,26 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { Detection } from '../analysis/boxes';
 import { uniformPlacement } from '../analysis/geometry';
+import { boxAt } from '../analysis/testBoxes';
 import { objectFailures, pixelFailures } from './failures';
 
-const box = (x: number, c = 1, score = 0.9): Detection => ({
-  x0: x,
-  y0: 0,
-  x1: x + 10,
-  y1: 10,
-  classId: c,
-  score,
-  query: 0,
-});
 const gt = (x: number, c = 1) => ({ x0: x, y0: 0, x1: x + 10, y1: 10, classId: c });
 
 describe('failures against ground truth', () => {
   it('objects: only the reference, only the model, neither (by hand)', () => {
     const truth = [gt(0), gt(20), gt(40), gt(60, 2)];
     // reference finds 0 and 20; model finds 20 and 40; nobody finds 60 (model's box there has another class)
-    const f = objectFailures(truth, [box(0), box(21)], [box(19), box(40), box(60, 1)]);
+    const f = objectFailures(truth, [boxAt(0), boxAt(21)], [boxAt(19), boxAt(40), boxAt(60, 1)]);
     expect(f).toEqual({ unit: 'objects', only_reference: 1, only_model: 1, neither: 1, total: 4 });
-    expect(objectFailures([], [box(0)], [])).toEqual({
+    expect(objectFailures([], [boxAt(0)], [])).toEqual({
       unit: 'objects',
       only_reference: 0,
       only_model: 0,
