@@ -250,7 +250,7 @@ class Evaluator:
                 classes = max(n_classes[mid], n_classes[self.reference])  # as src/app/agreement.ts
                 a = mask_agreement_on_image((ref['map'], ref['p']), (r['map'], r['p']), classes, w, h)
                 row['vs_reference'] = mask_comparison(a, self.reference)
-                confusion.append(_confusion(mid, self.reference, ref, r, classes, w, h))
+                confusion.append({'model': mid, 'against': self.reference, 'matrix': a['confusion'].tolist()})
             elif mid != self.reference and ref and ref['kind'] == r['kind'] == 'detection':
                 row['vs_reference'] = box_comparison(ref['dets'], r['dets'], self.reference)
             if mid != self.reference and ref and truth is not None and ref['kind'] == r['kind'] == 'detection':
@@ -262,26 +262,11 @@ class Evaluator:
             elif gt_map is not None and r['kind'] == 'segmentation':
                 gt = (gt_map, identity)
                 truth_classes = max(n_classes[mid], int(gt_map.max()) + 1)
-                row['vs_truth'] = mask_comparison(
-                    mask_agreement_on_image(gt, (r['map'], r['p']), truth_classes, w, h), TRUTH
-                )
-                confusion.append(_confusion(mid, TRUTH, {'map': gt[0], 'p': gt[1]}, r, truth_classes, w, h))
+                a = mask_agreement_on_image(gt, (r['map'], r['p']), truth_classes, w, h)
+                row['vs_truth'] = mask_comparison(a, TRUTH)
+                confusion.append({'model': mid, 'against': TRUTH, 'matrix': a['confusion'].tolist()})
             rows.append(row)
         return {'image': facts, 'rows': rows, 'confusion': confusion, 'ap_dets': ap_dets}
-
-
-def _confusion(model: str, against: str, ref: dict, other: dict, classes: int, w: int, h: int) -> dict:
-    """Class-pair counts at the pixels the agreement compared: [against's class][model's class]."""
-    from .results import _grid_points, _read_at
-
-    if ref['map'].shape == other['map'].shape and ref['p'] == other['p']:
-        a, b = ref['map'].ravel().astype(np.int64), other['map'].ravel().astype(np.int64)
-    else:
-        xs, ys = _grid_points(w, h)
-        a, b = _read_at(ref['map'], ref['p'], xs, ys), _read_at(other['map'], other['p'], xs, ys)
-    keep = (a >= 0) & (b >= 0) & (a < classes) & (b < classes)
-    m = np.bincount(a[keep] * classes + b[keep], minlength=classes * classes).reshape(classes, classes)
-    return {'model': model, 'against': against, 'matrix': m.tolist()}
 
 
 def _coco_ap(coco: dict, images: list[dict], ap_dets: dict[str, dict[str, list]]) -> dict[str, dict]:

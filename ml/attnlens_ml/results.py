@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .thresholds import _iou, box_corners, true_positives
+from .thresholds import box_corners, matched_truth, true_positives
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / 'contract' / 'attnlens-results.schema.json'
@@ -97,19 +97,22 @@ def class_map(logits: np.ndarray) -> np.ndarray:
 
 
 def mask_agreement(reference: np.ndarray, other: np.ndarray, classes: int) -> dict:
-    """Per-class IoU (None where a class is in neither map), mIoU over the present ones, pixel agreement."""
+    """Per-class IoU (None where a class is in neither map), mIoU over the present ones, pixel agreement, and the
+    confusion of the compared pixels ([reference's class][other's class]); values >= classes are not compared."""
     a = reference.ravel().astype(np.int64)
     b = other.ravel().astype(np.int64)
     keep = (a < classes) & (b < classes)
     a, b = a[keep], b[keep]
-    inter = np.bincount(a[a == b], minlength=classes)[:classes].astype(np.float64)
-    union = np.bincount(a, minlength=classes)[:classes] + np.bincount(b, minlength=classes)[:classes] - inter
+    confusion = np.bincount(a * classes + b, minlength=classes * classes).reshape(classes, classes)
+    inter = np.diag(confusion).astype(np.float64)
+    union = confusion.sum(1) + confusion.sum(0) - inter
     iou = [float(inter[k] / union[k]) if union[k] > 0 else None for k in range(classes)]
     present = [v for v in iou if v is not None]
     return {
         'iou': iou,
         'miou': sum(present) / max(len(present), 1),
         'pixel_agreement': float((a == b).sum() / len(a)) if len(a) else 0.0,
+        'confusion': confusion,
     }
 
 
@@ -140,15 +143,19 @@ def _grid_points(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     return gx.ravel(), gy.ravel()
 
 
+def read_on_image(maps: Sequence[tuple[np.ndarray, dict]], width: int, height: int) -> list[np.ndarray]:
+    """src/app/task.ts readOnImage: (class map, placement) pairs over one width×height image, read where they can
+    be compared — their own cells when they share a frame, else grid points (NO_CLASS outside a map)."""
+    (first, p0), *_ = maps
+    if all(m.shape == first.shape and p == p0 for m, p in maps):
+        return [m.ravel().astype(np.int64) for m, _ in maps]
+    xs, ys = _grid_points(width, height)
+    return [np.where((v := _read_at(m, p, xs, ys)) < 0, NO_CLASS, v) for m, p in maps]
+
+
 def mask_agreement_on_image(ref: tuple[np.ndarray, dict], other: tuple[np.ndarray, dict], classes, width, height):
     """src/app/agreement.ts maskAgreementOnImage: (class map, placement) pairs over one width×height image."""
-    (ma, pa), (mb, pb) = ref, other
-    if ma.shape == mb.shape and pa == pb:
-        return mask_agreement(ma, mb, classes)
-    xs, ys = _grid_points(width, height)
-    a, b = _read_at(ma, pa, xs, ys), _read_at(mb, pb, xs, ys)
-    keep = (a >= 0) & (b >= 0)
-    return mask_agreement(a[keep], b[keep], classes)
+    return mask_agreement(*read_on_image([ref, other], width, height), classes)
 
 
 def one_to_one(contract: dict) -> tuple[dict, dict] | None:
@@ -227,18 +234,8 @@ def box_agreement(reference: Sequence[dict], other: Sequence[dict], iou: float =
 
 def found_truth(truth: Sequence[dict], dets: Sequence[dict], iou: float = IOU) -> set[int]:
     """Indices of the ground-truth boxes `dets` match (the greedy matching of box_agreement)."""
-    scores, classes, boxes = _arrays(dets)
     _, gt_classes, gt_boxes = _arrays(truth)
-    used = np.zeros(len(truth), bool)
-    for i in sorted(range(len(scores)), key=lambda k: -scores[k]):
-        cand = (~used) & (gt_classes == classes[i])
-        if not cand.any():
-            continue
-        ious = np.where(cand, _iou(boxes[i], gt_boxes), -1.0)
-        j = len(ious) - 1 - int(ious[::-1].argmax())
-        if ious[j] >= iou:
-            used[j] = True
-    return set(np.flatnonzero(used).tolist())
+    return set(np.flatnonzero(matched_truth(_arrays(dets), (gt_classes, gt_boxes), iou)).tolist())
 
 
 def failures(truth, reference, model, width: int, height: int) -> dict | None:
@@ -254,13 +251,8 @@ def failures(truth, reference, model, width: int, height: int) -> dict | None:
             'neither': n - len(a | b),
             'total': n,
         }
-    maps = [truth, reference, model]
-    if all(m[0].shape == truth[0].shape and m[1] == truth[1] for m in maps):
-        t, x, y = (m[0].ravel().astype(np.int64) for m in maps)
-    else:
-        xs, ys = _grid_points(width, height)
-        t, x, y = (_read_at(m[0], m[1], xs, ys) for m in maps)
-    keep = (t >= 0) & (x >= 0) & (y >= 0) & (t != NO_CLASS) & (x != NO_CLASS) & (y != NO_CLASS)
+    t, x, y = read_on_image([truth, reference, model], width, height)
+    keep = (t != NO_CLASS) & (x != NO_CLASS) & (y != NO_CLASS)
     t, x, y = t[keep], x[keep], y[keep]
     return {
         'unit': 'pixels',

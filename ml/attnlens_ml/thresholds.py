@@ -89,12 +89,12 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(inter > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
-def true_positives(dets: Detections, truth: Truth, iou: float = IOU) -> int:
-    """Greedy matching by descending score, same class, best unused ground truth with IoU >= iou."""
+def matched_truth(dets: Detections, truth: Truth, iou: float = IOU) -> np.ndarray:
+    """Which ground-truth boxes the detections match: greedy by descending score, same class, best unused
+    ground truth with IoU >= iou (src/analysis/boxes.ts boxAgreement)."""
     scores, classes, boxes = dets
     gt_classes, gt_boxes = truth
     used = np.zeros(len(gt_classes), bool)
-    tp = 0
     for i in sorted(range(len(scores)), key=lambda k: -scores[k]):  # stable: equal scores keep query order
         cand = (~used) & (gt_classes == classes[i])
         if not cand.any():
@@ -103,8 +103,12 @@ def true_positives(dets: Detections, truth: Truth, iou: float = IOU) -> int:
         j = len(ious) - 1 - int(ious[::-1].argmax())  # equal IoUs: the last box, as boxAgreement's '>=' scan
         if ious[j] >= iou:
             used[j] = True
-            tp += 1
-    return tp
+    return used
+
+
+def true_positives(dets: Detections, truth: Truth, iou: float = IOU) -> int:
+    """Detections matched to a ground-truth box (see matched_truth)."""
+    return int(matched_truth(dets, truth, iou).sum())
 
 
 def f1_table(preds: list[Detections], truths: list[Truth], grid=GRID, iou: float = IOU) -> list[dict]:

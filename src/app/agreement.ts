@@ -8,7 +8,7 @@ import type { GtObject } from '../analysis/groundTruth';
 import { maskAgreement } from '../analysis/segmentation';
 import type { Contract } from '../contract';
 import type { Comparison } from '../evaluate/results';
-import { type ClassMap, classAt, type TaskResult } from './task';
+import { type ClassMap, readOnImage, type TaskResult } from './task';
 
 export interface AgreementRow {
   model: string;
@@ -38,12 +38,9 @@ function largest(values: Uint8Array): number {
   return m;
 }
 
-/** Largest side of the grid of image points two class maps of different frames are compared on. */
-const SAMPLE_SIDE = 320;
-
 /**
- * Mask agreement of two class maps over the same image: at model resolution when both models saw the image
- * in the same frame, else at image points (each map read through its own placement).
+ * Mask agreement of two class maps over the same image, where they can be compared (readOnImage: at model
+ * resolution when both models saw the image in the same frame, else at image points).
  */
 export function maskAgreementOnImage(
   reference: ClassMap,
@@ -52,24 +49,8 @@ export function maskAgreementOnImage(
   width: number,
   height: number,
 ) {
-  const sameFrame =
-    reference.width === other.width &&
-    reference.height === other.height &&
-    JSON.stringify(reference.placement) === JSON.stringify(other.placement);
-  if (sameFrame) return maskAgreement(reference.classMap, other.classMap, classes);
-  const step = Math.max(1, Math.max(width, height) / SAMPLE_SIDE);
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let y = step / 2; y < height; y += step) {
-    for (let x = step / 2; x < width; x += step) {
-      const ka = classAt(reference, x, y);
-      const kb = classAt(other, x, y);
-      if (ka === null || kb === null) continue;
-      a.push(ka);
-      b.push(kb);
-    }
-  }
-  return maskAgreement(Uint8Array.from(a), Uint8Array.from(b), classes);
+  const [a, b] = readOnImage([reference, other], width, height).classes;
+  return maskAgreement(a, b, classes); // points outside a map read NO_CLASS, which it does not compare
 }
 
 export function boxAgreementText(
@@ -101,6 +82,12 @@ export function boxAgreementText(
     text: `box F1 @ IoU 0.5 ${pct(f.f1)} (${f.matched} of ${other.length} box${other.length === 1 ? '' : 'es'} matched, ${reference.length} in ${against}; precision ${pct(f.precision)}, recall ${pct(f.recall)})`,
     comparison,
   };
+}
+
+/** A box comparison of `model`'s detections against `against`'s (a reference model's, or ground truth). */
+function boxRow(model: string, against: string, reference: Detection[] | GtObject[], other: Detection[]): AgreementRow {
+  const t = boxAgreementText(reference, other, against);
+  return { model, against, value: t.value, text: `${model} against ${against}: ${t.text}`, comparison: t.comparison };
 }
 
 /** A mask comparison of `model` against `against` (value null when no class but background is in either map). */
@@ -150,14 +137,7 @@ export function computeAgreements(
       const classes = Math.max(reference.contract.classes.length, m.contract.classes.length);
       rows.push(maskRow(m.id, reference.id, maskAgreementOnImage(ra, rb, classes, width, height)));
     } else if (ra.kind === 'detection' && rb.kind === 'detection') {
-      const t = boxAgreementText(ra.detections, rb.detections, reference.id);
-      rows.push({
-        model: m.id,
-        against: reference.id,
-        value: t.value,
-        text: `${m.id} against ${reference.id}: ${t.text}`,
-        comparison: t.comparison,
-      });
+      rows.push(boxRow(m.id, reference.id, ra.detections, rb.detections));
     } else {
       rows.push({
         model: m.id,
@@ -174,14 +154,7 @@ export function computeAgreements(
     for (const m of ready) {
       const r = m.result!;
       if (r.kind === 'detection' && truth.objects) {
-        const t = boxAgreementText(truth.objects, r.detections, truth.label);
-        rows.push({
-          model: m.id,
-          against: truth.label,
-          value: t.value,
-          text: `${m.id} against ${truth.label}: ${t.text}`,
-          comparison: t.comparison,
-        });
+        rows.push(boxRow(m.id, truth.label, truth.objects, r.detections));
       } else if (r.kind === 'segmentation' && truthMap) {
         const classes = Math.max(m.contract.classes.length, largest(truthMap.classMap) + 1);
         rows.push(maskRow(m.id, truth.label, maskAgreementOnImage(truthMap, r, classes, width, height)));

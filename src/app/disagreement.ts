@@ -5,7 +5,7 @@
 import { boxAgreement, type Detection } from '../analysis/boxes';
 import type { Placement } from '../analysis/geometry';
 import { NO_CLASS } from '../analysis/segmentation';
-import { type ClassMap, classAt, type TaskResult } from './task';
+import { type ClassMap, readOnImage, type TaskResult } from './task';
 
 /** Values of a disagreement map. */
 export const AGREE = 0;
@@ -26,44 +26,22 @@ export type Disagreement =
   | { kind: 'boxes'; onlyReference: Detection[]; onlyModel: Detection[] }
   | { kind: 'none'; reason: string };
 
-const SAMPLE_SIDE = 320;
-
-/** Class-map disagreement: at model resolution when both share a frame, else on a grid of image points. */
+/** Class-map disagreement where the two maps can be compared (readOnImage: model resolution, else image points). */
 export function pixelDisagreement(a: ClassMap, b: ClassMap, width: number, height: number): Disagreement {
-  const same =
-    a.width === b.width && a.height === b.height && JSON.stringify(a.placement) === JSON.stringify(b.placement);
-  let map: Uint8Array;
-  let w: number;
-  let h: number;
-  let placement: Placement;
-  const code = (x: number | null, y: number | null) =>
-    x === null || y === null || x === NO_CLASS || y === NO_CLASS ? UNCOMPARED : x === y ? AGREE : DIFFER;
-  if (same) {
-    w = a.width;
-    h = a.height;
-    placement = a.placement;
-    map = new Uint8Array(w * h);
-    for (let i = 0; i < map.length; i++) map[i] = code(a.classMap[i], b.classMap[i]);
-  } else {
-    const step = Math.max(1, Math.max(width, height) / SAMPLE_SIDE);
-    w = Math.ceil(width / step - 0.5);
-    h = Math.ceil(height / step - 0.5);
-    placement = { inputWidth: w, inputHeight: h, offsetX: 0, offsetY: 0, scaleX: 1 / step, scaleY: 1 / step };
-    map = new Uint8Array(w * h);
-    for (let j = 0; j < h; j++)
-      for (let i = 0; i < w; i++) {
-        const x = (i + 0.5) * step;
-        const y = (j + 0.5) * step;
-        map[j * w + i] = code(classAt(a, x, y), classAt(b, x, y));
-      }
-  }
+  const read = readOnImage([a, b], width, height);
+  const [x, y] = read.classes;
+  const map = new Uint8Array(x.length);
   let differ = 0;
   let compared = 0;
-  for (const v of map) {
-    if (v !== UNCOMPARED) compared++;
-    if (v === DIFFER) differ++;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] === NO_CLASS || y[i] === NO_CLASS) map[i] = UNCOMPARED;
+    else {
+      compared++;
+      map[i] = x[i] === y[i] ? AGREE : DIFFER;
+      if (map[i] === DIFFER) differ++;
+    }
   }
-  return { kind: 'pixels', map, width: w, height: h, placement, differ, compared };
+  return { kind: 'pixels', map, width: read.width, height: read.height, placement: read.placement, differ, compared };
 }
 
 /** What `model` sees differently from `reference` on this image. */

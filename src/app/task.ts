@@ -1,7 +1,7 @@
 /** What a model's contract lets the panes show, and turning a run into that (pure). */
 import type { Detection } from '../analysis/boxes';
 import type { Placement } from '../analysis/geometry';
-import { argmaxClasses, unclassified } from '../analysis/segmentation';
+import { argmaxClasses, NO_CLASS, unclassified } from '../analysis/segmentation';
 import type { Contract } from '../contract';
 import { blockOutputs, blockQueries, queryBlock, recommendedThreshold } from '../methods/detr/contract';
 import type { Run } from '../state/runs';
@@ -90,4 +90,50 @@ export function classAt(r: ClassMap, x: number, y: number): number | null {
   const v = Math.floor(y * r.placement.scaleY + r.placement.offsetY);
   if (u < 0 || v < 0 || u >= r.width || v >= r.height) return null;
   return r.classMap[v * r.width + u];
+}
+
+/** Largest side of the grid of image points class maps of different frames are compared on. */
+const SAMPLE_SIDE = 320;
+
+/**
+ * Several class maps over one width×height image, read where they can be compared: at model resolution when
+ * they share a frame (their own cells, their placement), else at the centres of a grid of image points at most
+ * SAMPLE_SIDE a side, each map read through its own placement (NO_CLASS where a point falls outside a map, as
+ * where a pixel has no class: neither is compared). The points are accumulated as ml/attnlens_ml/results.py
+ * accumulates them, so both read the same pixels.
+ */
+export function readOnImage(
+  maps: ClassMap[],
+  width: number,
+  height: number,
+): { width: number; height: number; placement: Placement; classes: Uint8Array[] } {
+  const [first] = maps;
+  const placed = JSON.stringify(first.placement);
+  if (maps.every((m) => m.width === first.width && m.height === first.height && JSON.stringify(m.placement) === placed))
+    return {
+      width: first.width,
+      height: first.height,
+      placement: first.placement,
+      classes: maps.map((m) => m.classMap),
+    };
+  const step = Math.max(1, Math.max(width, height) / SAMPLE_SIDE);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let x = step / 2; x < width; x += step) xs.push(x);
+  for (let y = step / 2; y < height; y += step) ys.push(y);
+  const classes = maps.map((m) => {
+    const out = new Uint8Array(xs.length * ys.length);
+    for (const [j, y] of ys.entries())
+      for (const [i, x] of xs.entries()) out[j * xs.length + i] = classAt(m, x, y) ?? NO_CLASS;
+    return out;
+  });
+  const placement = {
+    inputWidth: xs.length,
+    inputHeight: ys.length,
+    offsetX: 0,
+    offsetY: 0,
+    scaleX: 1 / step,
+    scaleY: 1 / step,
+  };
+  return { width: xs.length, height: ys.length, placement, classes };
 }

@@ -8,7 +8,7 @@ import { boxAgreement, type Detection } from '../analysis/boxes';
 import type { Placement } from '../analysis/geometry';
 import type { GtObject } from '../analysis/groundTruth';
 import { NO_CLASS } from '../analysis/segmentation';
-import { type ClassMap, classAt, type TaskResult } from '../app/task';
+import { type ClassMap, readOnImage, type TaskResult } from '../app/task';
 
 export interface Failures {
   unit: 'objects' | 'pixels';
@@ -33,32 +33,20 @@ export function objectFailures(truth: GtObject[], reference: Detection[], model:
   return f;
 }
 
-const SAMPLE_SIDE = 320;
-const sameFrame = (a: ClassMap, b: ClassMap) =>
-  a.width === b.width && a.height === b.height && JSON.stringify(a.placement) === JSON.stringify(b.placement);
-
 /**
- * Pixels of the ground-truth map each segmenter classifies right: at model resolution when all three share a
- * frame, else at the image points the agreement uses (a grid of at most 320 a side). Pixels without a class in
- * any map are skipped.
+ * Pixels of the ground-truth map each segmenter classifies right, where the three maps can be compared
+ * (readOnImage: model resolution in one frame, else image points). Pixels without a class anywhere are skipped.
  */
 export function pixelFailures(truth: ClassMap, reference: ClassMap, model: ClassMap, width: number, height: number) {
   const f: Failures = { unit: 'pixels', only_reference: 0, only_model: 0, neither: 0, total: 0 };
-  const count = (t: number | null, a: number | null, b: number | null) => {
-    if (t === null || a === null || b === null || t === NO_CLASS || a === NO_CLASS || b === NO_CLASS) return;
+  const [t, a, b] = readOnImage([truth, reference, model], width, height).classes;
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === NO_CLASS || a[i] === NO_CLASS || b[i] === NO_CLASS) continue;
     f.total++;
-    if (a === t && b !== t) f.only_reference++;
-    else if (b === t && a !== t) f.only_model++;
-    else if (a !== t && b !== t) f.neither++;
-  };
-  if (sameFrame(truth, reference) && sameFrame(truth, model)) {
-    for (let i = 0; i < truth.classMap.length; i++) count(truth.classMap[i], reference.classMap[i], model.classMap[i]);
-    return f;
+    if (a[i] === t[i] && b[i] !== t[i]) f.only_reference++;
+    else if (b[i] === t[i] && a[i] !== t[i]) f.only_model++;
+    else if (a[i] !== t[i] && b[i] !== t[i]) f.neither++;
   }
-  const step = Math.max(1, Math.max(width, height) / SAMPLE_SIDE);
-  for (let y = step / 2; y < height; y += step)
-    for (let x = step / 2; x < width; x += step)
-      count(classAt(truth, x, y), classAt(reference, x, y), classAt(model, x, y));
   return f;
 }
 

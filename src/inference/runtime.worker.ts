@@ -136,12 +136,9 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   const t0 = performance.now();
   const tensor = imageToInput(image, input);
   const keep = req.retainKey ? (req.retain ?? []) : [];
-  // the contract's dtype (checked against the graph at load): float16 goes in as half-precision bits
-  const feed =
-    input.dtype === 'float16'
-      ? new ort.Tensor('float16', toFloat16(tensor.data), tensor.dims)
-      : new ort.Tensor('float32', tensor.data, tensor.dims);
-  const result = await session.run({ [input.name]: feed }, [...new Set([...req.outputs, ...keep])]);
+  const result = await session.run({ [input.name]: feedOf(ort, input, tensor.data, tensor.dims) }, [
+    ...new Set([...req.outputs, ...keep]),
+  ]);
   const outputs: Record<string, { data: Float32Array; dims: number[] }> = {};
   for (const name of req.outputs) {
     const t = result[name];
@@ -164,6 +161,10 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   );
 }
 
+/** The input tensor in the contract's dtype (checked against the graph at load): float16 as half-precision bits. */
+const feedOf = (ort: typeof Ort, input: ContractInput, data: Float32Array, dims: readonly number[]) =>
+  input.dtype === 'float16' ? new ort.Tensor('float16', toFloat16(data), dims) : new ort.Tensor('float32', data, dims);
+
 async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
   const entry = sessions.get(req.modelKey);
   if (!entry) throw new Error(`model ${req.modelKey} is not loaded`);
@@ -184,11 +185,7 @@ async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
   const per = tensors[0].data.length;
   const stacked = new Float32Array(per * tensors.length);
   for (const [i, t] of tensors.entries()) stacked.set(t.data, i * per);
-  const dims = [tensors.length, ...input.shape.slice(1)];
-  const feed =
-    input.dtype === 'float16'
-      ? new ort.Tensor('float16', toFloat16(stacked), dims)
-      : new ort.Tensor('float32', stacked, dims);
+  const feed = feedOf(ort, input, stacked, [tensors.length, ...input.shape.slice(1)]);
   const result = await session.run({ [input.name]: feed }, req.outputs);
   // An open batch axis on the input does not make every output batched (a constant output stays [1, …]).
   if (req.outputs.some((name) => result[name].dims[0] !== tensors.length)) {
