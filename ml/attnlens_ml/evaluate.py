@@ -27,6 +27,7 @@ from .results import (
     IOU,
     TRUTH,
     box_comparison,
+    box_confusion,
     class_map,
     contract_hash,
     decode_detections,
@@ -36,6 +37,7 @@ from .results import (
     mask_comparison,
     model_threshold,
     one_to_one,
+    pooled_box_confusion,
     summarise,
     validate_results,
 )
@@ -253,12 +255,16 @@ class Evaluator:
                 confusion.append({'model': mid, 'against': self.reference, 'matrix': a['confusion'].tolist()})
             elif mid != self.reference and ref and ref['kind'] == r['kind'] == 'detection':
                 row['vs_reference'] = box_comparison(ref['dets'], r['dets'], self.reference)
+                pairs = box_confusion(ref['dets'], r['dets'])
+                confusion.append({'model': mid, 'against': self.reference, 'pairs': list(pairs.items())})
             if mid != self.reference and ref and truth is not None and ref['kind'] == r['kind'] == 'detection':
                 row['failures'] = failures(truth['boxes'], ref['dets'], r['dets'], w, h)
             elif mid != self.reference and ref and gt_map is not None and ref['kind'] == r['kind'] == 'segmentation':
                 row['failures'] = failures((gt_map, identity), (ref['map'], ref['p']), (r['map'], r['p']), w, h)
             if truth is not None and r['kind'] == 'detection':
                 row['vs_truth'] = box_comparison(truth['boxes'], r['dets'], TRUTH)
+                pairs = box_confusion(truth['boxes'], r['dets'])
+                confusion.append({'model': mid, 'against': TRUTH, 'pairs': list(pairs.items())})
             elif gt_map is not None and r['kind'] == 'segmentation':
                 gt = (gt_map, identity)
                 truth_classes = max(n_classes[mid], int(gt_map.max()) + 1)
@@ -269,8 +275,17 @@ class Evaluator:
         return {'image': facts, 'rows': rows, 'confusion': confusion, 'ap_dets': ap_dets}
 
 
+def coco_categories(coco: dict) -> list[dict]:
+    """The COCO file's categories; a file without them: the category ids its annotations use (as the app)."""
+    if coco.get('categories'):
+        return coco['categories']
+    ids = sorted({a['category_id'] for a in coco.get('annotations', [])})
+    return [{'id': k, 'name': f'class {k}'} for k in ids]
+
+
 def _coco_ap(coco: dict, images: list[dict], ap_dets: dict[str, dict[str, list]]) -> dict[str, dict]:
-    """model → COCO box AP / AP50 (pycocotools) of its top detections against the COCO file's boxes."""
+    """model → {'ap', 'ap50' over the set, 'images': {name: (ap, ap50) of that image alone}}: COCO box AP of its
+    top detections against the COCO file's boxes, by pycocotools (None where pycocotools gives -1: no object)."""
     import contextlib
     import io
 
@@ -278,24 +293,38 @@ def _coco_ap(coco: dict, images: list[dict], ap_dets: dict[str, dict[str, list]]
     from pycocotools.cocoeval import COCOeval
 
     ids = {im['file_name']: im['id'] for im in coco['images']}
+    run_ids = [ids[im['name']] for im in images if im['name'] in ids]
+    gt = COCO()
+    gt.dataset = {'images': coco['images'], 'annotations': coco.get('annotations', []),
+                  'categories': coco_categories(coco)}  # fmt: skip
+
+    def stats(ev: COCOeval) -> tuple[float | None, float | None]:
+        ev.evaluate()
+        ev.accumulate()
+        p = ev.eval['precision'][:, :, :, 0, -1]  # area 'all', 100 detections: summarize()'s stats[0] and [1]
+        ap = p[p > -1].mean() if (p > -1).any() else None
+        ap50 = p[0][p[0] > -1].mean() if (p[0] > -1).any() else None
+        return (None if ap is None else float(ap)), (None if ap50 is None else float(ap50))
+
     out = {}
-    for model, per_image in ap_dets.items():
-        dets = [
-            {'image_id': ids[name], 'category_id': c, 'score': s, 'bbox': [x, y, w, h]}
-            for name, found in per_image.items()
-            for x, y, w, h, s, c in found
-        ]
-        gt = COCO()
-        gt.dataset = {k: coco[k] for k in ('images', 'annotations', 'categories') if k in coco}
-        with contextlib.redirect_stdout(io.StringIO()):
-            gt.createIndex()
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt.createIndex()
+        for model, per_image in ap_dets.items():
+            dets = [
+                {'image_id': ids[name], 'category_id': c, 'score': s, 'bbox': [x, y, w, h]}
+                for name, found in per_image.items()
+                for x, y, w, h, s, c in found
+            ]
             dt = gt.loadRes(dets) if dets else COCO()
             ev = COCOeval(gt, dt, 'bbox')
-            ev.params.imgIds = [ids[im['name']] for im in images if im['name'] in ids]
-            ev.evaluate()
-            ev.accumulate()
-            ev.summarize()
-        out[model] = {'ap': float(ev.stats[0]), 'ap50': float(ev.stats[1])}
+            ev.params.imgIds = run_ids
+            ap, ap50 = stats(ev)
+            own = {}
+            for name, k in ids.items():  # each image alone, as the app's per-image AP
+                if k in run_ids:
+                    ev.params.imgIds = [k]
+                    own[name] = stats(ev)
+            out[model] = {'ap': ap, 'ap50': ap50, 'images': own, 'n': len(run_ids)}
     return out
 
 
@@ -372,11 +401,20 @@ def evaluate(
         for r in per_image:
             for model, found in r['ap_dets'].items():
                 ap_dets.setdefault(model, {})[r['image']['name']] = found
-        for model, ap in _coco_ap(coco, images, ap_dets).items():
+        names = {r['image']['id']: r['image']['name'] for r in per_image}
+        aps = _coco_ap(coco, images, ap_dets)
+        for model, ap in aps.items():
+            for row in rows:
+                if row['model'] == model and row.get('vs_truth') and names[row['image']] in ap['images']:
+                    row['vs_truth']['ap'], row['vs_truth']['ap50'] = ap['images'][names[row['image']]]
             for metric in ('ap', 'ap50'):
-                summary.append({'model': model, 'against': TRUTH, 'metric': f'box_{metric}', 'n': len(images),
-                                'mean': ap[metric], 'ci': None})  # fmt: skip
-    confusion = _pooled_confusion(per_image, models, coco)
+                entry = {'model': model, 'against': TRUTH, 'metric': f'box_{metric}', 'n': ap['n'],
+                         'mean': ap[metric], 'ci': None}  # fmt: skip
+                if model != reference:
+                    ref = aps.get(reference, {}).get(metric)
+                    entry['share_of_reference'] = ap[metric] / ref if ref and ap[metric] is not None else None
+                summary.append(entry)
+    confusion, per_class = _pooled_confusion(per_image, models, coco)
     doc = {
         'format': 'attnlens-results',
         'version': FORMAT_VERSION,
@@ -392,7 +430,7 @@ def evaluate(
         'skipped': skipped,
         'rows': rows,
         'summary': summary,
-        'per_class': _per_class(confusion, models),
+        'per_class': per_class,
         'confusion': confusion,
     }
     problems = validate_results(doc)
@@ -401,44 +439,50 @@ def evaluate(
     return doc
 
 
-def _class_names(models: list[dict], coco: dict | None, count: int) -> list[str]:
+def _class_names(models: list[dict], coco: dict | None) -> dict[int, str]:
     names = {c['id']: c['name'] for m in models for c in m['contract']['classes']}
     if coco:
         names.update({c['id']: c['name'] for c in coco.get('categories', [])})
-    return [names.get(k, f'class {k}') for k in range(count)]
+    return names
 
 
-def _pooled_confusion(per_image: list[dict], models: list[dict], coco: dict | None) -> list[dict]:
-    pooled: dict[tuple[str, str], np.ndarray] = {}
+def _pooled_confusion(per_image: list[dict], models: list[dict], coco: dict | None) -> tuple[list[dict], list[dict]]:
+    """(confusion, per_class): pixel matrices summed over images (growing to the larger), with per-class IoU (the
+    model cards' pooled mIoU); box pairs summed over images, with per-class F1 (pooled_box_confusion)."""
+    names = _class_names(models, coco)
+    pixels: dict[tuple[str, str], np.ndarray] = {}
+    boxes: dict[tuple[str, str], dict[tuple, int]] = {}
     for r in per_image:
         for c in r['confusion']:
-            m = np.array(c['matrix'], np.int64)
             key = (c['model'], c['against'])
-            if key in pooled and pooled[key].shape != m.shape:
-                size = max(pooled[key].shape[0], m.shape[0])
+            if 'pairs' in c:
+                pooled = boxes.setdefault(key, {})
+                for (ref, model), n in c['pairs']:
+                    pooled[(ref, model)] = pooled.get((ref, model), 0) + n
+                continue
+            m = np.array(c['matrix'], np.int64)
+            if key in pixels and pixels[key].shape != m.shape:
+                size = max(pixels[key].shape[0], m.shape[0])
                 grown = np.zeros((size, size), np.int64)
-                grown[: pooled[key].shape[0], : pooled[key].shape[0]] = pooled[key]
-                pooled[key] = grown
+                grown[: pixels[key].shape[0], : pixels[key].shape[0]] = pixels[key]
+                pixels[key] = grown
                 m = np.pad(m, (0, size - m.shape[0]))
-            pooled[key] = pooled.get(key, 0) + m
-    return [
-        {'model': model, 'against': against, 'classes': _class_names(models, coco, len(m)), 'matrix': m.tolist()}
-        for (model, against), m in pooled.items()
-    ]
-
-
-def _per_class(confusion: list[dict], models: list[dict]) -> list[dict]:
-    """Per-class IoU pooled over the set (the model cards' mIoU: intersection and union summed over images)."""
-    out = []
-    for c in confusion:
-        m = np.array(c['matrix'], np.float64)
-        inter = np.diag(m)
+            pixels[key] = pixels.get(key, 0) + m
+    confusion, per_class = [], []
+    for (model, against), m in pixels.items():
+        classes = [names.get(k, f'class {k}') for k in range(len(m))]
+        confusion.append({'model': model, 'against': against, 'unit': 'pixels', 'classes': classes,
+                          'class_ids': list(range(len(m))), 'matrix': m.tolist()})  # fmt: skip
+        inter = np.diag(m).astype(np.float64)
         union = m.sum(0) + m.sum(1) - inter
-        for k, name in enumerate(c['classes']):
-            value = float(inter[k] / union[k]) if union[k] > 0 else None
-            out.append({'model': c['model'], 'against': c['against'], 'metric': 'iou', 'class_id': k, 'class': name,
-                        'value': value})  # fmt: skip
-    return out
+        for k, name in enumerate(classes):
+            per_class.append({'model': model, 'against': against, 'metric': 'iou', 'class_id': k, 'class': name,
+                              'value': float(inter[k] / union[k]) if union[k] > 0 else None})  # fmt: skip
+    for (model, against), counts in boxes.items():
+        table, classes = pooled_box_confusion(counts, lambda k: names.get(k, f'class {k}'))
+        confusion.append({'model': model, 'against': against, **table})
+        per_class.extend({'model': model, 'against': against, **c} for c in classes)
+    return confusion, per_class
 
 
 def _ort_version() -> str:

@@ -25,15 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .thresholds import box_corners, matched_truth, true_positives
+from .thresholds import box_corners, box_ious, matched_truth, true_positives
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / 'contract' / 'attnlens-results.schema.json'
-FORMAT_VERSION = '1.0'
+FORMAT_VERSION = '1.1'
 NO_CLASS = 255
 SAMPLE_SIDE = 320
 IOU = 0.5
 TRUTH = 'ground truth'
+NO_BOX = 'no box'  # a box confusion's row and column for a box the other side does not have
 
 
 def image_id(rgba: np.ndarray) -> str:
@@ -276,6 +277,48 @@ def box_comparison(reference: Sequence[dict], other: Sequence[dict], against: st
         'predicted': len(other),
         'reference_count': len(reference),
     }
+
+
+def box_confusion(reference: Sequence[dict], other: Sequence[dict], iou: float = IOU) -> dict[tuple, int]:
+    """src/analysis/boxes.ts boxConfusion: boxes matched whatever their class (greedy by score, the unused
+    reference box of highest IoU >= iou, the last of equals) → {(reference class | None, model class | None): n}."""
+    _, ref_classes, ref_boxes = _arrays(reference)
+    scores, classes, boxes = _arrays(other)
+    used = np.zeros(len(ref_classes), bool)
+    counts: dict[tuple, int] = {}
+    for i in sorted(range(len(scores)), key=lambda k: -scores[k]):  # stable: equal scores keep their order
+        j = None
+        if len(ref_boxes):
+            ious = np.where(used, -1.0, box_ious(boxes[i], ref_boxes))
+            k = len(ious) - 1 - int(ious[::-1].argmax())
+            j = k if ious[k] >= iou else None
+        if j is not None:
+            used[j] = True
+        key = (None if j is None else int(ref_classes[j]), int(classes[i]))
+        counts[key] = counts.get(key, 0) + 1
+    for j in np.flatnonzero(~used):
+        key = (int(ref_classes[j]), None)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def pooled_box_confusion(counts: dict[tuple, int], names: Callable[[int], str]) -> tuple[dict, list[dict]]:
+    """src/evaluate/results.ts BoxConfusionPool.tables for one (model, against): the matrix over the class ids
+    either side gave, then 'no box'; per class the F1 of its boxes."""
+    class_ids = sorted({k for pair in counts for k in pair if k is not None})
+    ids = [*class_ids, None]
+    at = {k: i for i, k in enumerate(ids)}
+    m = np.zeros((len(ids), len(ids)), np.int64)
+    for (r, c), n in counts.items():
+        m[at[r], at[c]] += n
+    classes = [NO_BOX if k is None else names(k) for k in ids]
+    per_class = []
+    for i, k in enumerate(class_ids):
+        hit = int(m[i, i])
+        denominator = 2 * hit + (int(m[i].sum()) - hit) + (int(m[:, i].sum()) - hit)
+        per_class.append({'metric': 'f1', 'class_id': k, 'class': classes[i],
+                          'value': 2 * hit / denominator if denominator else None})  # fmt: skip
+    return {'unit': 'boxes', 'classes': classes, 'class_ids': ids, 'matrix': m.tolist()}, per_class
 
 
 def mask_comparison(agreement: dict, against: str) -> dict:

@@ -80,7 +80,7 @@ def decode_one_to_one(
     return scores, np.asarray(labels)[best], box_corners(boxes, box_format, width, height)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def box_ious(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of one box a [4] with boxes b [n, 4] (xyxy); 0 where they do not overlap."""
     w = np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0])
     h = np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1])
@@ -99,7 +99,7 @@ def matched_truth(dets: Detections, truth: Truth, iou: float = IOU) -> np.ndarra
         cand = (~used) & (gt_classes == classes[i])
         if not cand.any():
             continue
-        ious = np.where(cand, _iou(boxes[i], gt_boxes), -1.0)
+        ious = np.where(cand, box_ious(boxes[i], gt_boxes), -1.0)
         j = len(ious) - 1 - int(ious[::-1].argmax())  # equal IoUs: the last box, as boxAgreement's '>=' scan
         if ious[j] >= iou:
             used[j] = True

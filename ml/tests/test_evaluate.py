@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from attnlens_ml.evaluate import evaluate
+from attnlens_ml.evaluate import _coco_ap, evaluate
 from attnlens_ml.results import (
+    NO_BOX,
     TRUTH,
     bootstrap_interval,
     box_agreement,
     box_comparison,
+    box_confusion,
     canonical_json,
     class_map,
     image_id,
@@ -23,6 +25,7 @@ from attnlens_ml.results import (
     mask_agreement,
     mask_agreement_on_image,
     mulberry32,
+    pooled_box_confusion,
     summarise,
     validate_results,
 )
@@ -105,6 +108,45 @@ def test_box_agreement_by_hand():
     assert box_comparison(ref, [], 'teacher')['value'] == 0.0
 
 
+def test_box_confusion_by_hand():
+    ref = [box(0, 0, 10, 10, 1), box(20, 20, 30, 30, 2), box(40, 40, 50, 50, 3)]
+    # matched whatever the class: a bolt called a bolt, a nut called a bolt, an extra box; the washer is missed
+    other = [box(0, 0, 10, 12, 1, 0.9), box(20, 20, 30, 30, 1, 0.8), box(70, 70, 80, 80, 2, 0.7)]
+    counts = box_confusion(ref, other)
+    assert counts == {(1, 1): 1, (2, 1): 1, (None, 2): 1, (3, None): 1}
+    table, per_class = pooled_box_confusion(counts, lambda k: f'c{k}')
+    assert table['class_ids'] == [1, 2, 3, None] and table['classes'] == ['c1', 'c2', 'c3', NO_BOX]
+    assert table['matrix'] == [[1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0]]
+    f1 = {c['class_id']: c['value'] for c in per_class}
+    # class 1: 1 hit, 0 missed, 1 extra (the nut called a bolt) → 2/3; class 2: 0 hits → 0; class 3: 0 hits → 0
+    assert f1 == {1: 2 / 3, 2: 0.0, 3: 0.0}
+    # a higher-scored box takes the reference box first, even of another class
+    assert box_confusion([box(0, 0, 10, 10, 1)], [box(0, 0, 10, 10, 2, 0.9), box(0, 0, 10, 10, 1, 0.5)]) == {
+        (1, 2): 1,
+        (None, 1): 1,
+    }
+    assert box_confusion([], []) == {}
+
+
+def test_coco_ap_per_image_and_pooled():
+    coco = {
+        'images': [{'id': 1, 'file_name': 'a.png'}, {'id': 2, 'file_name': 'b.png'}, {'id': 3, 'file_name': 'c.png'}],
+        'annotations': [
+            {'id': 1, 'image_id': 1, 'category_id': 1, 'bbox': [0, 0, 10, 10], 'area': 100, 'iscrowd': 0},
+            {'id': 2, 'image_id': 2, 'category_id': 1, 'bbox': [0, 0, 10, 10], 'area': 100, 'iscrowd': 0},
+        ],
+        'categories': [{'id': 1, 'name': 'bolt'}],
+    }
+    images = [{'name': n} for n in ('a.png', 'b.png', 'c.png')]
+    # a.png found exactly; b.png missed (its box elsewhere); c.png has no object and no box
+    dets = {'m': {'a.png': [[0, 0, 10, 10, 0.9, 1]], 'b.png': [[50, 50, 10, 10, 0.8, 1]], 'c.png': []}}
+    ap = _coco_ap(coco, images, dets)['m']
+    # (pycocotools divides by tp + fp + eps: a perfect image is 1 − 2⁻⁵² rather than 1)
+    assert ap['images'] == {'a.png': pytest.approx((1.0, 1.0)), 'b.png': (0.0, 0.0), 'c.png': (None, None)}
+    # pooled: 2 objects, the first box right, the second wrong: precision 1 up to recall ½, then nothing
+    assert ap['ap'] == pytest.approx(51 / 101) and ap['ap50'] == pytest.approx(51 / 101) and ap['n'] == 3
+
+
 def test_summary_means_intervals_and_share():
     rows = [
         {'image': 'a', 'model': 't', 'vs_truth': {'against': TRUTH, 'metric': 'box_f1', 'value': 0.8}},
@@ -162,6 +204,26 @@ def test_detection_ap_matches_the_model_cards(detection_run):
         assert ap[(model, 'box_ap50')] == pytest.approx(CARD[model]['ap50'], abs=1e-5)
     f1 = [s for s in doc['summary'] if s['model'] == 'detr-student-hybrid' and s['against'] == 'detr-teacher']
     assert f1[0]['metric'] == 'box_f1' and f1[0]['n'] >= 1 and f1[0]['ci'][0] <= f1[0]['mean'] <= f1[0]['ci'][1]
+    share = next(s for s in doc['summary'] if s['model'] == 'detr-student-hybrid' and s['metric'] == 'box_ap')
+    ratio = CARD['detr-student-hybrid']['ap'] / CARD['detr-teacher']['ap']  # the cards round to 6 digits
+    assert share['share_of_reference'] == pytest.approx(ratio, abs=1e-4)
+    for row in doc['rows']:  # each image's own AP is in [0, 1] (every gallery image has objects)
+        assert 0 <= row['vs_truth']['ap'] <= row['vs_truth']['ap50'] <= 1
+
+
+def test_box_confusion_counts_every_box_once(detection_run):
+    doc = detection_run
+    for table in (t for t in doc['confusion'] if t['unit'] == 'boxes'):
+        m = np.array(table['matrix'])
+        rows = [r for r in doc['rows'] if r['model'] == table['model']]
+        side = 'vs_truth' if table['against'] == TRUTH else 'vs_reference'
+        # every box of the 'against' side in one row (the last column: missed), every model box in one column
+        assert m[:-1].sum() == sum(r[side]['reference_count'] for r in rows)
+        assert m[:, :-1].sum() == sum(r[side]['predicted'] for r in rows)
+        assert m[-1, -1] == 0 and table['class_ids'][-1] is None
+    pairs = {(t['model'], t['against']) for t in doc['confusion']}
+    assert pairs == {('detr-teacher', TRUTH), ('detr-student-hybrid', TRUTH), ('detr-student-hybrid', 'detr-teacher')}
+    assert {c['metric'] for c in doc['per_class']} == {'f1'}
 
 
 def test_a_worker_killed_mid_run_changes_nothing(detection_run, tmp_path, monkeypatch):

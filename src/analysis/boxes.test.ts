@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { boxAgreement, boxCorners, type Detection, decodeQueries, iou, toCxcywhNormalized } from './boxes';
+import {
+  boxAgreement,
+  boxConfusion,
+  boxCorners,
+  type Detection,
+  decodeQueries,
+  iou,
+  rankQueryLabels,
+  toCxcywhNormalized,
+} from './boxes';
 
 const det = (x0: number, y0: number, x1: number, y1: number, classId = 1, score = 0.9): Detection => ({
   x0,
@@ -104,5 +113,64 @@ describe('boxAgreement', () => {
   });
   it('two empty sets agree fully', () => {
     expect(boxAgreement([], []).f1).toBe(1);
+  });
+});
+
+describe('boxConfusion', () => {
+  it('matches whatever the class, best score first; unmatched boxes pair with null', () => {
+    const gt = [det(0, 0, 10, 10, 1), det(20, 20, 30, 30, 2), det(40, 40, 50, 50, 3)];
+    const found = [det(0, 0, 10, 12, 1, 0.9), det(20, 20, 30, 30, 1, 0.8), det(70, 70, 80, 80, 2, 0.7)];
+    const cells = (pairs: ReturnType<typeof boxConfusion>) => pairs.map((p) => [p.reference, p.model, p.count]);
+    expect(cells(boxConfusion(gt, found))).toEqual([
+      [1, 1, 1],
+      [2, 1, 1],
+      [null, 2, 1],
+      [3, null, 1],
+    ]);
+    // the higher-scored box of another class takes the object; the right-class box after it is extra
+    expect(cells(boxConfusion([det(0, 0, 10, 10, 1)], [det(0, 0, 10, 10, 1, 0.5), det(0, 0, 10, 10, 2, 0.9)]))).toEqual(
+      [
+        [1, 2, 1],
+        [null, 1, 1],
+      ],
+    );
+    expect(boxConfusion([], [])).toEqual([]);
+  });
+});
+
+describe('rankQueryLabels', () => {
+  it('scores every (query, label) pair, best first, keeps the top, skips non-numbers after ranking', () => {
+    // 3 queries × 2 labels, sigmoid; query 2's box is NaN
+    const logits = new Float32Array([0, 2, /* q1 */ 3, -1, /* q2 */ 5, 1]);
+    const boxes = new Float32Array([0.5, 0.5, 0.2, 0.2, 0.5, 0.5, 0.4, 0.4, Number.NaN, 0.5, 0.1, 0.1]);
+    const sig = (z: number) => 1 / (1 + Math.exp(-z));
+    const all = rankQueryLabels(logits, boxes, 3, [7, 9], 100, 100, 6);
+    // q2's pairs rank first and fourth but have no box: left out
+    expect(all.map((d) => [d.query, d.classId, d.score])).toEqual([
+      [1, 7, sig(3)],
+      [0, 9, sig(2)],
+      [0, 7, sig(0)],
+      [1, 9, sig(-1)],
+    ]);
+    // the top 3 are taken before the box-less pairs are left out
+    expect(rankQueryLabels(logits, boxes, 3, [7, 9], 100, 100, 3).map((d) => d.query)).toEqual([1, 0]);
+    // softmax over the columns, the no-object column included
+    const soft = rankQueryLabels(
+      new Float32Array([1, 0, 2]),
+      new Float32Array([0.5, 0.5, 1, 1]),
+      1,
+      [4, 5],
+      10,
+      10,
+      5,
+      {
+        activation: 'softmax',
+        columns: 3,
+      },
+    );
+    const z = Math.exp(1) + Math.exp(0) + Math.exp(2);
+    const expected = [Math.exp(1) / z, Math.exp(0) / z];
+    for (const [i, d] of soft.entries()) expect(d.score).toBeCloseTo(expected[i], 14);
+    expect(soft[0]).toMatchObject({ x0: 0, y0: 0, x1: 10, y1: 10, classId: 4 });
   });
 });

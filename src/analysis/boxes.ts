@@ -140,3 +140,93 @@ export function boxAgreement(reference: Detection[], other: Detection[], iouThre
   const found = [...used].sort((a, b) => a - b);
   return { matched, precision, recall, f1, found, kept: kept.sort((a, b) => a - b) };
 }
+
+/** One cell of a box confusion: the class the reference gives, the class the model gives (null: no box there). */
+export interface BoxPair {
+  reference: number | null;
+  model: number | null;
+  count: number;
+}
+
+/**
+ * Class confusion of `other` against `reference` boxes: matched whatever their class (greedy by score, the
+ * unused reference box of highest IoU ≥ iouThreshold, as boxAgreement), each match counted at (reference
+ * class, model class); a reference box no model box matches at (class, null), a model box that matches
+ * none at (null, class). The detectors' counterpart of a pixel confusion matrix.
+ */
+export function boxConfusion(
+  reference: (Box & { classId: number })[],
+  other: Detection[],
+  iouThreshold = 0.5,
+): BoxPair[] {
+  const used = new Set<number>();
+  const counts = new Map<string, BoxPair>();
+  const count = (ref: number | null, model: number | null) => {
+    const key = `${ref}|${model}`;
+    const cell = counts.get(key) ?? { reference: ref, model, count: 0 };
+    cell.count++;
+    counts.set(key, cell);
+  };
+  const order = other.map((_, i) => i).sort((a, b) => other[b].score - other[a].score);
+  for (const k of order) {
+    const d = other[k];
+    let best = -1;
+    let bestIou = iouThreshold;
+    reference.forEach((r, i) => {
+      if (used.has(i)) return;
+      const v = iou(r, d);
+      if (v >= bestIou) {
+        bestIou = v;
+        best = i;
+      }
+    });
+    if (best >= 0) used.add(best);
+    count(best >= 0 ? reference[best].classId : null, d.classId);
+  }
+  reference.forEach((r, i) => {
+    if (!used.has(i)) count(r.classId, null);
+  });
+  return [...counts.values()];
+}
+
+/**
+ * Every (query, label) pair of a query block scored by the contract's activation, best first, the top `top`
+ * (COCO AP keeps 100 per image), boxes as decodeQueries gives them. A pair whose score is not a number ranks
+ * last; one whose box or score is not finite keeps its place in the top and is then left out (as the
+ * Python evaluation).
+ */
+export function rankQueryLabels(
+  logits: Float32Array,
+  boxes: Float32Array,
+  queries: number,
+  labels: number[],
+  width: number,
+  height: number,
+  top: number,
+  decoding: QueryDecoding = {},
+): Detection[] {
+  const n = labels.length;
+  const cols = decoding.columns ?? n;
+  const format = decoding.boxFormat ?? 'cxcywh_normalized';
+  const scores = new Float64Array(queries * n);
+  for (let q = 0; q < queries; q++) {
+    const row = logits.subarray(q * cols, q * cols + cols);
+    if (decoding.activation === 'softmax') {
+      let max = row[0];
+      for (let k = 1; k < cols; k++) max = Math.max(max, row[k]);
+      let sum = 0;
+      for (let k = 0; k < cols; k++) sum += Math.exp(row[k] - max);
+      for (let k = 0; k < n; k++) scores[q * n + k] = Math.exp(row[k] - max) / sum;
+    } else for (let k = 0; k < n; k++) scores[q * n + k] = 1 / (1 + Math.exp(-row[k]));
+  }
+  const rank = (i: number) => (Number.isNaN(scores[i]) ? -1 : scores[i]);
+  const order = Array.from(scores.keys()).sort((a, b) => rank(b) - rank(a));
+  const out: Detection[] = [];
+  for (const i of order.slice(0, top)) {
+    const q = Math.floor(i / n);
+    const box = boxCorners(boxes.subarray(q * 4, q * 4 + 4), format, width, height);
+    if (rank(i) < 0 || !Number.isFinite(box.x0 + box.y0 + box.x1 + box.y1)) continue;
+    out.push({ ...box, score: scores[i], classId: labels[i % n], query: q });
+  }
+  return out;
+}

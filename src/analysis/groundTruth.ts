@@ -10,7 +10,7 @@ export interface GtObject extends Box {
 
 export interface Coco {
   images: { id: number; file_name: string; width?: number; height?: number }[];
-  annotations: { image_id: number; bbox: number[]; category_id: number }[];
+  annotations: { image_id: number; bbox: number[]; category_id: number; iscrowd?: number; area?: number }[];
   categories?: { id: number; name: string }[];
 }
 
@@ -55,11 +55,8 @@ export function cocoObjects(
   fileName: string,
   classes?: { id: number; name: string }[],
 ): GtObject[] | null {
-  if (!coco) return null;
-  const img =
-    coco.images.find((i) => i.file_name === fileName) ??
-    coco.images.find((i) => baseName(i.file_name) === baseName(fileName));
-  if (!img) return null;
+  const img = cocoImage(coco, fileName);
+  if (!coco || !img) return null;
   const byName = new Map((classes ?? []).map((c) => [c.name.toLowerCase(), c.id]));
   const categoryClass = new Map((coco.categories ?? []).map((c) => [c.id, byName.get(c.name.toLowerCase())]));
   return coco.annotations
@@ -71,6 +68,16 @@ export function cocoObjects(
       x1: x + w,
       y1: y + h,
     }));
+}
+
+/** The COCO file's entry of the image named `fileName`: by its name, else by its base name. */
+export function cocoImage(coco: Coco | null, fileName: string): Coco['images'][number] | null {
+  if (!coco) return null;
+  return (
+    coco.images.find((i) => i.file_name === fileName) ??
+    coco.images.find((i) => baseName(i.file_name) === baseName(fileName)) ??
+    null
+  );
 }
 
 /** A file name without its folders (COCO file_name may carry a path). */

@@ -2,7 +2,7 @@
  * Role-aware numbers under the panes (pure): every model against the teacher (the first teacher in view, else
  * the first model), and detectors against ground truth when there is some. "0 matched" never reads as 100 %.
  */
-import { boxAgreement, type Detection } from '../analysis/boxes';
+import { type BoxPair, boxAgreement, boxConfusion, type Detection } from '../analysis/boxes';
 import { uniformPlacement } from '../analysis/geometry';
 import type { GtObject } from '../analysis/groundTruth';
 import { maskAgreement } from '../analysis/segmentation';
@@ -20,6 +20,8 @@ export interface AgreementRow {
   comparison?: Comparison;
   /** Masks: the compared pixels' class pairs (see MaskAgreement.confusion), pooled over a data set. */
   confusion?: { classes: number; counts: Float64Array };
+  /** Boxes: their class pairs, matched whatever the class (boxConfusion), pooled over a data set. */
+  boxPairs?: BoxPair[];
 }
 
 /** Ground truth of one image: boxes for detectors, a class map at image pixels for segmenters (either may lack). */
@@ -87,7 +89,14 @@ export function boxAgreementText(
 /** A box comparison of `model`'s detections against `against`'s (a reference model's, or ground truth). */
 function boxRow(model: string, against: string, reference: Detection[] | GtObject[], other: Detection[]): AgreementRow {
   const t = boxAgreementText(reference, other, against);
-  return { model, against, value: t.value, text: `${model} against ${against}: ${t.text}`, comparison: t.comparison };
+  return {
+    model,
+    against,
+    value: t.value,
+    text: `${model} against ${against}: ${t.text}`,
+    comparison: t.comparison,
+    boxPairs: boxConfusion(reference, other),
+  };
 }
 
 /** A mask comparison of `model` against `against` (value null when no class but background is in either map). */

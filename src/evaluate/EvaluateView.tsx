@@ -3,7 +3,7 @@ import { memo, useDeferredValue, useMemo, useState } from 'react';
 import { download, json } from '../app/download';
 import { Heatmap } from '../components/charts/Heatmap';
 import { findImage, useStore } from '../state/store';
-import { type ResultsDocument, readResults, TRUTH } from './results';
+import { NO_BOX, type ResultsDocument, readResults, TRUTH } from './results';
 import { cancelEvaluation, runEvaluation } from './runner';
 import { useEvaluateStore } from './store';
 import {
@@ -169,6 +169,7 @@ const Summary = memo(function Summary({ doc }: { doc: ResultsDocument }) {
               data-testid="summary-row"
               data-model={s.model}
               data-against={s.against}
+              data-metric={s.metric}
               data-mean={s.mean ?? ''}
             >
               <td className="font-mono">{s.model}</td>
@@ -194,46 +195,58 @@ const Summary = memo(function Summary({ doc }: { doc: ResultsDocument }) {
   );
 });
 
-/** Per-class IoU pooled over the set, and each confusion matrix (rows normalised: where each class went). */
+/** Per-class numbers pooled over the set, one table per unit, and each confusion matrix (rows normalised). */
 const PerClass = memo(function PerClass({ doc }: { doc: ResultsDocument }) {
-  const pairs = doc.confusion ?? [];
-  const classes = pairs[0]?.classes ?? [];
-  const value = (model: string, against: string, k: number) =>
-    doc.per_class?.find((p) => p.model === model && p.against === against && p.class_id === k)?.value;
+  const tables = doc.confusion ?? [];
   return (
     <div className="space-y-2">
-      <table className="w-full text-sm" data-testid="evaluate-per-class">
-        <caption className="text-left text-slate-400">
-          Per-class IoU over the whole set (pixels pooled over images, as the model cards' mIoU)
-        </caption>
-        <thead className="text-left text-slate-400">
-          <tr>
-            <th>class</th>
-            {pairs.map((p) => (
-              <th key={`${p.model}|${p.against}`}>
-                {p.model} vs {p.against}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {classes.map((name, k) => (
-            <tr key={name} className="border-t border-slate-800">
-              <td>{name}</td>
-              {pairs.map((p) => {
-                const v = value(p.model, p.against, k);
-                return (
-                  <td key={`${p.model}|${p.against}`} data-testid="per-class-cell" data-value={v ?? ''}>
-                    {typeof v === 'number' ? `${(100 * v).toFixed(1)} %` : '–'}
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {(['pixels', 'boxes'] as const).map((unit) => {
+        const pairs = tables.filter((t) => (t.unit ?? 'pixels') === unit);
+        if (!pairs.length) return null;
+        const metric = unit === 'pixels' ? 'iou' : 'f1';
+        const entries = (doc.per_class ?? []).filter((p) => p.metric === metric);
+        const classes = [...new Map(entries.map((p) => [p.class_id, p.class ?? `class ${p.class_id}`]))].sort(
+          (a, b) => a[0] - b[0],
+        );
+        const value = (model: string, against: string, k: number) =>
+          entries.find((p) => p.model === model && p.against === against && p.class_id === k)?.value;
+        return (
+          <table key={unit} className="w-full text-sm" data-testid="evaluate-per-class" data-unit={unit}>
+            <caption className="text-left text-slate-400">
+              {unit === 'pixels'
+                ? 'Per-class IoU over the whole set (pixels pooled over images, as the model cards’ mIoU)'
+                : `Per-class box F1 over the whole set (boxes matched at IoU ${doc.settings.iou} whatever their class; a box of another class, a missed one and an extra one each count against the class)`}
+            </caption>
+            <thead className="text-left text-slate-400">
+              <tr>
+                <th>class</th>
+                {pairs.map((p) => (
+                  <th key={`${p.model}|${p.against}`}>
+                    {p.model} vs {p.against}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {classes.map(([k, name]) => (
+                <tr key={k} className="border-t border-slate-800">
+                  <td>{name}</td>
+                  {pairs.map((p) => {
+                    const v = value(p.model, p.against, k);
+                    return (
+                      <td key={`${p.model}|${p.against}`} data-testid="per-class-cell" data-value={v ?? ''}>
+                        {typeof v === 'number' ? `${(100 * v).toFixed(1)} %` : '–'}
+                      </td>
+                    );
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        );
+      })}
       <div className="flex flex-wrap gap-4">
-        {pairs.map((p) => {
+        {tables.map((p) => {
           const n = p.classes.length;
           const normalised = new Float32Array(n * n);
           p.matrix.forEach((row, i) => {
@@ -242,11 +255,18 @@ const PerClass = memo(function PerClass({ doc }: { doc: ResultsDocument }) {
               normalised[i * n + j] = total ? v / total : 0;
             });
           });
+          const unit = p.unit ?? 'pixels';
           return (
-            <figure key={`${p.model}|${p.against}`} className="text-xs" data-testid="confusion">
+            <figure
+              key={`${p.model}|${p.against}|${unit}`}
+              className="text-xs"
+              data-testid="confusion"
+              data-unit={unit}
+            >
               <Heatmap values={normalised} grid={[n, n]} domain={[0, 1]} className="h-32 w-32" />
               <figcaption className="max-w-48 text-slate-400">
-                rows: {p.against}, columns: {p.model} ({p.classes.join(', ')}); each row sums to 1
+                {unit}: rows {p.against}, columns {p.model} ({p.classes.join(', ')}); each row sums to 1
+                {unit === 'boxes' && ` · “${NO_BOX}”: a box the other side does not have`}
               </figcaption>
             </figure>
           );
@@ -391,7 +411,7 @@ const Ranking = memo(function Ranking({ doc }: { doc: ResultsDocument }) {
             <th />
             {header('name', 'image')}
             {header('worst', `worst agreement with ${doc.reference}`)}
-            {columns.map((c) => header(c.key, `${c.model} vs ${c.against}`))}
+            {columns.map((c) => header(c.key, `${c.model}${c.metric === 'box_ap' ? ' AP' : ''} vs ${c.against}`))}
             {missedModels.map((m) => header(`${MISSED}${m}`, `only ${doc.reference} gets (vs ${m})`))}
           </tr>
         </thead>

@@ -29,8 +29,8 @@ function expectAp(actual: BoxAp, expected: BoxAp, what: string) {
 describe('BoxApAccumulator against pycocotools', () => {
   it.each(fixture.cases.map((c) => [c.name, c] as const))('%s', (_, c) => {
     const ap = new BoxApAccumulator(c.gt.categories.map((k) => k.id));
-    // pycocotools pools images in ascending id (sorted params.imgIds).
-    const images = [...c.gt.images].sort((a, b) => a.id - b.id);
+    // pycocotools pools images in ascending id (sorted params.imgIds): added here in descending id, with their ids
+    const images = [...c.gt.images].sort((a, b) => b.id - a.id);
     for (const image of images) {
       const truth: ApTruth[] = c.gt.annotations
         .filter((a) => a.image_id === image.id)
@@ -39,7 +39,7 @@ describe('BoxApAccumulator against pycocotools', () => {
         .filter((d) => d.image_id === image.id)
         .map((d) => ({ bbox: d.bbox, score: d.score, category: d.category_id }));
       const own = c.per_image.find((p) => p.image_id === image.id)!;
-      expectAp(ap.addImage(truth, detections), own, `image ${image.id}`);
+      expectAp(ap.addImage(truth, detections, image.id), own, `image ${image.id}`);
     }
     expect(ap.images).toBe(images.length);
     expectAp(ap.result(), c.pooled, 'pooled');

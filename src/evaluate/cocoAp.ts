@@ -8,9 +8,8 @@
  * and two 10-bit masks), so a data set of any size costs a few numbers per detection and no boxes.
  *
  * Only the 'all' area range [0, 1e10] and maxDets 100 enter AP and AP50, so only they are computed.
- * Images are pooled in the order they are added; pycocotools pools them in ascending image id (params.imgIds is
- * sorted), which decides the order of detections with equal scores on different images — add images in ascending
- * id order to reproduce its pooled numbers exactly.
+ * pycocotools pools images in ascending image id (params.imgIds is sorted), which decides the order of detections
+ * with equal scores on different images: addImage takes the image's COCO id for that (default: the order added).
  */
 
 /** A ground-truth object of one image, COCO style: bbox [x, y, w, h] in pixels. */
@@ -231,7 +230,7 @@ export class BoxApAccumulator {
   private readonly categories: number[];
   private readonly categoryIndex: Map<number, number>;
   /** Per category, its (image, category) evaluations in the order images were added. */
-  private readonly evaluations: CategoryEvaluation[][];
+  private readonly evaluations: { order: number; evaluation: CategoryEvaluation }[][];
   private imageCount = 0;
 
   /** `categories`: the COCO file's category ids; objects and detections of any other category are left out. */
@@ -242,7 +241,7 @@ export class BoxApAccumulator {
   }
 
   /** Evaluates one image and keeps it for result(); returns this image's own AP (COCOeval with imgIds = [it]). */
-  addImage(truth: readonly ApTruth[], detections: readonly ApDetection[]): BoxAp {
+  addImage(truth: readonly ApTruth[], detections: readonly ApDetection[], order = this.imageCount): BoxAp {
     const truthOf = this.categories.map((): ApTruth[] => []);
     const detectionsOf = this.categories.map((): ApDetection[] => []);
     for (const t of truth) {
@@ -257,7 +256,7 @@ export class BoxApAccumulator {
     const own = this.categories.map((_, k) => {
       const evaluation = evaluateCategory(truthOf[k], detectionsOf[k]);
       if (!evaluation) return null;
-      this.evaluations[k].push(evaluation);
+      this.evaluations[k].push({ order, evaluation });
       return categoryPrecision([evaluation]);
     });
     return summarise(own);
@@ -265,7 +264,9 @@ export class BoxApAccumulator {
 
   /** The pooled AP and AP50 over every image added: COCOeval.summarize() stats[0] and stats[1]. */
   result(): BoxAp {
-    return summarise(this.evaluations.map(categoryPrecision));
+    const byOrder = (list: { order: number; evaluation: CategoryEvaluation }[]) =>
+      [...list].sort((a, b) => a.order - b.order).map((e) => e.evaluation);
+    return summarise(this.evaluations.map((list) => categoryPrecision(byOrder(list))));
   }
 
   get images(): number {

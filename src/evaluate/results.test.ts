@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadContract } from '../contract';
 import { contractHash } from './canonical';
-import { type ResultsDocument, readResults, resultsProblems, summarise, TRUTH } from './results';
+import {
+  BoxConfusionPool,
+  NO_BOX,
+  type ResultsDocument,
+  readResults,
+  resultsProblems,
+  summarise,
+  TRUTH,
+} from './results';
 import { bootstrapInterval, mulberry32 } from './stats';
 
 // Written by `python -m attnlens_ml.evaluate` (detr-teacher, detr-student-hybrid over the gallery's COCO file).
@@ -55,6 +63,12 @@ describe('reading a results file', () => {
     if (r.ok) expect(r.doc.images).toHaveLength(16);
     expect(resultsProblems(JSON.parse(PYTHON))).toEqual([]);
   });
+  it('reads a 1.0 file (before box confusion and per-image AP)', () => {
+    const old = readFileSync(join(__dirname, '../../tests/fixtures/results/gallery-detr-1.0.json'), 'utf8');
+    const r = readResults(old, 'old.json');
+    expect(r).toMatchObject({ ok: true, notes: [] });
+    if (r.ok) expect(r.doc.version).toBe('1.0');
+  });
   it('names what is wrong, and the fix', () => {
     expect(readResults('{', 'x.json')).toMatchObject({
       ok: false,
@@ -81,7 +95,7 @@ describe('reading a results file', () => {
     const r = readResults(JSON.stringify(newer), 'r.json');
     expect(r).toMatchObject({
       ok: true,
-      notes: ['r.json is results version 1.4: what is newer than 1.0 is not shown'],
+      notes: ['r.json is results version 1.4: what is newer than 1.1 is not shown'],
     });
   });
 });
@@ -100,5 +114,60 @@ describe('a model is named by its contract hash', () => {
       if (!r.ok) throw new Error(r.problem);
       expect(await contractHash(r.contract), id).toBe(hash);
     }
+  });
+});
+
+describe('box confusion over a set', () => {
+  it('by hand: matched whatever the class, missed and extra boxes in the no-box row and column, F1 per class', () => {
+    const pool = new BoxConfusionPool();
+    // image 1: a bolt called a bolt, a nut called a bolt, an extra nut, a missed washer; image 2: one more bolt
+    pool.add('s', 't', [
+      { reference: 1, model: 1, count: 1 },
+      { reference: 2, model: 1, count: 1 },
+      { reference: null, model: 2, count: 1 },
+      { reference: 3, model: null, count: 1 },
+    ]);
+    pool.add('s', 't', [{ reference: 1, model: 1, count: 1 }]);
+    const { confusion, per_class } = pool.tables(new Map([[1, 'bolt']]));
+    expect(confusion).toEqual([
+      {
+        model: 's',
+        against: 't',
+        unit: 'boxes',
+        classes: ['bolt', 'class 2', 'class 3', NO_BOX],
+        class_ids: [1, 2, 3, null],
+        matrix: [
+          [2, 0, 0, 0],
+          [1, 0, 0, 0],
+          [0, 0, 0, 1],
+          [0, 1, 0, 0],
+        ],
+      },
+    ]);
+    // bolt: 2 hits, 0 missed, 1 extra (the nut called a bolt) → 4/5; nut and washer: no hit → 0
+    expect(per_class.map((c) => [c.class_id, c.metric, c.value])).toEqual([
+      [1, 'f1', 4 / 5],
+      [2, 'f1', 0],
+      [3, 'f1', 0],
+    ]);
+  });
+  it("pools the Python run's box matrices back into the Python's tables and per-class F1", () => {
+    const doc = JSON.parse(PYTHON) as ResultsDocument;
+    const boxes = doc.confusion!.filter((t) => t.unit === 'boxes');
+    expect(boxes).toHaveLength(3);
+    const pool = new BoxConfusionPool();
+    for (const t of boxes)
+      pool.add(
+        t.model,
+        t.against,
+        t.matrix.flatMap((row, i) =>
+          row.map((count, j) => ({ reference: t.class_ids![i], model: t.class_ids![j], count })),
+        ),
+      );
+    const names = new Map(boxes.flatMap((t) => t.class_ids!.map((k, i) => [k, t.classes[i]] as [number, string])));
+    const ours = pool.tables(names);
+    // cells that are zero everywhere drop out of a pool; every class the Python lists has a box somewhere
+    expect(ours.confusion).toEqual(boxes);
+    expect(ours.per_class).toEqual(doc.per_class!.filter((c) => c.metric === 'f1'));
   });
 });

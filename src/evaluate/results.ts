@@ -4,11 +4,12 @@
  * The schema is compiled at build time (no eval under the app's CSP).
  */
 import schemaCheck from 'virtual:attnlens-results-validator';
+import type { BoxPair } from '../analysis/boxes';
 import type { Failures } from './failures';
 import type { MeanMap } from './meanMaps';
 import { type BootstrapSettings, bootstrapInterval, mean } from './stats';
 
-export const RESULTS_VERSION = '1.0';
+export const RESULTS_VERSION = '1.1';
 export const TRUTH = 'ground truth';
 
 export type Metric = 'mask_miou' | 'box_f1' | 'pixel_agreement' | 'box_ap' | 'box_ap50';
@@ -24,6 +25,9 @@ export interface Comparison {
   matched?: number;
   predicted?: number;
   reference_count?: number;
+  /** Boxes against ground truth: COCO AP (IoU .50:.95) and AP50 of this image alone, null without objects. */
+  ap?: number | null;
+  ap50?: number | null;
 }
 
 export interface ResultRow {
@@ -97,8 +101,19 @@ export interface ResultsDocument {
     class?: string;
     value: number | null;
   }[];
-  confusion?: { model: string; against: string; classes: string[]; matrix: number[][] }[];
+  confusion?: ConfusionTable[];
   maps?: MeanMap[];
+}
+
+export interface ConfusionTable {
+  model: string;
+  against: string;
+  /** 1.1: what is counted (absent in 1.0 files: pixels). */
+  unit?: 'pixels' | 'boxes';
+  classes: string[];
+  /** 1.1: the class id of each row and column; null: no box (boxes only). */
+  class_ids?: (number | null)[];
+  matrix: number[][];
 }
 
 /**
@@ -198,14 +213,22 @@ export class ConfusionPool {
   }
 
   /** The document's `confusion` (class names by id, else 'class k') and `per_class` (pooled IoU per class). */
-  tables(names: Map<number, string>): Pick<ResultsDocument, 'confusion' | 'per_class'> {
+  tables(names: Map<number, string>): Required<Pick<ResultsDocument, 'confusion' | 'per_class'>> {
     const confusion: NonNullable<ResultsDocument['confusion']> = [];
     const perClass: NonNullable<ResultsDocument['per_class']> = [];
     for (const p of this.pools.values()) {
       const n = p.classes;
       const classNames = Array.from({ length: n }, (_, k) => names.get(k) ?? `class ${k}`);
       const matrix = Array.from({ length: n }, (_, i) => Array.from(p.counts.subarray(i * n, i * n + n)));
-      confusion.push({ model: p.model, against: p.against, classes: classNames, matrix });
+      const ids = Array.from({ length: n }, (_, k) => k);
+      confusion.push({
+        model: p.model,
+        against: p.against,
+        unit: 'pixels',
+        classes: classNames,
+        class_ids: ids,
+        matrix,
+      });
       for (let k = 0; k < n; k++) {
         let row = 0;
         let col = 0;
@@ -224,6 +247,62 @@ export class ConfusionPool {
           value: union > 0 ? inter / union : null,
         });
       }
+    }
+    return { confusion, per_class: perClass };
+  }
+}
+
+/** The name of a box confusion's row or column. */
+export const NO_BOX = 'no box';
+
+/**
+ * Box confusion (boxConfusion's pairs) summed over images per (model, against): a matrix over the class ids
+ * either side gave, in id order, then a last row and column "no box"; per class the F1 of boxes of that class
+ * (2·matched / (2·matched + missed + extra), the no-box cells and other classes counting as errors).
+ */
+export class BoxConfusionPool {
+  private pools = new Map<string, { model: string; against: string; cells: Map<string, BoxPair> }>();
+
+  add(model: string, against: string, pairs: readonly BoxPair[]): void {
+    const key = JSON.stringify([model, against]);
+    const p = this.pools.get(key) ?? { model, against, cells: new Map<string, BoxPair>() };
+    this.pools.set(key, p);
+    for (const c of pairs) {
+      const k = `${c.reference}|${c.model}`;
+      const cell = p.cells.get(k) ?? { reference: c.reference, model: c.model, count: 0 };
+      cell.count += c.count;
+      p.cells.set(k, cell);
+    }
+  }
+
+  tables(names: Map<number, string>): Required<Pick<ResultsDocument, 'confusion' | 'per_class'>> {
+    const confusion: ConfusionTable[] = [];
+    const perClass: NonNullable<ResultsDocument['per_class']> = [];
+    for (const p of this.pools.values()) {
+      const cells = [...p.cells.values()];
+      const classIds = [...new Set(cells.flatMap((c) => [c.reference, c.model]).filter((k) => k !== null))].sort(
+        (a, b) => a - b,
+      );
+      const ids: (number | null)[] = [...classIds, null];
+      const at = new Map(ids.map((k, i) => [k, i]));
+      const matrix = ids.map(() => ids.map(() => 0));
+      for (const c of cells) matrix[at.get(c.reference)!][at.get(c.model)!] += c.count;
+      const classes = ids.map((k) => (k === null ? NO_BOX : (names.get(k) ?? `class ${k}`)));
+      confusion.push({ model: p.model, against: p.against, unit: 'boxes', classes, class_ids: ids, matrix });
+      classIds.forEach((k, i) => {
+        const hit = matrix[i][i];
+        const missed = matrix[i].reduce((a, b) => a + b, 0) - hit;
+        const extra = matrix.reduce((a, row) => a + row[i], 0) - hit;
+        const denominator = 2 * hit + missed + extra;
+        perClass.push({
+          model: p.model,
+          against: p.against,
+          metric: 'f1',
+          class_id: k,
+          class: classes[i],
+          value: denominator > 0 ? (2 * hit) / denominator : null,
+        });
+      });
     }
     return { confusion, per_class: perClass };
   }

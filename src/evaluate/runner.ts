@@ -4,30 +4,36 @@
  * so memory stays flat over a large set; between images the page gets the main thread back.
  */
 import { uniformPlacement } from '../analysis/geometry';
+import { cocoImage } from '../analysis/groundTruth';
 import { computeAgreements, type ImageTruth } from '../app/agreement';
 import { analyse, analyseMany } from '../app/controller';
 import { loadGalleryCoco } from '../app/gallery';
-import { detectionThreshold, interpret } from '../app/task';
+import { detectionThreshold, interpret, taskView } from '../app/task';
+import type { Contract } from '../contract';
+import { blockRanked, queryBlock } from '../methods/detr/contract';
 import { useGroundTruthStore } from '../state/groundTruth';
-import { runKey } from '../state/runs';
+import { type Run, runKey } from '../state/runs';
 import { type ImageEntry, useStore } from '../state/store';
 import { contractHash } from './canonical';
+import { type ApTruth, type BoxAp, BoxApAccumulator } from './cocoAp';
 import { failuresOf } from './failures';
 import { MeanMaps } from './meanMaps';
 import { methodNumbers } from './methodNumbers';
 import {
+  BoxConfusionPool,
   ConfusionPool,
   RESULTS_VERSION,
   type ResultRow,
   type ResultsDocument,
   type ResultsImage,
   type ResultsModel,
+  type SummaryEntry,
   summarise,
   TRUTH,
 } from './results';
 import { DEFAULT_BOOTSTRAP } from './stats';
 import { useEvaluateStore } from './store';
-import { imageTruth } from './truth';
+import { cocoApTruth, cocoCategoryIds, imageTruth } from './truth';
 
 let stop: AbortController | null = null;
 
@@ -41,13 +47,39 @@ export function cancelEvaluation(): void {
 
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
+/** What a run pools over the set while it goes (the per-image rows aside). */
+interface SetPools {
+  pixels: ConfusionPool;
+  boxes: BoxConfusionPool;
+  /** Per detector: COCO box AP over the images with ground truth. */
+  ap: Map<string, BoxApAccumulator>;
+  maps: MeanMaps;
+}
+
+interface Truth {
+  truth: ImageTruth;
+  /** The COCO boxes as AP reads them, and the file's category ids. */
+  apTruth: ApTruth[];
+  categories: number[];
+  /** The image's id in the COCO file: AP pools images in its order (as pycocotools). */
+  cocoId: number;
+}
+
 /** Ground truth of an image: the imported COCO file when it lists the image, else the gallery's for a sample. */
-async function truthOf(image: ImageEntry): Promise<ImageTruth | null> {
+async function truthOf(image: ImageEntry): Promise<Truth | null> {
   const imported = useGroundTruthStore.getState().imported?.coco ?? null;
-  const fromImport = imageTruth(imported, image.name, image.width, image.height);
   const gallery = image.source === 'gallery' ? await loadGalleryCoco() : null;
-  const t = fromImport ?? imageTruth(gallery, image.name, image.width, image.height);
-  return t ? { label: TRUTH, objects: t.objects, classMap: t.mask.classMap } : null;
+  for (const coco of [imported, gallery]) {
+    const t = coco && imageTruth(coco, image.name, image.width, image.height);
+    if (coco && t)
+      return {
+        truth: { label: TRUTH, objects: t.objects, classMap: t.mask.classMap },
+        apTruth: cocoApTruth(coco, image.name) ?? [],
+        categories: cocoCategoryIds(coco),
+        cocoId: cocoImage(coco, image.name)!.id,
+      };
+  }
+  return null;
 }
 
 /** Rows of one image: each model's latency and its comparisons with the reference and the ground truth. */
@@ -55,11 +87,11 @@ async function rowsOf(
   image: ImageEntry,
   ids: string[],
   threshold: number | null,
-  pool: ConfusionPool,
-  maps: MeanMaps,
+  pools: SetPools,
 ): Promise<ResultRow[]> {
   const { slots, runs } = useStore.getState();
-  const truth = await truthOf(image);
+  const found = await truthOf(image);
+  const truth = found?.truth ?? null;
   // Each step below is a few to tens of milliseconds on a big model: a task of its own keeps every main-thread
   // task short (the page stays responsive while a data set runs; measured in npm run bench).
   await nextTask();
@@ -73,7 +105,7 @@ async function rowsOf(
   await nextTask();
   for (const m of models) {
     const run = runs[runKey(m.id, image.id)];
-    if (run) maps.add(m.id, m.contract, run);
+    if (run) pools.maps.add(m.id, m.contract, run);
   }
   const imageRuns = Object.fromEntries(
     ids.flatMap((id) => (runs[runKey(id, image.id)] ? [[id, runs[runKey(id, image.id)]]] : [])),
@@ -87,7 +119,11 @@ async function rowsOf(
   );
   await nextTask();
   const reference = models.find((m) => m.contract.model.role === 'teacher' && m.result) ?? models.find((m) => m.result);
-  for (const a of agreements) if (a.confusion) pool.add(a.model, a.against, a.confusion.classes, a.confusion.counts);
+  for (const a of agreements) {
+    if (a.confusion) pools.pixels.add(a.model, a.against, a.confusion.classes, a.confusion.counts);
+    if (a.boxPairs) pools.boxes.add(a.model, a.against, a.boxPairs);
+  }
+  const ownAp = found ? apOfImage(models, imageRuns, found, pools.ap) : {};
   return ids.map((id) => {
     const run = runs[runKey(id, image.id)];
     const row: ResultRow = { image: image.id, model: id, latency_ms: run ? run.milliseconds : null };
@@ -95,7 +131,7 @@ async function rowsOf(
     const vsRef = agreements.find((a) => a.model === id && a.against !== TRUTH)?.comparison;
     const vsTruth = agreements.find((a) => a.model === id && a.against === TRUTH)?.comparison;
     if (vsRef) row.vs_reference = vsRef;
-    if (vsTruth) row.vs_truth = vsTruth;
+    if (vsTruth) row.vs_truth = ownAp[id] ? { ...vsTruth, ...ownAp[id] } : vsTruth;
     if (numbers[id]) row.methods = numbers[id];
     const own = models.find((m) => m.id === id);
     if (truth && reference && own && own !== reference) {
@@ -111,6 +147,54 @@ async function rowsOf(
     }
     return row;
   });
+}
+
+/** Detections COCO AP keeps an image (pycocotools' maxDets, as the model cards and the Python run). */
+const AP_DETECTIONS = 100;
+
+/** Each detector's COCO AP on this image alone (its top detections at any score), added to its set's AP. */
+function apOfImage(
+  models: { id: string; contract: Contract }[],
+  imageRuns: Record<string, Run>,
+  found: Truth,
+  pooled: Map<string, BoxApAccumulator>,
+): Record<string, BoxAp> {
+  const out: Record<string, BoxAp> = {};
+  for (const m of models) {
+    const block = queryBlock(m.contract, 'one_to_one');
+    const run = imageRuns[m.id];
+    if (!block || !run || taskView(m.contract).kind !== 'detection') continue;
+    const ranked = blockRanked(block, run, AP_DETECTIONS);
+    const acc = pooled.get(m.id) ?? new BoxApAccumulator(found.categories);
+    pooled.set(m.id, acc);
+    out[m.id] = acc.addImage(
+      found.apTruth,
+      ranked.map((d) => ({ bbox: [d.x0, d.y0, d.x1 - d.x0, d.y1 - d.y0], score: d.score, category: d.classId })),
+      found.cocoId,
+    );
+  }
+  return out;
+}
+
+/** The set's COCO AP and AP50 per detector: pooled over images, so a single number without an interval. */
+function apSummary(pooled: Map<string, BoxApAccumulator>, reference: string): SummaryEntry[] {
+  const results = new Map([...pooled].map(([model, acc]) => [model, acc.result()]));
+  const ref = results.get(reference);
+  return [...pooled].flatMap(([model, acc]) =>
+    (['ap', 'ap50'] as const).map((k) => {
+      const mean = results.get(model)![k];
+      const entry: SummaryEntry = {
+        model,
+        against: TRUTH,
+        metric: k === 'ap' ? 'box_ap' : 'box_ap50',
+        n: acc.images,
+        mean,
+        ci: null,
+      };
+      if (model !== reference) entry.share_of_reference = ref?.[k] && mean !== null ? mean / ref[k] : null;
+      return entry;
+    }),
+  );
 }
 
 async function modelEntries(ids: string[]): Promise<ResultsModel[]> {
@@ -138,10 +222,11 @@ function documentOf(
   images: ResultsImage[],
   rows: ResultRow[],
   truthSource: string | null,
-  pool: ConfusionPool,
-  maps: MeanMaps,
+  pools: SetPools,
 ): ResultsDocument {
   const reference = (models.find((m) => m.role === 'teacher') ?? models[0])?.id ?? '';
+  const pixels = pools.pixels.tables(classNames());
+  const boxes = pools.boxes.tables(classNames());
   return {
     format: 'attnlens-results',
     version: RESULTS_VERSION,
@@ -159,9 +244,10 @@ function documentOf(
     ground_truth: truthSource ? { source: truthSource } : null,
     images,
     rows,
-    summary: summarise(rows, reference, DEFAULT_BOOTSTRAP),
-    ...pool.tables(classNames()),
-    maps: maps.maps(),
+    summary: [...summarise(rows, reference, DEFAULT_BOOTSTRAP), ...apSummary(pools.ap, reference)],
+    confusion: [...pixels.confusion, ...boxes.confusion],
+    per_class: [...pixels.per_class, ...boxes.per_class],
+    maps: pools.maps.maps(),
   };
 }
 
@@ -200,8 +286,12 @@ export async function runEvaluation(): Promise<void> {
     notes: [],
   });
   const rows: ResultRow[] = [];
-  const pool = new ConfusionPool();
-  const maps = new MeanMaps();
+  const pools: SetPools = {
+    pixels: new ConfusionPool(),
+    boxes: new BoxConfusionPool(),
+    ap: new Map(),
+    maps: new MeanMaps(),
+  };
   const done: ResultsImage[] = [];
   let truthSource: string | null = null;
   for (let at = 0; at < images.length; at++) {
@@ -211,7 +301,7 @@ export async function runEvaluation(): Promise<void> {
     if (at % BATCH === 0) await Promise.all(ids.map((id) => analyseMany(id, images.slice(at, at + BATCH))));
     // a run the cache has let go meanwhile (a large model's outputs) runs again; done ones are skipped
     await Promise.all(ids.map((id) => analyse(id, image)));
-    const imageRows = await rowsOf(image, ids, view.threshold, pool, maps);
+    const imageRows = await rowsOf(image, ids, view.threshold, pools);
     const truth = imageRows.some((r) => r.vs_truth);
     if (truth)
       truthSource ??= useGroundTruthStore.getState().imported?.file ?? (image.source === 'gallery' ? 'gallery' : null);
@@ -222,7 +312,7 @@ export async function runEvaluation(): Promise<void> {
   }
   const models = await modelEntries(ids);
   await nextTask();
-  const doc = documentOf(models, done, rows, truthSource, pool, maps);
+  const doc = documentOf(models, done, rows, truthSource, pools);
   await nextTask();
   set({
     status: controller.signal.aborted ? 'cancelled' : 'done',

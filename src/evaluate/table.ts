@@ -19,6 +19,8 @@ export interface TableRow {
 }
 
 export const columnKey = (model: string, against: string) => `${model} vs ${against}`;
+/** A detector's per-image COCO AP against ground truth (beside its box F1). */
+const apColumnKey = (model: string, against: string) => `${model} AP vs ${against}`;
 
 /** Columns in the summary's order (students against the reference first, then against ground truth). */
 export function tableOf(doc: ResultsDocument): { columns: Column[]; rows: TableRow[] } {
@@ -27,10 +29,13 @@ export function tableOf(doc: ResultsDocument): { columns: Column[]; rows: TableR
   for (const r of doc.rows)
     for (const c of [r.vs_reference, r.vs_truth]) {
       if (!c) continue;
-      const key = columnKey(r.model, c.against);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      columns.push({ key, model: r.model, against: c.against, metric: c.metric });
+      const found = [{ key: columnKey(r.model, c.against), metric: c.metric }];
+      if (c.ap !== undefined) found.push({ key: apColumnKey(r.model, c.against), metric: 'box_ap' });
+      for (const { key, metric } of found) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        columns.push({ key, model: r.model, against: c.against, metric });
+      }
     }
   columns.sort((a, b) => Number(a.against !== doc.reference) - Number(b.against !== doc.reference));
   const byImage = new Map<string, TableRow>(
@@ -42,7 +47,11 @@ export function tableOf(doc: ResultsDocument): { columns: Column[]; rows: TableR
     row.latency[r.model] = r.latency_ms ?? null;
     if (r.error) row.errors.push(r.error);
     if (r.failures) row.missed[r.model] = r.failures.only_reference;
-    for (const c of [r.vs_reference, r.vs_truth]) if (c) row.values[columnKey(r.model, c.against)] = c.value;
+    for (const c of [r.vs_reference, r.vs_truth]) {
+      if (!c) continue;
+      row.values[columnKey(r.model, c.against)] = c.value;
+      if (c.ap !== undefined) row.values[apColumnKey(r.model, c.against)] = c.ap;
+    }
   }
   return { columns, rows: [...byImage.values()] };
 }
@@ -105,8 +114,8 @@ export const METRIC_NAMES: Record<string, string> = {
   mask_miou: 'mask mIoU',
   box_f1: 'box F1 @ IoU 0.5',
   pixel_agreement: 'pixel agreement',
-  box_ap: 'COCO box AP',
-  box_ap50: 'COCO box AP50',
+  box_ap: 'COCO box AP @ IoU .50:.95 (all images pooled: no interval)',
+  box_ap50: 'COCO box AP @ IoU .50 (all images pooled: no interval)',
 };
 
 /** Mean latency per model over the rows that ran. */

@@ -4,8 +4,9 @@
  * 0 elsewhere (as ml/attnlens_ml/evaluate.py truth_mask). Masks are RLE (either form) or polygons, rasterised
  * as pycocotools does, at the size the COCO file gives the image.
  */
-import { baseName, type Coco, cocoObjects, type GtObject } from '../analysis/groundTruth';
+import { type Coco, cocoImage, cocoObjects, type GtObject } from '../analysis/groundTruth';
 import { polygonsToMask, type Rle, rleToMask } from '../analysis/rle';
+import type { ApTruth } from './cocoAp';
 
 type Segmentation = Rle | number[][] | undefined;
 
@@ -23,9 +24,7 @@ export function cocoClassMap(
   height: number,
   classes?: { id: number; name: string }[],
 ): TruthMask {
-  const img =
-    coco.images.find((i) => i.file_name === fileName) ??
-    coco.images.find((i) => baseName(i.file_name) === baseName(fileName));
+  const img = cocoImage(coco, fileName);
   if (!img) return { classMap: null, unread: 0 };
   const byName = new Map((classes ?? []).map((c) => [c.name.toLowerCase(), c.id]));
   const categoryClass = new Map((coco.categories ?? []).map((c) => [c.id, byName.get(c.name.toLowerCase())]));
@@ -72,4 +71,24 @@ export function imageTruth(
   const objects = cocoObjects(coco, fileName, classes);
   if (!objects) return null;
   return { objects, mask: cocoClassMap(coco, fileName, width, height, classes) };
+}
+
+/** The COCO file's category ids (as pycocotools' getCatIds); a file without categories: those its boxes use. */
+export function cocoCategoryIds(coco: Coco): number[] {
+  const ids = coco.categories?.length ? coco.categories.map((c) => c.id) : coco.annotations.map((a) => a.category_id);
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+/** The image's COCO boxes as COCO AP reads them (bbox as written, category id, crowd, area); null when not listed. */
+export function cocoApTruth(coco: Coco | null, fileName: string): ApTruth[] | null {
+  const img = cocoImage(coco, fileName);
+  if (!coco || !img) return null;
+  return coco.annotations
+    .filter((a) => a.image_id === img.id)
+    .map((a) => ({
+      bbox: [a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3]],
+      category: a.category_id,
+      crowd: Boolean(a.iscrowd),
+      ...(Number.isFinite(a.area) ? { area: a.area } : {}),
+    }));
 }

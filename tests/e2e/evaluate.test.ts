@@ -16,12 +16,14 @@ const app = serveApp();
 const MODELS = ['seg-teacher', 'seg-student-attnfd'];
 let python: ResultsDocument;
 let ownPython: ResultsDocument;
+const DETECTORS = ['detr-teacher', 'detr-student-hybrid'];
+let detectorsPython: ResultsDocument;
 const tmp = mkdtempSync(join(tmpdir(), 'attnlens-eval-'));
 const OWN = join(tmp, 'own');
 
-/** `python -m attnlens_ml.evaluate` with the default pair over a COCO file. */
-function evaluateInPython(coco: string, out: string): ResultsDocument {
-  const models = MODELS.map((m) => join(root, 'public/models', `${m}.onnx`)).join(',');
+/** `python -m attnlens_ml.evaluate` with these models (the default pair) over a COCO file. */
+function evaluateInPython(coco: string, out: string, ids = MODELS): ResultsDocument {
+  const models = ids.map((m) => join(root, 'public/models', `${m}.onnx`)).join(',');
   execFileSync(
     join(root, 'ml/.venv/bin/python'),
     ['-m', 'attnlens_ml.evaluate', '--models', models, '--images', coco, '--out', out, '--workers', '1'],
@@ -46,6 +48,7 @@ onnx.save(m, ${JSON.stringify(DYNAMIC)})`,
   const py = join(root, 'ml/.venv/bin/python');
   execFileSync(py, [join(root, 'ml/scripts/make_eval_set.py'), OWN, '--count', '12', '--start', '16']);
   ownPython = evaluateInPython(join(OWN, 'coco.json'), join(tmp, 'own.json'));
+  detectorsPython = evaluateInPython(join(root, 'public/samples/coco.json'), join(tmp, 'detr.json'), DETECTORS);
 });
 
 /** The 16 gallery samples are in the image strip. */
@@ -219,6 +222,72 @@ describe('Evaluate mode', () => {
     await fresh.getByRole('alert').filter({ hasText: 'coco.json is JSON but not an AttnLens results file' }).waitFor();
     expect(await fresh.getByTestId('evaluate-row').count()).toBe(16);
     await fresh.close();
+  });
+
+  it("detectors: COCO AP per image and over the set as pycocotools and the model cards; box confusion as the Python's", async () => {
+    const page = await app.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${app.url}#m=${DETECTORS.join(',')}`);
+    await galleryOpen(page);
+    await page.getByTestId('mode-evaluate').click();
+    await page.getByTestId('evaluate-run').click();
+    await page.locator('[data-testid=evaluate-progress][data-status=done]').waitFor({ timeout: 120_000 });
+    await tableShown(page, 16);
+    const doc = await exported(page);
+    const python = detectorsPython;
+    const theirs = new Map(python.rows.map((r) => [`${r.image}|${r.model}`, r]));
+    expect(doc.rows).toHaveLength(32);
+    for (const r of doc.rows) {
+      const p = theirs.get(`${r.image}|${r.model}`)!;
+      // each image's own AP (its top 100 detections), the app's port against pycocotools
+      expect(r.vs_truth!.ap!).toBeCloseTo(p.vs_truth!.ap!, 3);
+      expect(r.vs_truth!.ap50!).toBeCloseTo(p.vs_truth!.ap50!, 3);
+      expect(r.vs_truth!.value!).toBeCloseTo(p.vs_truth!.value!, 3);
+    }
+    const card = (id: string) =>
+      JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')).models.find(
+        (m: { id: string }) => m.id === id,
+      ).metrics.check_slice;
+    for (const id of DETECTORS)
+      for (const [metric, cardKey] of [
+        ['box_ap', 'ap'],
+        ['box_ap50', 'ap50'],
+      ] as const) {
+        const ours = doc.summary.find((s) => s.model === id && s.metric === metric)!;
+        const py = python.summary.find((s) => s.model === id && s.metric === metric)!;
+        expect(ours.n).toBe(16);
+        expect(ours.ci).toBeNull();
+        expect(ours.mean!).toBeCloseTo(py.mean!, 3);
+        expect(ours.mean!).toBeCloseTo(card(id)[cardKey], 3);
+        if (id !== doc.reference) expect(ours.share_of_reference!).toBeCloseTo(py.share_of_reference!, 3);
+      }
+    // box confusion (teacher vs ground truth, student vs ground truth, student vs teacher) and per-class F1
+    const boxes = (d: ResultsDocument) => (d.confusion ?? []).filter((t) => t.unit === 'boxes');
+    expect(boxes(doc)).toHaveLength(3);
+    for (const t of boxes(python)) {
+      const ours = boxes(doc).find((x) => x.model === t.model && x.against === t.against)!;
+      expect(ours.class_ids).toEqual(t.class_ids);
+      expect(ours.classes).toEqual(t.classes);
+      const cells = t.matrix.flat();
+      const differ = ours.matrix.flat().reduce((a, v, i) => a + Math.abs(v - cells[i]), 0);
+      expect(differ, `${t.model} vs ${t.against}`).toBeLessThanOrEqual(2); // a score rounding may reorder a match
+    }
+    for (const c of (python.per_class ?? []).filter((x) => x.metric === 'f1')) {
+      const ours = doc.per_class!.find(
+        (x) => x.model === c.model && x.against === c.against && x.class_id === c.class_id,
+      );
+      expect(ours?.value ?? NaN).toBeCloseTo(c.value ?? NaN, 1);
+    }
+    expect(await page.locator('[data-testid=evaluate-per-class][data-unit=boxes]').count()).toBe(1);
+    expect(await page.locator('[data-testid=confusion][data-unit=boxes]').count()).toBe(3);
+    // the summary names AP and shows it; the ranking has a per-image AP column per detector
+    const apRow = page.locator('[data-testid=summary-row][data-model=detr-student-hybrid][data-metric=box_ap]');
+    expect(Number(await apRow.getAttribute('data-mean'))).toBeCloseTo(card('detr-student-hybrid').ap, 3);
+    expect(await apRow.innerText()).toMatch(/COCO box AP @ IoU \.50:\.95/);
+    await page.getByTestId('sort-detr-student-hybrid AP vs ground truth').waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it("own images dropped with their COCO file: rows against that ground truth, as the Python's", async () => {

@@ -1,5 +1,5 @@
 /** A DETR query block as the detection methods read it, asked of the contract (roles, never names). */
-import { type Detection, decodeQueries } from '../../analysis/boxes';
+import { type Detection, decodeQueries, rankQueryLabels } from '../../analysis/boxes';
 import { boxToImage } from '../../analysis/geometry';
 import type { Contract, ContractOutput } from '../../contract';
 import type { Run } from '../../state/runs';
@@ -44,6 +44,19 @@ export function blockQueries(block: QueryBlock, run: Pick<Run, 'outputs' | 'plac
   if (!l || !b) return [];
   const p = run.placement;
   return decodeQueries(l.data, b.data, l.dims[1], block.logits.labels ?? [], p.inputWidth, p.inputHeight, threshold, {
+    activation: block.logits.activation,
+    boxFormat: block.boxes.box_format,
+    columns: l.dims[2],
+  }).map((d) => boxToImage(p, d));
+}
+
+/** A block's top (query, label) pairs by score at any score (rankQueryLabels), in the run's image pixels: COCO AP's detections. */
+export function blockRanked(block: QueryBlock, run: Pick<Run, 'outputs' | 'placement'>, top: number): Detection[] {
+  const l = run.outputs[block.logits.name];
+  const b = run.outputs[block.boxes.name];
+  if (!l || !b) return [];
+  const p = run.placement;
+  return rankQueryLabels(l.data, b.data, l.dims[1], block.logits.labels ?? [], p.inputWidth, p.inputHeight, top, {
     activation: block.logits.activation,
     boxFormat: block.boxes.box_format,
     columns: l.dims[2],
