@@ -85,14 +85,26 @@ export function boxToInput<B extends { x0: number; y0: number; x1: number; y1: n
 }
 
 /**
+ * Where the model-input frame lies over the image, in image pixels (letterbox padding reaches outside it): a map
+ * at input resolution stretched over this rectangle lands on the right pixels.
+ */
+export const inputFrameInImage = (p: Placement) => ({
+  x: -p.offsetX / p.scaleX,
+  y: -p.offsetY / p.scaleY,
+  width: p.inputWidth / p.scaleX,
+  height: p.inputHeight / p.scaleY,
+});
+
+/**
  * Where the model-input frame lies over the image, in % of the image (CSS left/top/width/height): a map at
  * input resolution (a class map, an attention grid) drawn in this box lands on the right pixels, letterbox too.
  */
 export function inputFrameOnImage(p: Placement, imageWidth: number, imageHeight: number) {
+  const f = inputFrameInImage(p);
   return {
-    left: `${((-p.offsetX / p.scaleX / imageWidth) * 100).toFixed(4)}%`,
-    top: `${((-p.offsetY / p.scaleY / imageHeight) * 100).toFixed(4)}%`,
-    width: `${((p.inputWidth / p.scaleX / imageWidth) * 100).toFixed(4)}%`,
-    height: `${((p.inputHeight / p.scaleY / imageHeight) * 100).toFixed(4)}%`,
+    left: `${((f.x / imageWidth) * 100).toFixed(4)}%`,
+    top: `${((f.y / imageHeight) * 100).toFixed(4)}%`,
+    width: `${((f.width / imageWidth) * 100).toFixed(4)}%`,
+    height: `${((f.height / imageHeight) * 100).toFixed(4)}%`,
   };
 }

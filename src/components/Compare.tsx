@@ -1,7 +1,9 @@
 import { useMemo } from 'react';
 import { computeAgreements } from '../app/agreement';
-import { galleryObjects, useGalleryCoco } from '../app/gallery';
+import { useGalleryCoco } from '../app/gallery';
+import { imageTruth } from '../app/imageTruth';
 import { interpret } from '../app/task';
+import { ViewExportButtons } from '../share/ExportButtons';
 import { useGroundTruthStore } from '../state/groundTruth';
 import { useStore } from '../state/store';
 import { Disagreement } from './Disagreement';
@@ -33,6 +35,7 @@ export function Compare() {
       <Guard what="The agreement numbers" resetKeys={[image?.id, ids]}>
         <Agreement />
       </Guard>
+      <ViewExportButtons />
       <Guard what="The disagreement overlay" resetKeys={[image?.id, ids]}>
         <Disagreement />
       </Guard>
@@ -49,12 +52,7 @@ function Agreement() {
   const drawn = useGroundTruthStore((s) => (image ? s.drawn[image.id] : undefined));
   const rows = useMemo(() => {
     if (!image) return [];
-    const truth = drawn?.length
-      ? { label: 'the boxes you drew', objects: drawn }
-      : (() => {
-          const g = galleryObjects(coco, image);
-          return g ? { label: 'ground truth (gallery COCO)', objects: g } : null;
-        })();
+    const truth = imageTruth(image, drawn, coco);
     const results = models.map((m) => ({
       id: m.id,
       contract: m.contract,

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { addModelUrl, addUserFiles } from '../app/controller';
 import { clearedMessage, clearModelCache } from '../inference/fetchModel';
+import { ReportButton } from '../share/ReportButton';
 import { findImage, useStore } from '../state/store';
 import { Slider } from './Slider';
 
@@ -124,6 +125,7 @@ export function Controls() {
         >
           clear model cache
         </button>
+        <ReportButton />
         {cacheNote && (
           <span className="text-xs text-slate-400" data-testid="cache-note">
             {cacheNote}

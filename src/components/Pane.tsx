@@ -6,6 +6,7 @@ import { inputFrameOnImage } from '../analysis/geometry';
 import { detectionAt } from '../analysis/queries';
 import { NO_CLASS } from '../analysis/segmentation';
 import { classAt, taskView } from '../app/task';
+import { PaneExportButton } from '../share/ExportButtons';
 import { type ImageEntry, useStore } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
 import { useRun, useTaskResult } from './hooks';
@@ -177,6 +178,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           ? `(${hover.x.toFixed(0)}, ${hover.y.toFixed(0)}) ${readout}`
           : 'hover to compare; wheel to zoom, drag to pan (all panes)'}
       </p>
+      <PaneExportButton modelId={modelId} image={image} />
       {slot?.status === 'error' && (
         <>
           <p role="alert" className="mt-1 text-sm text-red-300">

@@ -30,6 +30,15 @@ function release(image: ImageEntry): void {
   void d.bitmap.then((b) => b.close()).catch(() => undefined);
 }
 
+/** Lend `use` the image's shared decode (at its analysed size), kept open until it is done (exports, the report). */
+export async function withDecodedImage<T>(image: ImageEntry, use: (bitmap: ImageBitmap) => T | Promise<T>): Promise<T> {
+  try {
+    return await use(await acquire(image));
+  } finally {
+    release(image);
+  }
+}
+
 /** Canvas pixels per layout pixel: room for the panes' zoom before the photo looks soft (capped at its own size). */
 const DETAIL = 4;
 

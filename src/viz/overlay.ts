@@ -5,9 +5,32 @@ import type { Detection } from '../analysis/boxes';
 import type { ContractClass } from '../contract';
 import { NO_VALUE_RGB } from './attention';
 
+/** A class map's RGBA pixels (one id per pixel): class colours at `opacity`, background left clear. */
+export function classMapPixels(
+  classMap: Uint8Array,
+  classes: ContractClass[],
+  opacity: number,
+  backgroundId = 0,
+): Uint8ClampedArray<ArrayBuffer> {
+  const data = new Uint8ClampedArray(classMap.length * 4);
+  const rgb = classes.map((c) => color(c.color)!.rgb());
+  const alpha = Math.round(255 * opacity);
+  for (let i = 0; i < classMap.length; i++) {
+    const k = classMap[i];
+    if (k === backgroundId) continue;
+    // NO_CLASS (NaN logits) and ids the contract has no colour for: the no-value colour, fully opaque.
+    const c = rgb[k];
+    data[i * 4] = c ? c.r : NO_VALUE_RGB[0];
+    data[i * 4 + 1] = c ? c.g : NO_VALUE_RGB[1];
+    data[i * 4 + 2] = c ? c.b : NO_VALUE_RGB[2];
+    data[i * 4 + 3] = c ? alpha : 255;
+  }
+  return data;
+}
+
 /** Paint a class map (one id per pixel, width×height) into a canvas of the same size; background left clear. */
 export function drawClassMap(
-  canvas: HTMLCanvasElement,
+  canvas: HTMLCanvasElement | OffscreenCanvas,
   classMap: Uint8Array,
   width: number,
   height: number,
@@ -17,21 +40,8 @@ export function drawClassMap(
 ): void {
   canvas.width = width;
   canvas.height = height;
-  const ctx = canvas.getContext('2d')!;
-  const img = ctx.createImageData(width, height);
-  const rgb = classes.map((c) => color(c.color)!.rgb());
-  const alpha = Math.round(255 * opacity);
-  for (let i = 0; i < classMap.length; i++) {
-    const k = classMap[i];
-    if (k === backgroundId) continue;
-    // NO_CLASS (NaN logits) and ids the contract has no colour for: the no-value colour, fully opaque.
-    const c = rgb[k];
-    img.data[i * 4] = c ? c.r : NO_VALUE_RGB[0];
-    img.data[i * 4 + 1] = c ? c.g : NO_VALUE_RGB[1];
-    img.data[i * 4 + 2] = c ? c.b : NO_VALUE_RGB[2];
-    img.data[i * 4 + 3] = c ? alpha : 255;
-  }
-  ctx.putImageData(img, 0, 0);
+  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+  ctx.putImageData(new ImageData(classMapPixels(classMap, classes, opacity, backgroundId), width, height), 0, 0);
 }
 
 /**
