@@ -7,6 +7,9 @@ import { CSP, contentSecurityPolicy, contractValidator } from './scripts/vite-pl
 const version = (path: string) => JSON.stringify(JSON.parse(readFileSync(path, 'utf8')).version);
 
 export default defineConfig({
+  // Relative URLs in the build (assets, workers, onnxruntime-web's WebAssembly, models, samples), so `dist/`
+  // works from any static host under any path (docs/hosting.md). `vite` dev still serves at `/`.
+  base: './',
   // What a results file records about the app that wrote it.
   define: {
     __APP_VERSION__: version('package.json'),

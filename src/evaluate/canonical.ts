@@ -1,3 +1,5 @@
+import { sha256 } from '../inference/sha256';
+
 /**
  * A contract's identity in a results file: SHA-256 of its canonical JSON — keys sorted, no spaces, numbers as
  * JavaScript writes them. ml/attnlens_ml/results.py canonical_json writes the same bytes, so the app and the
@@ -17,6 +19,6 @@ export function canonicalJson(value: unknown): string {
 }
 
 export async function contractHash(contract: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalJson(contract)));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const digest = await sha256(new TextEncoder().encode(canonicalJson(contract)));
+  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -3,6 +3,7 @@
  * longest side is MAX_SIDE), identify it by a hash of its pixels, and keep the last few decoded for the runs.
  */
 import { type ImageFacts, type ImageRef, MAX_SIDE } from './protocol';
+import { sha256 } from './sha256';
 import { SNIFF_BYTES, sniff } from './sniff';
 
 export const displayScale = (w: number, h: number) => Math.min(1, MAX_SIDE / Math.max(w, h));
@@ -83,7 +84,7 @@ async function pixelHash(bitmap: ImageBitmap): Promise<string> {
   const bytes = new Uint8Array(8 + pixels.length);
   bytes.set(new Uint8Array(header.buffer), 0);
   bytes.set(pixels, 8);
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  const digest = await sha256(bytes);
   return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 

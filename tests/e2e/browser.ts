@@ -35,7 +35,8 @@ export async function startApp(): Promise<{ server: PreviewServer; url: string; 
   return { server, url: `http://127.0.0.1:${address.port}/`, outDir };
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** Debian's chromium; `extraArgs` go after the usual flags (e.g. a --host-resolver-rules). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: run 'node scripts/setup.mjs --browser' (apt-get install chromium)`);
   return chromium.launch({
@@ -48,6 +49,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      ...extraArgs,
     ],
   });
 }
