@@ -2,7 +2,7 @@
  * Build-time pieces of the app's strict Content-Security-Policy (see docs/contract.md and README):
  * - `contractValidator`: the JSON Schemas (the model contract, the data-set results file) compiled by Ajv *at
  *   build (and test) time* into plain ESM (Ajv standalone code), served as the virtual modules
- *   `virtual:attnlens-contract-validator` and `virtual:attnlens-results-validator`. Ajv compiling at run time
+ *   `virtual:attnlens-contract-validator`, `virtual:attnlens-results-validator` and `virtual:attnlens-view-validator`. Ajv compiling at run time
  *   would need `new Function`, which the policy forbids.
  * - `contentSecurityPolicy`: the policy, as a `<meta http-equiv>` in the built index.html (any static host) and
  *   as a response header of `vite preview` (which also covers the inference worker's script: a worker obeys
@@ -16,7 +16,9 @@ import type { Plugin } from 'vite';
 
 export const CONTRACT_VALIDATOR_ID = 'virtual:attnlens-contract-validator';
 export const RESULTS_VALIDATOR_ID = 'virtual:attnlens-results-validator';
+export const VIEW_VALIDATOR_ID = 'virtual:attnlens-view-validator';
 const SCHEMAS = {
+  [VIEW_VALIDATOR_ID]: fileURLToPath(new URL('../contract/attnlens-view.schema.json', import.meta.url)),
   [CONTRACT_VALIDATOR_ID]: fileURLToPath(new URL('../contract/attnlens-contract.schema.json', import.meta.url)),
   [RESULTS_VALIDATOR_ID]: fileURLToPath(new URL('../contract/attnlens-results.schema.json', import.meta.url)),
 };

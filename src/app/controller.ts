@@ -27,6 +27,7 @@ import {
   stopModel,
 } from '../inference/models';
 import { pageOutputs, workerOutputs } from '../methods/registry';
+import { sha256Hex } from '../share/viewDocument';
 import { useGroundTruthStore } from '../state/groundTruth';
 import { quote } from '../state/linkCodec';
 import { useLinkNotes } from '../state/linkNotes';
@@ -59,6 +60,29 @@ async function entryOf(blob: Blob, name: string, source: ImageEntry['source']): 
     original: facts.original,
     source,
   };
+}
+
+/** An image from a shared view: decoded and added to the strip (or the open one with the same pixels); null if unreadable. */
+export async function openSharedImage(blob: Blob, name: string): Promise<ImageEntry | null> {
+  try {
+    const entry = await entryOf(blob, name, 'user');
+    const open = useStore.getState().images.find((i) => i.id === entry.id);
+    if (open) {
+      URL.revokeObjectURL(entry.url);
+      URL.revokeObjectURL(entry.thumb);
+      return open;
+    }
+    useStore.getState().addImages([entry]);
+    return entry;
+  } catch (e) {
+    useStore
+      .getState()
+      .notify(
+        `the shared image ${name} cannot be decoded by this browser (it is damaged): ask for the view again`,
+        (e as Error).message,
+      );
+    return null;
+  }
 }
 
 let galleryLoaded = false;
@@ -107,19 +131,31 @@ export function checkImageLink(): void {
  */
 export function checkLinkModels(): void {
   const { zoo, view, setView, slots } = useStore.getState();
-  if (!zoo) return;
+  if (!zoo || sharedViewsOpening > 0) return; // a shared view being opened may name its model files yet
   const known = new Set([...zoo.models, ...(zoo.variants ?? [])].map((m) => m.id));
   const { keep, notes } = unknownModels(
     view.models,
     (id) => known.has(id),
     (id) =>
       id.startsWith(LOCAL_PREFIX) &&
-      (localModels.has(id) || urlModels.has(id) || slots[id]?.status === 'loading' || slots[id]?.status === 'fetching'),
+      (localModels.has(id) ||
+        urlModels.has(id) ||
+        wantedModels.has(id) ||
+        slots[id]?.status === 'loading' ||
+        slots[id]?.status === 'fetching'),
     LOCAL_PREFIX,
     DEFAULT_VIEW.models,
   );
   for (const n of notes) useLinkNotes.getState().add(n);
   if (keep.join(',') !== view.models.join(',')) setView({ models: keep });
+}
+
+let sharedViewsOpening = 0;
+
+/** A shared view is being opened (+1) or is open (−1): the link's models are checked once it is. */
+export function holdLinkCheck(delta: 1 | -1): void {
+  sharedViewsOpening += delta;
+  if (!sharedViewsOpening) checkLinkModels();
 }
 
 /** A pasted or edited link in an open tab: apply it over the current view, naming what in it is unusable. */
@@ -130,6 +166,12 @@ export function followHash(): void {
   setView(decoded.view);
   checkLinkModels();
   checkImageLink();
+  // the link's zoom, mode and data-set state, and its shared view (own image, ground truth, findings)
+  void import('../share/share').then((share) => {
+    share.applyExtras(decoded.extras);
+    if (decoded.payload) void share.openPayload(decoded.payload);
+  });
+  if (decoded.payload) holdLinkCheck(1); // released by openPayload
 }
 
 /** Models the user dropped or named by URL: kept in this tab only, so a link cannot reopen them. */
@@ -143,24 +185,82 @@ const localId = (name: string) =>
     .replace(/[^a-z0-9._-]+/g, '-');
 
 /** Bytes of models the user supplied, kept so a backend switch (or coming back into view) can reload them. */
-const localModels = new Map<string, { bytes: ArrayBuffer; sidecar?: string }>();
+const localModels = new Map<string, { bytes: ArrayBuffer; sidecar?: string; name?: string }>();
+
+/** Model files a shared view names by SHA-256: each waits in its pane for the user to drop that very file. */
+const wantedModels = new Map<string, { name: string; sha256: string; bytes?: number }>();
+
+/** A shared view's model file: its pane asks for the file (links and views never carry model bytes). */
+export function wantModelFile(id: string, want: { name: string; sha256: string; bytes?: number }): void {
+  wantedModels.set(id, want);
+  const size = want.bytes ? `, ${(want.bytes / 1e6).toFixed(2)} MB` : '';
+  useStore.getState().setSlot(id, {
+    status: 'error',
+    error: `This view uses ${want.name} (SHA-256 ${want.sha256.slice(0, 12)}…${size}), a model file your colleague opened: a link never carries model files. Drop the same file here to see it.`,
+  });
+}
+
+/** Where each user model came from, for a shared view: the file (name, bytes) or the URL. */
+export function userModelSource(id: string): { file: { name: string; bytes: ArrayBuffer } } | { url: string } | null {
+  const url = urlModels.get(id);
+  if (url) return { url };
+  const local = localModels.get(id);
+  return local ? { file: { name: local.name ?? `${id}.onnx`, bytes: local.bytes } } : null;
+}
+
+/**
+ * A model file against the shared view's wanted ones: the id it opens under (a wanted file of the same bytes
+ * keeps the view's id whatever the file is called), or why it is refused (the view wants another file of that name).
+ */
+async function matchWanted(id: string, name: string, data: ArrayBuffer): Promise<{ id: string } | { refuse: string }> {
+  if (!wantedModels.size) return { id };
+  const digest = await sha256Hex(data);
+  const same = [...wantedModels].find(([, w]) => w.sha256 === digest);
+  if (same) {
+    wantedModels.delete(same[0]);
+    return { id: same[0] };
+  }
+  const named = wantedModels.get(id);
+  if (named)
+    return {
+      refuse: `${name} is not the model of the shared view: its SHA-256 is ${digest.slice(0, 12)}…, the view's ${named.name} has ${named.sha256.slice(0, 12)}…. Ask your colleague for their file (or open it as another model under another name).`,
+    };
+  return { id };
+}
 
 async function addLocalModel(
-  id: string,
+  requestedId: string,
   bytes: Promise<ArrayBuffer>,
   sidecar?: string,
   source?: ModelSource,
 ): Promise<void> {
   const { setSlot, setView } = useStore.getState();
-  setSlot(id, { status: 'loading', progress: 0 });
+  let id = requestedId;
+  if (!wantedModels.has(id)) setSlot(id, { status: 'loading', progress: 0 });
   if (source) registerModelSource(id, source);
   try {
     const data = await bytes;
+    const match = await matchWanted(id, source?.name ?? id, data);
+    if ('refuse' in match) {
+      useStore.getState().notify(match.refuse);
+      return;
+    }
+    if (match.id !== id) {
+      useStore.getState().dropModel(id);
+      id = match.id;
+      if (source) registerModelSource(id, source);
+    }
+    setSlot(id, { status: 'loading', progress: 0 });
     const model = await loadModel(id, data, useStore.getState().view.backend, sidecar, workerOutputs);
-    localModels.set(id, { bytes: data, sidecar });
+    localModels.set(id, { bytes: data, sidecar, name: source?.name ?? `${id}.onnx` });
     setSlot(id, { status: 'ready', model });
-    const models = useStore.getState().view.models.filter((m) => m !== id);
-    setView({ models: [...models, id] });
+    const { view, images } = useStore.getState();
+    if (!view.models.includes(id)) setView({ models: [...view.models, id] });
+    else {
+      // a shared view's model file, already in view: nothing else changes, so run it here
+      const image = findImage(images, view.image);
+      if (image) void analyse(id, image);
+    }
   } catch (e) {
     // The models and images already open stay as they were; the message names the problem and the fix (the
     // runtime's own text, if any, goes folded under it).
@@ -196,6 +296,12 @@ export async function addModelUrl(text: string): Promise<void> {
   dropModel(id);
   setView({ models: [...useStore.getState().view.models.filter((m) => m !== id), id] });
   await ensureModel(id);
+}
+
+/** A shared view's model URL, under the view's id: fetched (or taken from the cache) and opened. */
+export function openSharedUrlModel(id: string, url: string): Promise<void> {
+  urlModels.set(id, url);
+  return ensureModel(id);
 }
 
 /** Fetch (or take from the cache) a URL model's bytes and open them; every failure is worded in its pane. */
@@ -252,6 +358,12 @@ export async function addUserFiles(files: File[]): Promise<void> {
     }
     if (plan.do === 'coco') {
       await importCoco(new File([file.blob], file.name));
+      continue;
+    }
+    if (plan.do === 'view') {
+      // loaded on demand: sharing imports this module (no cycle at load time)
+      const { openViewFile } = await import('../share/share');
+      await openViewFile(file.blob, file.name);
       continue;
     }
     if (plan.do === 'model') {

@@ -29,11 +29,12 @@ export type FilePlan =
   | { do: 'model'; file: number; sidecar?: number; externalData: { file: number; path: string }[]; note?: string }
   | { do: 'image'; file: number; note?: string }
   | { do: 'coco'; file: number }
+  | { do: 'view'; file: number }
   | { do: 'tell'; file: number; message: string };
 
 const EXPORT_KIT =
   'export it to ONNX with the AttnLens export kit (ml/attnlens_ml/export_kit.py: export_with_contract, see docs/contract.md), then drop the .onnx file it writes';
-const OPENS = 'drop .onnx models (or .onnx.gz), PNG, JPEG, WebP, GIF or BMP images, or COCO JSON';
+const OPENS = 'drop .onnx models (or .onnx.gz), PNG, JPEG, WebP, GIF or BMP images, COCO JSON, or an .attnlens view';
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|jfif|webp|gif|bmp|dib)$/i;
 const FORMAT_NAMES = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', gif: 'GIF', bmp: 'BMP' } as const;
 const SIDECAR = /\.contract\.json$/i;
@@ -131,7 +132,8 @@ export function planFiles(files: DroppedFile[]): FilePlan[] {
         file: i,
         message: `${f.name} is the contract sidecar of a model file ${stem}.onnx, which was not dropped with it: drop ${stem}.onnx and ${f.name} together (select both files).`,
       });
-    } else if (f.sniffed.kind === 'json' && f.json !== 'other' && !f.gzipBroken) plans.push({ do: 'coco', file: i });
+    } else if (f.sniffed.kind === 'json' && f.json === 'view' && !f.gzipBroken) plans.push({ do: 'view', file: i });
+    else if (f.sniffed.kind === 'json' && f.json !== 'other' && !f.gzipBroken) plans.push({ do: 'coco', file: i });
     else plans.push({ do: 'tell', file: i, message: tell(f) ?? `${f.name}: ${OPENS}.` });
   });
   return plans;

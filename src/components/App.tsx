@@ -2,6 +2,9 @@ import { useEffect } from 'react';
 import { addUserFiles, droppedFiles, followHash, loadGallery, useAnalysis } from '../app/controller';
 import { EvaluateView } from '../evaluate/EvaluateView';
 import { useEvaluateStore } from '../evaluate/store';
+import { ReviewMode } from '../share/ReviewMode';
+import { SharePanel } from '../share/SharePanel';
+import { startSharing } from '../share/share';
 import { useStore } from '../state/store';
 import { isDetMetrics, isSegMetrics, type ZooModel } from '../zoo';
 import { Compare } from './Compare';
@@ -39,6 +42,7 @@ export function App() {
   useAnalysis();
   useEffect(() => {
     void loadGallery();
+    startSharing();
     const onKey = (e: KeyboardEvent) => {
       if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
       if (e.key === 'ArrowRight') useStore.getState().step(1);
@@ -84,6 +88,12 @@ export function App() {
       </Guard>
       <Guard what="The link notice" resetKeys={[]}>
         <LinkNotice />
+      </Guard>
+      <Guard what="Sharing" resetKeys={[]}>
+        <SharePanel />
+      </Guard>
+      <Guard what="Review mode" resetKeys={[]}>
+        <ReviewMode />
       </Guard>
       <nav className="mt-4 flex gap-2 text-sm" aria-label="mode">
         {(['compare', 'evaluate'] as const).map((m) => (

@@ -52,21 +52,29 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
         [el.clientWidth, el.clientHeight],
       ])
       .on('zoom', (e) => {
-        if (e.sourceEvent) useStore.getState().setZoom({ k: e.transform.k, x: e.transform.x, y: e.transform.y });
+        // kept as fractions of the pane, so a link or a finding shows the same part of the image at any size
+        if (e.sourceEvent)
+          useStore
+            .getState()
+            .setZoom({ k: e.transform.k, x: e.transform.x / el.clientWidth, y: e.transform.y / el.clientHeight });
       });
     select(el).call(behaviour);
     return () => void select(el).on('.zoom', null);
   }, []);
   useEffect(() => {
-    if (viewport.current)
-      select(viewport.current).property('__zoom', zoomIdentity.translate(zoom.x, zoom.y).scale(zoom.k));
+    const el = viewport.current;
+    if (el)
+      select(el).property(
+        '__zoom',
+        zoomIdentity.translate(zoom.x * el.clientWidth, zoom.y * el.clientHeight).scale(zoom.k),
+      );
   }, [zoom]);
 
   const toImagePoint = (e: React.MouseEvent<HTMLDivElement>): [number, number] => {
     const r = e.currentTarget.getBoundingClientRect();
     return [
-      ((e.clientX - r.left - zoom.x) / zoom.k / r.width) * w,
-      ((e.clientY - r.top - zoom.y) / zoom.k / r.height) * h,
+      ((e.clientX - r.left - zoom.x * r.width) / zoom.k / r.width) * w,
+      ((e.clientY - r.top - zoom.y * r.height) / zoom.k / r.height) * h,
     ];
   };
   const onMove = (e: React.MouseEvent<HTMLDivElement>) => {
@@ -142,7 +150,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
         <div
           data-testid="layer"
           className="absolute inset-0 origin-top-left"
-          style={{ transform: `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.k})` }}
+          style={{ transform: `translate(${100 * zoom.x}%, ${100 * zoom.y}%) scale(${zoom.k})` }}
         >
           {image && <Photo image={image} testId="photo" />}
           <canvas

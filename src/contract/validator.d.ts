@@ -22,3 +22,11 @@ declare module 'virtual:attnlens-results-validator' {
   const validate: { (data: unknown): boolean; errors?: ErrorObject[] | null };
   export default validate;
 }
+
+declare module 'virtual:attnlens-view-validator' {
+  import type { ErrorObject } from 'ajv';
+
+  /** Lists every error of a shared view (link payload or .attnlens file). */
+  const validate: { (data: unknown): boolean; errors?: ErrorObject[] | null };
+  export default validate;
+}

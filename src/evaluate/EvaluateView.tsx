@@ -1,7 +1,8 @@
 /** Evaluate mode: run the models in view over every open image; summary, ranking table, export and re-open. */
-import { memo, useDeferredValue, useMemo, useState } from 'react';
+import { memo, useDeferredValue, useMemo } from 'react';
 import { download, json } from '../app/download';
 import { Heatmap } from '../components/charts/Heatmap';
+import { sha256Hex } from '../share/viewDocument';
 import { findImage, useStore } from '../state/store';
 import { NO_BOX, type ResultsDocument, readResults, TRUTH } from './results';
 import { cancelEvaluation, runEvaluation } from './runner';
@@ -102,7 +103,8 @@ function OpenResults() {
           const file = e.target.files?.[0];
           e.target.value = '';
           if (!file) return;
-          const r = readResults(await file.text(), file.name);
+          const text = await file.text();
+          const r = readResults(text, file.name);
           if (!r.ok) {
             useStore.getState().notify(`${r.problem}. Pick a file AttnLens exported (Export results).`);
             return;
@@ -114,7 +116,16 @@ function OpenResults() {
             notes.push(
               `${absent} of its ${r.doc.images.length} images are not open in this tab: their rows and the summary show, their pictures do not (drop the images to see them)`,
             );
-          useEvaluateStore.setState({ doc: r.doc, source: file.name, notes, status: 'idle', done: 0, total: 0 });
+          const docHash = await sha256Hex(text);
+          useEvaluateStore.setState({
+            doc: r.doc,
+            docHash,
+            source: file.name,
+            notes,
+            status: 'idle',
+            done: 0,
+            total: 0,
+          });
         }}
       />
     </label>
@@ -363,8 +374,9 @@ const FailureTotals = memo(function FailureTotals({ doc }: { doc: ResultsDocumen
 
 const Ranking = memo(function Ranking({ doc }: { doc: ResultsDocument }) {
   const images = useStore((s) => s.images);
-  const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'worst', descending: false });
-  const [filter, setFilter] = useState('');
+  const sort = useEvaluateStore((s) => s.sort);
+  const filter = useEvaluateStore((s) => s.filter);
+  const { setSort, setFilter } = useEvaluateStore.getState();
   const { columns, rows } = useMemo(() => tableOf(doc), [doc]);
   const missedModels = useMemo(() => failureTotals(doc).map((t) => t.model), [doc]);
   const shown = useMemo(
@@ -377,7 +389,7 @@ const Ranking = memo(function Ranking({ doc }: { doc: ResultsDocument }) {
         type="button"
         className="underline-offset-2 hover:underline"
         data-testid={`sort-${key}`}
-        onClick={() => setSort((s) => ({ key, descending: s.key === key ? !s.descending : false }))}
+        onClick={() => setSort({ key, descending: sort.key === key ? !sort.descending : false })}
       >
         {label}
         {sort.key === key ? (sort.descending ? ' ▼' : ' ▲') : ''}

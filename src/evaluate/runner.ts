@@ -11,6 +11,7 @@ import { loadGalleryCoco } from '../app/gallery';
 import { detectionThreshold, interpret, taskView } from '../app/task';
 import type { Contract } from '../contract';
 import { blockRanked, queryBlock } from '../methods/detr/contract';
+import { sha256Hex } from '../share/viewDocument';
 import { useGroundTruthStore } from '../state/groundTruth';
 import { type Run, runKey } from '../state/runs';
 import { type ImageEntry, useStore } from '../state/store';
@@ -314,9 +315,11 @@ export async function runEvaluation(): Promise<void> {
   await nextTask();
   const doc = documentOf(models, done, rows, truthSource, pools);
   await nextTask();
+  const docHash = await sha256Hex(JSON.stringify(doc)); // the exported file's, which a link names
   set({
     status: controller.signal.aborted ? 'cancelled' : 'done',
     doc,
+    docHash,
     lastAt: performance.now(),
   });
   stop = null;

@@ -17,7 +17,14 @@ export interface EvaluateState {
   /** The results file the document was read from, when it was. */
   source: string | null;
   notes: string[];
+  /** The ranking's order and name filter (they travel in links). */
+  sort: { key: string; descending: boolean };
+  filter: string;
+  /** SHA-256 of the document as exported (names the results file a link refers to). */
+  docHash: string | null;
   setMode: (mode: EvaluateState['mode']) => void;
+  setSort: (sort: EvaluateState['sort']) => void;
+  setFilter: (filter: string) => void;
 }
 
 export const useEvaluateStore = create<EvaluateState>((set) => ({
@@ -30,5 +37,10 @@ export const useEvaluateStore = create<EvaluateState>((set) => ({
   doc: null,
   source: null,
   notes: [],
+  sort: { key: 'worst', descending: false },
+  filter: '',
+  docHash: null,
   setMode: (mode) => set({ mode }),
+  setSort: (sort) => set({ sort }),
+  setFilter: (filter) => set({ filter }),
 }));

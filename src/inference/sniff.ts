@@ -154,9 +154,9 @@ function looksLikeOnnx(head: Uint8Array): boolean {
   }
 }
 
-export type JsonKind = 'coco' | 'contract' | 'other' | 'invalid';
+export type JsonKind = 'coco' | 'contract' | 'view' | 'other' | 'invalid';
 
-/** A JSON file: COCO annotations (images + annotations), an AttnLens contract sidecar, or something else. */
+/** A JSON file: COCO annotations (images + annotations), an AttnLens contract sidecar, a shared view (.attnlens), or something else. */
 export function jsonKind(text: string): JsonKind {
   let doc: unknown;
   try {
@@ -167,6 +167,7 @@ export function jsonKind(text: string): JsonKind {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return 'other';
   const o = doc as Record<string, unknown>;
   if (o.format === 'attnlens-contract') return 'contract';
+  if (o.format === 'attnlens-view') return 'view';
   if (Array.isArray(o.images) || Array.isArray(o.annotations)) return 'coco';
   return 'other';
 }

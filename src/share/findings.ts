@@ -69,13 +69,13 @@ export const useFindings = create<FindingsStore>((set, get) => ({
   setAt: (at) => set({ at }),
 }));
 
-/** The part of a width×height image a pane shows at zoom z (pane pixels paneWidth×paneHeight), in image pixels. */
-export function visibleRegion(z: ZoomState, paneWidth: number, paneHeight: number, width: number, height: number): Box {
+/** The part of a width×height image the panes show at zoom z (translation in pane fractions), in image pixels. */
+export function visibleRegion(z: ZoomState, width: number, height: number): Box {
   const clamp = (v: number, hi: number) => Math.max(0, Math.min(hi, v));
   return {
-    x0: clamp(((0 - z.x) / z.k / paneWidth) * width, width),
-    y0: clamp(((0 - z.y) / z.k / paneHeight) * height, height),
-    x1: clamp(((paneWidth - z.x) / z.k / paneWidth) * width, width),
-    y1: clamp(((paneHeight - z.y) / z.k / paneHeight) * height, height),
+    x0: clamp((-z.x / z.k) * width, width),
+    y0: clamp((-z.y / z.k) * height, height),
+    x1: clamp(((1 - z.x) / z.k) * width, width),
+    y1: clamp(((1 - z.y) / z.k) * height, height),
   };
 }

@@ -6,7 +6,7 @@ import { create } from 'zustand';
 import type { LoadedModel } from '../inference/models';
 import type { ZooIndex } from '../zoo';
 import { evictions, RUN_BUDGET_BYTES, type Run, runKey } from './runs';
-import { DEFAULT_VIEW, decodeView, encodeView, type ImageLink, type ViewState } from './viewState';
+import { DEFAULT_VIEW, decodeView, type ImageLink, type ViewState } from './viewState';
 
 export interface ImageEntry {
   /** Hash of the decoded pixels: the same picture has the same id whatever its file is called. */
@@ -36,7 +36,7 @@ export interface ModelSlot {
   retry?: boolean;
 }
 
-/** Pan/zoom shared by every pane (d3-zoom transform in pane pixels), and the hovered image point. */
+/** Pan/zoom shared by every pane: d3-zoom's scale k, and its translation as fractions of the pane's size. */
 export interface ZoomState {
   k: number;
   x: number;
@@ -83,10 +83,12 @@ export function findImage(images: ImageEntry[], link: ImageLink): ImageEntry | u
 const initial = decodeView(typeof location === 'undefined' ? '' : location.hash);
 /** What the link the page opened with named that is unusable (shown by the link notice, state/linkNotes). */
 export const initialLinkProblems = initial.problems;
+/** What the link the page opened with carries beside the view: extras, and the shared view (applied by share/). */
+export const initialLink = { extras: initial.extras, payload: initial.payload };
 
 export const useStore = create<Store>((set, get) => ({
   view: initial.view,
-  zoom: { k: 1, x: 0, y: 0 },
+  zoom: initial.extras.zoom ?? { k: 1, x: 0, y: 0 },
   hover: null,
   zoo: null,
   images: [],
@@ -155,13 +157,5 @@ export const useStore = create<Store>((set, get) => ({
       return { notices: s.notices.filter((_, j) => j !== i), noticeDetails };
     }),
 }));
-
-/** Mirror the view into the URL fragment (replaceState: no history entry per slider move). */
-useStore.subscribe((s, prev) => {
-  if (s.view !== prev.view && typeof history !== 'undefined') {
-    const hash = encodeView(s.view);
-    if (hash !== location.hash) history.replaceState(null, '', hash);
-  }
-});
 
 export { DEFAULT_VIEW };

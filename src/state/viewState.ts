@@ -5,7 +5,8 @@
  * and settings travel — never image pixels: images stay in the user's browser.
  */
 import { METHOD_DEFAULTS, METHODS, type MethodSettings } from '../methods/registry';
-import { count, decodeSlice, encodeSlice, type LinkSlice, quote, sample } from './linkCodec';
+import { LINK_VERSION, LINK_VERSION_KEY, splitPayload } from '../share/viewDocument';
+import { count, decodeSlice, encodeSlice, type LinkSlice, numbers, quote, sample } from './linkCodec';
 
 /** A clicked detection: a model's query in one of its query blocks. */
 export interface QuerySelection {
@@ -63,10 +64,78 @@ const knownKeys = () =>
     'o',
     'b',
     'q',
+    ...EXTRA_KEYS,
     ...slices().flatMap((m) => (m.link.params as { key: string }[]).map((p) => p.key)),
   ]);
 
-export function encodeView(v: ViewState): string {
+/**
+ * What a link carries beside the view: the panes' zoom, the mode, the data-set view's order, filter and results
+ * file, the zoo models' versions (SHA-256 prefixes, in the order of `m`), and the link's format version.
+ */
+export interface LinkExtras {
+  zoom?: { k: number; x: number; y: number };
+  mode?: 'compare' | 'evaluate';
+  sort?: { key: string; descending: boolean };
+  filter?: string;
+  /** SHA-256 of the results file the data-set view showed. */
+  results?: string;
+  /** Per model of `m`: its SHA-256 prefix when it is a zoo model, else ''. */
+  versions?: string[];
+}
+
+const EXTRA_KEYS = ['z', 'mode', 'es', 'ef', 'rh', 'mv', LINK_VERSION_KEY, 'x'];
+const zoomCodec = numbers(3, -16, 16, 'a zoom k,x,y (k from 1 to 16, x and y pane fractions)');
+
+export function encodeExtras(e: LinkExtras, out: URLSearchParams): void {
+  if (e.zoom && (e.zoom.k !== 1 || e.zoom.x !== 0 || e.zoom.y !== 0))
+    out.set('z', [e.zoom.k, e.zoom.x, e.zoom.y].map(String).join(','));
+  if (e.mode === 'evaluate') out.set('mode', 'evaluate');
+  if (e.sort && (e.sort.key !== 'worst' || e.sort.descending))
+    out.set('es', `${e.sort.key}:${e.sort.descending ? 'desc' : 'asc'}`);
+  if (e.filter) out.set('ef', e.filter);
+  if (e.results) out.set('rh', e.results);
+  if (e.versions?.some(Boolean)) out.set('mv', e.versions.join(','));
+}
+
+function decodeExtras(p: URLSearchParams, problems: string[]): LinkExtras {
+  const e: LinkExtras = {};
+  const z = p.get('z');
+  if (z !== null) {
+    const v = z.length <= 100 ? zoomCodec.decode(z) : undefined;
+    if (v && v[0] >= 1 && v[1] <= 1 && v[2] <= 1) e.zoom = { k: v[0], x: v[1], y: v[2] };
+    else problems.push(`the link's zoom ${quote(z)} is not ${zoomCodec.expected}: showing the whole image`);
+  }
+  const mode = p.get('mode');
+  if (mode !== null) {
+    if (mode === 'evaluate' || mode === 'compare') e.mode = mode;
+    else problems.push(`the link's mode ${quote(mode)} is not compare or evaluate`);
+  }
+  const es = p.get('es');
+  if (es !== null) {
+    const m = es.length <= 300 ? /^(.+):(asc|desc)$/.exec(es) : null;
+    if (m) e.sort = { key: m[1], descending: m[2] === 'desc' };
+    else problems.push(`the link's data-set order ${quote(es)} is not column:asc|desc`);
+  }
+  const ef = p.get('ef');
+  if (ef !== null) {
+    if (ef.length <= 300) e.filter = ef;
+    else problems.push(`the link's data-set filter is ${count(ef.length)} characters (at most 300): not applied`);
+  }
+  const rh = p.get('rh');
+  if (rh !== null) {
+    if (/^[0-9a-f]{64}$/.test(rh)) e.results = rh;
+    else problems.push(`the link's results file ${quote(rh)} is not a SHA-256 (64 hex digits)`);
+  }
+  const mv = p.get('mv');
+  if (mv !== null) {
+    const parts = mv.split(',', MAX_MODELS + 1);
+    if (mv.length <= 200 && parts.every((x) => /^[0-9a-f]{0,16}$/.test(x))) e.versions = parts;
+    else problems.push(`the link's model versions ${quote(mv)} are not SHA-256 prefixes: not checked`);
+  }
+  return e;
+}
+
+export function encodeView(v: ViewState, extras: LinkExtras = {}): string {
   const p = new URLSearchParams();
   p.set('m', v.models.join(','));
   if (v.image && 'sample' in v.image) p.set('s', v.image.sample);
@@ -80,6 +149,7 @@ export function encodeView(v: ViewState): string {
   if (v.selection)
     p.set('q', `${v.selection.model}:${v.selection.block === 'one_to_many' ? 'o2m' : 'o2o'}:${v.selection.query}`);
   for (const m of slices()) encodeSlice(m.link, v.methods[m.id], p);
+  encodeExtras(extras, p);
   return `#${p.toString()}`;
 }
 
@@ -87,11 +157,23 @@ export interface DecodedView {
   view: ViewState;
   /** What in the link was unusable and was replaced by the default, in words for the user. */
   problems: string[];
+  extras: LinkExtras;
+  /** The shared view the link carries (its `x` parameter, still encoded), if any. */
+  payload: string | null;
 }
 
 /** Parse a fragment; anything malformed falls back to the base (default) value and is reported. */
 export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): DecodedView {
   const problems: string[] = [];
+  // The shared view (`x=…`) may be long; it is read on its own (share/viewDocument), not as a view parameter.
+  const split = splitPayload(hash);
+  hash = split.view;
+  if (split.version !== null && !(split.version >= 1 && split.version <= LINK_VERSION))
+    problems.push(
+      Number.isNaN(split.version)
+        ? "the link's format version is not a number: read as this version's"
+        : `the link was made by a newer AttnLens (link version ${split.version}, this one reads up to ${LINK_VERSION}): what is newer is not restored`,
+    );
   const from = hash.startsWith('#') ? 1 : 0;
   const length = hash.length - from;
   let text = hash.slice(from, from + MAX_LINK_CHARS + 1);
@@ -164,11 +246,12 @@ export function decodeView(hash: string, base: ViewState = DEFAULT_VIEW): Decode
   const methods = { ...base.methods } as Record<string, object>;
   for (const slice of slices()) methods[slice.id] = decodeSlice(slice.link, base.methods[slice.id], p, problems);
   view.methods = methods as MethodSettings;
+  const extras = decodeExtras(p, problems);
   const known = knownKeys();
   const unknown = [...new Set([...p.keys()].filter((k) => !known.has(k)))];
   if (unknown.length)
     problems.push(
       `the link has ${unknown.length === 1 ? 'a parameter' : `${count(unknown.length)} parameters`} this app does not read (${sample(unknown)}): ignored`,
     );
-  return { view, problems };
+  return { view, problems, extras, payload: split.payload };
 }
