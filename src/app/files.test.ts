@@ -85,7 +85,7 @@ describe('planFiles', () => {
     expect(told(file('weights.pkl', { kind: 'pickle' }))).toMatch(/^weights\.pkl is a Python pickle .*export kit/);
     expect(told(file('a.zip', { kind: 'zip', pytorch: false }))).toMatch(/^a\.zip is a zip archive.*unpack it/);
     expect(told(file('notes.txt', { kind: 'unknown' }))).toBe(
-      'notes.txt is not a file AttnLens opens (by its bytes it is not an ONNX model, an image or JSON): drop .onnx models (or .onnx.gz), PNG, JPEG, WebP, GIF or BMP images, or COCO JSON.',
+      'notes.txt is not a file AttnLens opens (by its bytes it is not an ONNX model, an image or JSON): drop .onnx models (or .onnx.gz), PNG, JPEG, WebP, GIF or BMP images, COCO JSON, or an .attnlens view.',
     );
     expect(told(file('e.png', { kind: 'empty' }))).toMatch(/^e\.png is empty \(0 bytes\)/);
     expect(told(file('x.gz', { kind: 'gzip' }, { gzipBroken: true }))).toMatch(

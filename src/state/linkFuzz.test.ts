@@ -133,7 +133,7 @@ describe('link decoder under fuzzing', () => {
   it('decode(encode(view)) is the view, with no problem, for every valid view', () => {
     fc.assert(
       fc.property(validView, (v) => {
-        expect(decodeView(encodeView(v))).toEqual({ view: v, problems: [] });
+        expect(decodeView(encodeView(v))).toEqual({ view: v, problems: [], extras: {}, payload: null });
       }),
       { numRuns: 500, seed: 99 },
     );

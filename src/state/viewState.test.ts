@@ -22,14 +22,14 @@ describe('view state ⇄ URL fragment', () => {
         ks: { source: 'point', point: [12.5, 140] },
       },
     };
-    expect(decodeView(encodeView(v))).toEqual({ view: v, problems: [] });
+    expect(decodeView(encodeView(v))).toEqual({ view: v, problems: [], extras: {}, payload: null });
   });
   it('carries a user image by content hash and name, and an unset threshold as absent', () => {
     const v: ViewState = { ...DEFAULT_VIEW, image: { hash: '0123456789abcdef', name: 'line 3 (copy).jpg' } };
     const hash = encodeView(v);
     expect(hash).toContain('img=0123456789abcdef');
     expect(hash).not.toMatch(/[#&](s|t)=/);
-    expect(decodeView(hash)).toEqual({ view: v, problems: [] });
+    expect(decodeView(hash)).toEqual({ view: v, problems: [], extras: {}, payload: null });
     expect(decodeView('#img=../../etc').problems[0]).toMatch(/image "\.\.\/\.\.\/etc" is not an image id/);
   });
   it('round-trips a one-to-one selection and leaves defaults out of the link', () => {
@@ -41,7 +41,7 @@ describe('view state ⇄ URL fragment', () => {
     const hash = encodeView(v);
     expect(hash).toContain('q=detr-teacher%3Ao2o%3A0');
     expect(hash).not.toMatch(/[#&](hm|k|w|pt|l|ma|sc|vm|ri)=/);
-    expect(decodeView(hash)).toEqual({ view: v, problems: [] });
+    expect(decodeView(hash)).toEqual({ view: v, problems: [], extras: {}, payload: null });
   });
   it('decodes bad H-DETR, selection and KS values to the defaults, naming each', () => {
     const bad = [
@@ -78,7 +78,7 @@ describe('view state ⇄ URL fragment', () => {
     expect(problems.map((p) => p.split(' "')[0])).toEqual(["the link's selected query", "the link's K"]);
   });
   it('an empty fragment is the default view', () => {
-    expect(decodeView('')).toEqual({ view: DEFAULT_VIEW, problems: [] });
+    expect(decodeView('')).toEqual({ view: DEFAULT_VIEW, problems: [], extras: {}, payload: null });
   });
   it('keeps what is usable in a bad link and names what is not', () => {
     const { view, problems } = decodeView('#m=seg-teacher,<script>&t=7&o=0.2&b=cuda');

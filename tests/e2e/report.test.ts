@@ -95,7 +95,7 @@ describe('exports and the report', () => {
     const file = await downloaded(page, () => page.getByTestId('report-button').click());
     expect(file.name).toBe('attnlens-report.html');
     const html = file.bytes.toString('utf8');
-    // No findings are pinned (there is no findings UI to pin one with yet): one section, the current view.
+    // No findings are pinned: one section, the current view.
     expect(html.split('<section class="finding"')).toHaveLength(2);
     expect(html).toContain(SAMPLE);
     expect(html).toContain(`AttnLens ${version}`);
@@ -131,6 +131,60 @@ describe('exports and the report', () => {
       expect(pdf.length).toBeGreaterThan(textOnly.length + 1000);
     } finally {
       await report.close();
+    }
+  });
+
+  it('reports two findings on two images, each with its note (as text), its picture and numbers; prints to PDF', async () => {
+    const p = await app.browser.newPage();
+    const drawnOn = async (sample: string) => {
+      await p.waitForFunction((s) => decodeURIComponent(location.hash).includes(`s=${s}`), sample);
+      for (const id of MODELS)
+        await p.locator(`[data-testid=pane-${id}][data-state=drawn]`).waitFor({ timeout: 120_000 });
+    };
+    const pin = async (text: string, scope: string) => {
+      await p.getByTestId('finding-text').fill(text);
+      await p.getByTestId('finding-scope').selectOption(scope);
+      await p.getByTestId('finding-pin').click();
+    };
+    await p.goto(`${app.url}#m=${MODELS.join(',')}&s=factory-test-001.png&b=wasm`);
+    await drawnOn('factory-test-001.png');
+    await pin('<img src=x onerror=alert(1)> the teacher finds the bolt', 'view');
+    await p.evaluate(() => {
+      location.hash = location.hash.replace('factory-test-001.png', 'factory-test-006.png');
+    });
+    await drawnOn('factory-test-006.png');
+    await pin('the student misses the washer edge', 'image');
+    expect(await p.getByTestId('finding').count()).toBe(2);
+    const hash = await p.evaluate(() => location.hash);
+    const file = await downloaded(p, () => p.getByTestId('report-button').click());
+    const html = file.bytes.toString('utf8');
+    expect(html.split('<section class="finding"')).toHaveLength(3);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt; the teacher finds the bolt');
+    expect(html).not.toContain('<img src=x');
+    for (const name of ['factory-test-001.png', 'factory-test-006.png']) expect(html).toContain(name);
+    expect(await p.evaluate(() => location.hash)).toBe(hash); // the view the user had is back
+
+    const report = await app.browser.newPage();
+    try {
+      const dialogs: string[] = [];
+      report.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      await report.setContent(html, { waitUntil: 'load' });
+      const loaded = await report.$$eval('img', (imgs) =>
+        imgs.map((i) => i.complete && i.naturalWidth > 0 && (i.getAttribute('src') ?? '').startsWith('data:image/')),
+      );
+      expect(loaded).toEqual([true, true]);
+      expect(dialogs).toEqual([]);
+      const pdf = (await report.pdf({ format: 'A4' })).toString('latin1');
+      const pages = pdf.match(/\/Type\s*\/Page[^s]/g)?.length ?? 0;
+      expect(pages).toBeGreaterThanOrEqual(1);
+      expect(pages).toBeLessThanOrEqual(4);
+      expect(pdf.match(/\/Subtype\s*\/Image/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    } finally {
+      await report.close();
+      await p.close();
     }
   });
 });
