@@ -2,6 +2,7 @@
 import { useEffect } from 'react';
 import { nonFiniteOutputs } from '../analysis/finiteness';
 import { parseCoco } from '../analysis/groundTruth';
+import { draftOfPlainOnnx } from '../contract/draft';
 import { detailOf, explainReadFailure } from '../inference/errors';
 import {
   cachedModelBytes,
@@ -35,6 +36,7 @@ import { useProgress } from '../state/progress';
 import { payloadBytes, runKey } from '../state/runs';
 import { findImage, type ImageEntry, useStore } from '../state/store';
 import { DEFAULT_VIEW, decodeView } from '../state/viewState';
+import { showDraft, useDrafts } from './drafts';
 import { downscaleNote, planFiles, readDropped, undecodableMessage } from './files';
 import { unknownModels } from './linkCheck';
 import { taskOutputs } from './task';
@@ -142,7 +144,8 @@ export function checkLinkModels(): void {
         urlModels.has(id) ||
         wantedModels.has(id) ||
         slots[id]?.status === 'loading' ||
-        slots[id]?.status === 'fetching'),
+        slots[id]?.status === 'fetching' ||
+        slots[id]?.status === 'draft'),
     LOCAL_PREFIX,
     DEFAULT_VIEW.models,
   );
@@ -251,6 +254,9 @@ async function addLocalModel(
       if (source) registerModelSource(id, source);
     }
     setSlot(id, { status: 'loading', progress: 0 });
+    // no contract and no sidecar: a draft from its graph, for the user to confirm (openDraftedModel)
+    const draft = sidecar === undefined ? draftOfPlainOnnx(new Uint8Array(data), source?.name ?? `${id}.onnx`) : null;
+    if (draft) return showDraft(id, data, draft, source ?? { name: `${id}.onnx` });
     const model = await loadModel(id, data, useStore.getState().view.backend, sidecar, workerOutputs);
     localModels.set(id, { bytes: data, sidecar, name: source?.name ?? `${id}.onnx` });
     setSlot(id, { status: 'ready', model });
@@ -270,6 +276,22 @@ async function addLocalModel(
     const detail = read ? String((e as Error).message ?? e) : detailOf(e);
     setSlot(id, { status: 'error', error: message, detail });
     useStore.getState().notify(message, detail);
+  }
+}
+
+/**
+ * Open a model waiting with its draft, with the contract the user confirmed — as a sidecar opens one. If it
+ * fails to load, the draft comes back with why.
+ */
+export async function openDraftedModel(id: string, contractJson: string): Promise<void> {
+  const entry = useDrafts.getState().entries[id];
+  if (!entry) return;
+  await addLocalModel(id, Promise.resolve(entry.bytes), contractJson, entry.source);
+  const slot = useStore.getState().slots[id];
+  if (slot?.status === 'ready') useDrafts.getState().update(id, { opened: contractJson, failed: undefined });
+  else if (slot?.status === 'error') {
+    useDrafts.getState().update(id, { failed: slot.error });
+    useStore.getState().setSlot(id, { status: 'draft' });
   }
 }
 
@@ -454,6 +476,10 @@ async function openModel(id: string): Promise<void> {
     }
     return;
   }
+  if (useDrafts.getState().entries[id]) {
+    setSlot(id, { status: 'draft' }); // still waiting for its contract
+    return;
+  }
   const entry = zoo?.models.find((m) => m.id === id) ?? zoo?.variants?.find((m) => m.id === id);
   if (!entry) {
     setSlot(id, {
@@ -585,6 +611,7 @@ export function removeModel(id: string): void {
   const { view, setView, dropModel } = useStore.getState();
   void releaseModel(id); // a stuck run was stopped by the cancel; otherwise only its session goes
   dropModel(id);
+  useDrafts.getState().drop(id);
   setView({ models: view.models.filter((m) => m !== id) });
 }
 

@@ -9,6 +9,7 @@ import { classAt, taskView } from '../app/task';
 import { PaneExportButton } from '../share/ExportButtons';
 import { type ImageEntry, useStore } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
+import { DraftContractForm, DraftedNote } from './DraftContractForm';
 import { useRun, useTaskResult } from './hooks';
 import { ModelProgress } from './ModelProgress';
 import { NonFiniteReport } from './NonFinite';
@@ -134,6 +135,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
               ? `${slot.model!.backend} · ${run.milliseconds.toFixed(0)} ms · ${drawn}`
               : `${slot.model!.backend} · running`)}
           {slot?.status === 'error' && 'error'}
+          {slot?.status === 'draft' && 'needs a contract'}
         </span>
       </figcaption>
       <ModelProgress modelId={modelId} />
@@ -187,6 +189,8 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           : 'hover to compare; wheel to zoom, drag to pan (all panes)'}
       </p>
       <PaneExportButton modelId={modelId} image={image} />
+      {slot?.status === 'draft' && <DraftContractForm modelId={modelId} />}
+      <DraftedNote modelId={modelId} />
       {slot?.status === 'error' && (
         <>
           <p role="alert" className="mt-1 text-sm text-red-300">

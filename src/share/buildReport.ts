@@ -31,6 +31,13 @@ function readiness(): Readiness {
   for (const id of view.models) {
     const slot = slots[id];
     if (slot?.status === 'error') return { ready: false, failed: `${id}: ${slot.error}`, waiting: id, image: true };
+    if (slot?.status === 'draft')
+      return {
+        ready: false,
+        failed: `${id}: its draft contract is not confirmed yet (open it from its pane)`,
+        waiting: id,
+        image: true,
+      };
     if (slot?.status !== 'ready' || !runs[runKey(id, image.id)])
       return { ready: false, waiting: `${id} to run on ${image.name}`, image: true };
   }

@@ -25,8 +25,11 @@ export interface ImageEntry {
 }
 
 export interface ModelSlot {
-  /** 'fetching': a model URL downloading (bytes in state/progress); 'loading': bytes there, session opening. */
-  status: 'fetching' | 'loading' | 'ready' | 'error';
+  /**
+   * 'fetching': a model URL downloading (bytes in state/progress); 'loading': bytes there, session opening;
+   * 'draft': a model without a contract, waiting for the user to confirm the one drafted from its graph (app/drafts).
+   */
+  status: 'fetching' | 'loading' | 'ready' | 'error' | 'draft';
   progress?: number;
   model?: LoadedModel;
   error?: string;
