@@ -38,7 +38,7 @@ describe('bad input keeps the view and names the problem', () => {
       /^empty\.onnx is empty \(0 bytes\): the file was not saved or copied completely; pick it again\./m,
     );
   });
-  it('an ONNX file without a contract points at the export kit', async () => {
+  it('an ONNX file without a contract says so, points at the export kit, and opens a draft contract to confirm', async () => {
     await drop(
       [
         {
