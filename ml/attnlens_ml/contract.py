@@ -9,12 +9,14 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
 
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = ROOT / 'contract' / 'attnlens-contract.schema.json'
+# The schema ships inside the package (package data), so the kit works installed anywhere; it is a byte-for-byte
+# copy of the repository's contract/attnlens-contract.schema.json (ml/tests/test_export_install.py checks it).
+SCHEMA_RESOURCE = ('attnlens_ml', 'schema/attnlens-contract.schema.json')
 METADATA_KEY = 'attnlens.contract'
 FIX = 'Re-export with the AttnLens export kit (ml/attnlens_ml/export_kit.py), or correct the sidecar contract.'
 # The contract version this half implements: every 1.x is read, and what 1.0-1.3 define is understood.
@@ -57,7 +59,8 @@ _schema_doc = None
 def _schema() -> dict:
     global _schema_doc
     if _schema_doc is None:
-        _schema_doc = json.loads(SCHEMA_PATH.read_text())
+        package, name = SCHEMA_RESOURCE
+        _schema_doc = json.loads(resources.files(package).joinpath(name).read_text(encoding='utf-8'))
     return _schema_doc
 
 

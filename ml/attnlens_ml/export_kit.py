@@ -471,3 +471,7 @@ def timm_vit_attention(
         return res
 
     return AttentionExport(taps, outputs, collect)
+
+
+# The one entry point that finds what to export (attnlens_ml/autoexport.py); imported last: it builds on the above.
+from .autoexport import ExportError, ExportReport, export, per_head_mha_weights  # noqa: E402, F401
