@@ -28,6 +28,7 @@ import inspect
 import json
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -272,9 +273,9 @@ def _palette(n: int, background: bool) -> list[str]:
     return colours
 
 
-def class_table(classes, count: int, *, model_labels: Mapping[int, str] | None, background: bool) -> tuple[
-    list[str], list[str], str
-]:
+def class_table(
+    classes, count: int, *, model_labels: Mapping[int, str] | None, background: bool
+) -> tuple[list[str], list[str], str]:
     """Names and colours of class ids 0..count−1 and where they came from. `classes` (the user's) wins: a list of
     names, a list of {id, name, color}, a mapping {id: name} (ids the model's output columns / channels), or a
     path to a JSON file holding one of these; else the model's own labels (a Hugging Face config's id2label);
@@ -312,7 +313,11 @@ def class_table(classes, count: int, *, model_labels: Mapping[int, str] | None, 
                 f'channels / columns)'
             )
     palette = _palette(count, background)
-    return [names.get(i, f'class_{i}') for i in range(count)], [colours.get(i, palette[i]) for i in range(count)], source
+    return (
+        [names.get(i, f'class_{i}') for i in range(count)],
+        [colours.get(i, palette[i]) for i in range(count)],
+        source,
+    )
 
 
 # ---------------------------------------------------------------- the finders
@@ -402,7 +407,7 @@ def _detection(plan: Plan, out, labels: list[int], activation: str, score_thresh
     plan.found.append(
         f'DETR query block: {q} queries, {c} class columns ({activation}'
         + (', the last one no-object' if no_object else '')
-        + f'), boxes cxcywh normalised'
+        + '), boxes cxcywh normalised'
     )
     outputs = kit.detection_block_outputs('o2o', 'one_to_one', q, labels, activation=activation)
     outputs[0]['shape'] = [1, q, c]
@@ -569,6 +574,12 @@ def _find_hf_attention(plan: Plan, model, out, hw, cls_rows, full, detection_gri
             )
     elif cross:
         plan.not_found.append('decoder cross-attention: the feature grid it attends over could not be determined')
+    elif attentions:
+        plan.not_found.append(
+            f"{type(model).__name__} returns attentions {[list(a.shape) for a in attentions][:4]}, not a ViT's "
+            f"self-attention over CLS + patches (no config.patch_size, or keys reduced as SegFormer's are): "
+            f'no contract role fits them, not exported'
+        )
 
 
 def _find_timm_vit(plan: Plan, model, cls_rows, full) -> bool:
@@ -651,7 +662,9 @@ def se_candidates(model: nn.Module) -> list[tuple[str, nn.Module, nn.Module]]:
         name = type(m).__name__
         if name == 'SqueezeExcitation' and isinstance(getattr(m, 'scale_activation', None), nn.Module):
             found.append((path, m, m.scale_activation))
-        elif name in ('SEModule', 'EffectiveSEModule', 'SqueezeExcite') and isinstance(getattr(m, 'gate', None), nn.Module):
+        elif name in ('SEModule', 'EffectiveSEModule', 'SqueezeExcite') and isinstance(
+            getattr(m, 'gate', None), nn.Module
+        ):
             found.append((path, m, m.gate))
     return found
 
@@ -703,7 +716,9 @@ def _find_gates(plan: Plan, cbams, ses, shapes, hw, channel_gates: bool) -> None
             taps[outs[2]['name']] = kit.Tap(m)
         names = [o['name'] for o in outs]
         plan.add(outs, lambda _o, t, names=names: {n: t[n] for n in names}, taps)
-        plan.found.append(f'CBAM site {key} ({type(m).__name__}): {c} channels, spatial gate {h}x{w} at stride {stride}')
+        plan.found.append(
+            f'CBAM site {key} ({type(m).__name__}): {c} channels, spatial gate {h}x{w} at stride {stride}'
+        )
         in_cbam.update(id(x) for x in (m, ch, sp))
     if cbams and plan.outputs:
         plan.methods.append('attnfd')
@@ -753,7 +768,7 @@ def _detr_grid(model, x, hw) -> tuple[tuple[int, int], int] | None:
     h, w = shapes['p'][2:]
     if hw[0] % h or hw[1] % w or hw[0] // h != hw[1] // w:
         raise ExportError(
-            f'the detector\'s {h}x{w} feature grid does not tile the {hw[0]}x{hw[1]} input evenly; export at a '
+            f"the detector's {h}x{w} feature grid does not tile the {hw[0]}x{hw[1]} input evenly; export at a "
             f'size divisible by the backbone stride (e.g. {hw[0] // h * h}x{hw[1] // w * w})'
         )
     return (h, w), hw[0] // h
@@ -831,8 +846,14 @@ def export(
 
     tv_vit = attention and _torchvision_vit(model)
     mhas = [blk.self_attention for blk in model.encoder.layers] if tv_vit else []
-    timm_attn = [m for m in model.modules() if hasattr(m, 'fused_attn') and hasattr(m, 'attn_drop')] if attention else []
+    timm_attn = (
+        [m for m in model.modules() if hasattr(m, 'fused_attn') and hasattr(m, 'attn_drop')] if attention else []
+    )
     with ExitStack() as stack:
+        # The tracer's warnings (shape-dependent Python branches) are expected for a fixed-size export; the parity
+        # check below is what says the graph is right.
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
         if hf:
             stack.enter_context(_hf_output_attentions(model))
             frozen = stack.enter_context(_frozen_position_encodings(model))
@@ -901,9 +922,7 @@ def export(
 
         mean_, std_, norm_source = _normalisation(model, mean, std)
         plan.found.append(f'normalisation: mean {list(mean_)}, std {list(std_)}, scale {scale} ({norm_source})')
-        fam = family or (
-            'hf-' + cfg.model_type.replace('_', '-') if hf else _site_name(type(model).__name__).lower()
-        )
+        fam = family or ('hf-' + cfg.model_type.replace('_', '-') if hf else _site_name(type(model).__name__).lower())
         contract = kit.make_contract(
             model_id=model_id,
             name=name or model_id,

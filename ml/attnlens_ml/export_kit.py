@@ -473,5 +473,15 @@ def timm_vit_attention(
     return AttentionExport(taps, outputs, collect)
 
 
-# The one entry point that finds what to export (attnlens_ml/autoexport.py); imported last: it builds on the above.
-from .autoexport import ExportError, ExportReport, export, per_head_mha_weights  # noqa: E402, F401
+# The one entry point that finds what to export lives in attnlens_ml/autoexport.py (it builds on this module);
+# `from attnlens_ml.export_kit import export` reaches it through this lazy attribute, so neither imports the other
+# at load time.
+_AUTO = ('export', 'ExportError', 'ExportReport', 'per_head_mha_weights')
+
+
+def __getattr__(name: str):
+    if name in _AUTO:
+        from . import autoexport
+
+        return getattr(autoexport, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
