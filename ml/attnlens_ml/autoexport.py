@@ -705,10 +705,10 @@ def _find_gates(plan: Plan, cbams, ses, shapes, hw, channel_gates: bool) -> None
             )
             continue
         c, (h, w) = cs[1], ss[2:]
-        if hw[0] % h or hw[1] % w or hw[0] // h != hw[1] // w:
-            plan.not_found.append(f'CBAM site {path}: a {h}x{w} gate does not tile the {hw[0]}x{hw[1]} input evenly')
+        stride, problem = grid_stride((h, w), hw)
+        if problem:
+            plan.not_found.append(f'CBAM site {path}: {problem}')
             continue
-        stride = hw[0] // h
         refined = rs is not None and rs == [1, c, h, w]
         outs = kit.cbam_site_outputs(key, c, (h, w), stride, refined=refined)
         taps = {outs[0]['name']: kit.Tap(ch, _flat_channel), outs[1]['name']: kit.Tap(sp)}
@@ -766,12 +766,26 @@ def _detr_grid(model, x, hw) -> tuple[tuple[int, int], int] | None:
     if 'p' not in shapes:
         return None
     h, w = shapes['p'][2:]
-    if hw[0] % h or hw[1] % w or hw[0] // h != hw[1] // w:
-        raise ExportError(
-            f"the detector's {h}x{w} feature grid does not tile the {hw[0]}x{hw[1]} input evenly; export at a "
-            f'size divisible by the backbone stride (e.g. {hw[0] // h * h}x{hw[1] // w * w})'
-        )
-    return (h, w), hw[0] // h
+    stride, problem = grid_stride((h, w), hw)
+    if problem:
+        raise ExportError(f"the detector's feature grid: {problem}")
+    return (h, w), stride
+
+
+def grid_stride(grid: tuple[int, int], hw: tuple[int, int]) -> tuple[int, str]:
+    """The stride of a feature map over the input, or why the contract cannot state one. A map h×w covers an
+    H×W input at stride s when s·h = H and s·w = W; convolution strides are powers of two, so a map of ceil(H/32)
+    cells over an input that is not a multiple of 32 (120 px → 4 cells, not 30 px each) is refused with the size
+    to export at instead."""
+    (h, w), (H, W) = grid, hw
+    s = H / h
+    if H % h == 0 and W % w == 0 and H // h == W // w and s >= 1 and (int(s) & (int(s) - 1)) == 0:
+        return int(s), ''
+    p = 2 ** max(0, round(np.log2(max(H / h, 1))))
+    return 0, (
+        f'a {h}x{w} map over the {H}x{W} input is not a whole power-of-two stride (the backbone stride is probably {p}): '
+        f'export at a multiple of it, e.g. {-(-H // p) * p}x{-(-W // p) * p}'
+    )
 
 
 def _normalisation(model, mean, std) -> tuple[tuple, tuple, str]:
