@@ -192,7 +192,7 @@ def hf_segformer():
     return T.SegformerForSemanticSegmentation(cfg)
 
 
-# name → (factory, export() arguments)
+# name → (factory, {task, size (input px), and any other export() arguments})
 FAMILIES = {
     'tv-vit': (tv_vit, dict(task='classification', size=64)),
     'tv-lraspp': (tv_lraspp, dict(task='segmentation', size=160)),
@@ -202,7 +202,8 @@ FAMILIES = {
     'timm-vit-reg': (timm_vit, dict(task='classification', size=64)),
     'hf-vit': (hf_vit, dict(task='classification', size=64)),
     'hf-dinov2-reg': (hf_dinov2_registers, dict(task='classification', size=64)),
-    'hf-detr': (hf_detr, dict(task='detection', size=128)),
+    # random weights score ~0.3 at best: a low recommended threshold, so the app draws (and the e2e clicks) boxes
+    'hf-detr': (hf_detr, dict(task='detection', size=128, score_threshold=0.05)),
     'hf-conditional-detr': (hf_conditional_detr, dict(task='detection', size=128)),
     'hf-segformer': (hf_segformer, dict(task='segmentation', size=64)),
 }
@@ -211,18 +212,10 @@ E2E = ['tv-vit', 'tv-lraspp', 'hf-detr', 'hf-dinov2-reg']
 
 def export_family(name: str, out_dir: Path, verbose: bool = False, **overrides):
     factory, spec = FAMILIES[name]
-    size = spec['size']
+    spec = {**spec, **overrides}
+    size = spec.pop('size')
     x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
-    return export(
-        factory(),
-        x,
-        Path(out_dir) / f'{name}.onnx',
-        task=spec['task'],
-        role='student',
-        model_id=name,
-        verbose=verbose,
-        **overrides,
-    )
+    return export(factory(), x, Path(out_dir) / f'{name}.onnx', role='student', model_id=name, verbose=verbose, **spec)
 
 
 def main(argv=None) -> int:
