@@ -824,7 +824,7 @@ def export(
     cls_rows: bool = True,
     full_attention: bool = True,
     gates: bool = True,
-    channel_gates: bool = False,
+    channel_gates: bool = True,
     check: bool = True,
     atol: float = 1e-4,
     rtol: float = 1e-3,
@@ -956,8 +956,6 @@ def export(
             scale=scale,
             resize=resize,
         )
-        if any(o['role'] == 'channel_gate' for o in plan.outputs):
-            contract['version'] = kit._max_version(contract['version'], '1.4')
         kit.export_with_contract(model, x, contract, path, plan.collect, plan.taps, opset=opset)
 
         diffs: dict[str, float] = {}

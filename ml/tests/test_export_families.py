@@ -113,6 +113,7 @@ def test_torchvision_vit_classifier(tv_vit):
 @pytest.mark.parametrize('name', ['tv-lraspp', 'tv-deeplabv3', 'tv-fcn'])
 def test_torchvision_segmenters(tmp_path_factory, name):
     report, contract = _exported(tmp_path_factory, name, channel_gates=False)
+    assert [o['role'] for o in contract['outputs']] == ['segmentation_logits'] and contract['version'] == '1.2'
     seg = contract['outputs'][0]
     size = fam.FAMILIES[name][1]['size']
     assert seg['role'] == 'segmentation_logits' and seg['shape'] == [1, 7, size, size]
@@ -121,6 +122,29 @@ def test_torchvision_segmenters(tmp_path_factory, name):
     with torch.no_grad():
         want = fam.FAMILIES[name][0]().eval()(x)['out']
     np.testing.assert_allclose(_run(report.path, x)['seg_logits'], want.numpy(), atol=1e-4)
+
+
+def test_squeeze_and_excitation_gates_of_lraspp_as_channel_gates(tmp_path_factory):
+    report, contract = _exported(tmp_path_factory, 'tv-lraspp')
+    gates = [o for o in contract['outputs'] if o['role'] == 'channel_gate']
+    model = fam.tv_lraspp().eval()
+    se = [(n, m) for n, m in model.named_modules() if type(m).__name__ == 'SqueezeExcitation']
+    assert contract['version'] == '1.4' and len(gates) == len(se) == 8
+    assert [g['site'] for g in gates] == [n for n, _ in se]  # the module paths, in forward order
+    x = _x(160)
+    seen = {}
+    for n, m in se:
+        # (a hook that returns a value replaces the output: update() returns None)
+        m.scale_activation.register_forward_hook(lambda _m, _i, o, n=n: seen.update({n: o.flatten(1)}))
+    with torch.no_grad():
+        logits = model(x)['out']
+    got = _run(report.path, x)
+    np.testing.assert_allclose(got['seg_logits'], logits.numpy(), atol=1e-4)
+    for g in gates:
+        assert g['shape'] == [1, seen[g['site']].shape[1]]
+        np.testing.assert_allclose(got[g['name']], seen[g['site']].numpy(), atol=1e-5)
+        assert ((got[g['name']] >= 0) & (got[g['name']] <= 1)).all()  # Hardsigmoid
+    assert any('8 squeeze-and-excitation channel gates (SqueezeExcitation' in f for f in report.found)
 
 
 def test_torchvision_cnn_classifier_reports_what_it_lacks(tmp_path_factory):
