@@ -465,7 +465,7 @@ def _vit_outputs(plan: Plan, mats_of, layers, heads, grid, patch, prefix: int, c
     plan.found.append(
         f'{how}: {len(layers)} layers x {heads} heads over '
         + ('CLS + ' if has_cls else '')
-        + (f'{extra} register/prefix tokens (dropped from the matrices) + ' if extra else '')
+        + (f'{extra} more prefix token(s) (registers / distillation: dropped from the matrices) + ' if extra else '')
         + f'{grid[0]}x{grid[1]} patches of {patch} px'
     )
     outputs = []
@@ -794,7 +794,7 @@ def _normalisation(model, mean, std) -> tuple[tuple, tuple, str]:
     cfg = getattr(model, 'pretrained_cfg', None)  # timm
     if isinstance(cfg, Mapping) and 'mean' in cfg and 'std' in cfg:
         return tuple(mean or cfg['mean']), tuple(std or cfg['std']), "timm's pretrained_cfg"
-    if _is_hf(model) and model.config.model_type in ('vit', 'deit'):
+    if _is_hf(model) and model.config.model_type == 'vit':
         return tuple(mean or (0.5,) * 3), tuple(std or (0.5,) * 3), 'assumed 0.5/0.5 (ViTImageProcessor default)'
     return tuple(mean or IMAGENET_MEAN), tuple(std or IMAGENET_STD), 'assumed ImageNet mean/std'
 
@@ -907,7 +907,10 @@ def export(
             _classification(plan, out, count, bool(multilabel))
         elif task == 'detection':
             _detection(plan, out, list(range(count)), activation, score_threshold)
-        plan.found.append(f'{len(names_)} classes from {class_source}')
+        if task == 'features':
+            plan.found.append('a features model: no class head (its one class is a placeholder; classes= names it)')
+        else:
+            plan.found.append(f'{len(names_)} classes from {class_source}')
 
         # attention
         if attention:

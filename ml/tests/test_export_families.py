@@ -248,7 +248,9 @@ def test_hugging_face_vits(tmp_path_factory, name, prefix):
     np.testing.assert_allclose(got['cls_attention'], mats[:, :, :, 0, prefix:].numpy(), atol=1e-6)
     np.testing.assert_allclose(got['logits'], ref.logits.numpy(), atol=1e-5)
     if prefix > 1:
-        assert any('4 register/prefix tokens (dropped from the matrices)' in f for f in report.found)
+        assert any(
+            '4 more prefix token(s) (registers / distillation: dropped from the matrices)' in f for f in report.found
+        )
         assert any('froze the position-embedding interpolation' in f for f in report.found)
     else:
         assert [c['name'] for c in contract['classes']] == ['ok', 'scratch', 'dent']  # config.id2label
