@@ -10,7 +10,6 @@ import sysconfig
 from pathlib import Path
 
 import onnx
-import pytest
 
 from attnlens_ml.contract import read_contract, validate_contract
 from attnlens_ml.export_cli import main, model_id_from
@@ -82,7 +81,6 @@ def test_cli_says_why_it_cannot(tmp_path, capsys):
     assert 'task=segmentation needs logits [1, K, h, w]; the model returns a tensor [1, 3]' in capsys.readouterr().err
 
 
-@pytest.mark.skipif(shutil.which('git') is None, reason='needs git to copy the tracked files')
 def test_pip_install_outside_the_repository(tmp_path):
     """`pip install ./ml` into a fresh venv (offline: no build isolation, no dependencies fetched — torch, onnx
     and numpy come from the system, jsonschema and onnxruntime from ml/.venv through a .pth), then the command
