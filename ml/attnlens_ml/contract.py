@@ -9,17 +9,19 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
 
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = ROOT / 'contract' / 'attnlens-contract.schema.json'
+# The schema ships inside the package (package data), so the kit works installed anywhere; it is a byte-for-byte
+# copy of the repository's contract/attnlens-contract.schema.json (ml/tests/test_export_install.py checks it).
+SCHEMA_RESOURCE = ('attnlens_ml', 'schema/attnlens-contract.schema.json')
 METADATA_KEY = 'attnlens.contract'
 FIX = 'Re-export with the AttnLens export kit (ml/attnlens_ml/export_kit.py), or correct the sidecar contract.'
-# The contract version this half implements: every 1.x is read, and what 1.0-1.3 define is understood.
-CONTRACT_VERSION = '1.3'
-KNOWN_MINOR = 3
+# The contract version this half implements: every 1.x is read, and what 1.0-1.4 define is understood.
+CONTRACT_VERSION = '1.4'
+KNOWN_MINOR = 4
 MAX_LISTED = 20  # at most this many unknown roles / fields are named in the newer-version warning
 MAX_ERRORS = 100  # at most this many problems are reported for one document (a mangled one can have 100 000)
 
@@ -57,7 +59,8 @@ _schema_doc = None
 def _schema() -> dict:
     global _schema_doc
     if _schema_doc is None:
-        _schema_doc = json.loads(SCHEMA_PATH.read_text())
+        package, name = SCHEMA_RESOURCE
+        _schema_doc = json.loads(resources.files(package).joinpath(name).read_text(encoding='utf-8'))
     return _schema_doc
 
 
@@ -197,6 +200,7 @@ def semantic_errors(c: dict, index: list[int] | None = None) -> list[ContractErr
         add('duplicate-output', f"output name '{n}' is declared more than once")
 
     sites: dict[str, dict[str, tuple[int, dict]]] = {}
+    gate_sites: set[str] = set()
     for i, o in enumerate(c['outputs']):
         role, shape = o['role'], o['shape']
         if role == 'segmentation_logits':
@@ -216,6 +220,10 @@ def semantic_errors(c: dict, index: list[int] | None = None) -> list[ContractErr
             missing = [k for k in o['labels'] if k not in class_set]
             if missing:
                 add('unknown-class', f'{_label(i, o)} names class ids {missing} that are not in classes')
+        elif role == 'channel_gate':  # 1.4: a channel-only gate (squeeze-and-excitation), one per site
+            if o['site'] in gate_sites:
+                add('duplicate-site-output', f"site '{o['site']}' declares two channel_gate outputs")
+            gate_sites.add(o['site'])
         elif role.startswith('cbam_') or role == 'attnfd_projected':
             kind = role.removeprefix('cbam_').removesuffix('_gate')
             site = sites.setdefault(o['site'], {})

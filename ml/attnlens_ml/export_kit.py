@@ -37,9 +37,10 @@ from .contract import ContractError, check_against_graph, read_contract, validat
 
 OPSET = 17
 # The spec version the kit implements. 1.1: detection, encoder-attention and SAK roles; 1.2: ViT self_attention;
-# 1.3: a detector's recommended score_threshold (docs/contract.md). A document is stamped with the lowest
-# version that has every field it uses, floor 1.2 (contract_version), so 1.2 readers keep reading what they can.
-CONTRACT_VERSION = '1.3'
+# 1.3: a detector's recommended score_threshold; 1.4: channel-only gates (channel_gate, squeeze-and-excitation)
+# (docs/contract.md). A document is stamped with the lowest version that has every field and role it uses, floor
+# 1.2 (contract_version), so older readers keep reading what they can.
+CONTRACT_VERSION = '1.4'
 BASE_VERSION = '1.2'
 
 
@@ -156,6 +157,8 @@ def export_with_contract(
 
 def contract_version(contract: dict) -> str:
     """The lowest spec version whose fields the document uses (floor BASE_VERSION)."""
+    if any(o['role'] == 'channel_gate' for o in contract['outputs']):
+        return '1.4'
     if any('score_threshold' in o for o in contract['outputs']):
         return '1.3'
     return BASE_VERSION
@@ -471,3 +474,17 @@ def timm_vit_attention(
         return res
 
     return AttentionExport(taps, outputs, collect)
+
+
+# The one entry point that finds what to export lives in attnlens_ml/autoexport.py (it builds on this module);
+# `from attnlens_ml.export_kit import export` reaches it through this lazy attribute, so neither imports the other
+# at load time.
+_AUTO = ('export', 'ExportError', 'ExportReport', 'per_head_mha_weights')
+
+
+def __getattr__(name: str):
+    if name in _AUTO:
+        from . import autoexport
+
+        return getattr(autoexport, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -93,12 +93,12 @@ def _load(name: str) -> dict:
 
 def test_newer_minor_is_read_and_what_it_adds_is_one_warning():
     doc = _load('valid-newer-minor.json')
-    assert CONTRACT_VERSION == '1.3'
+    assert CONTRACT_VERSION == '1.4'
     assert validate_contract(doc) == []
     assert contract_warnings(doc) == [
         ContractError(
             'newer-version',
-            'the contract is version 1.7, newer than this AttnLens (1.3); not shown by this version of AttnLens: '
+            'the contract is version 1.7, newer than this AttnLens (1.4); not shown by this version of AttnLens: '
             "outputs[3] role 'foo_bar'; model.methods 'gaze-maps'; field provenance; field model.bar; "
             'field input.pad_to; field classes[2].parent; field outputs[1].temperature',
         )
@@ -125,8 +125,8 @@ def test_newer_major_and_newer_minor_with_nothing_known_ask_to_update():
     assert validate_contract(_load('invalid-newer-minor-no-known-output.json')) == [
         ContractError(
             'version',
-            "This model's contract is version 1.4 and none of its outputs has a role this AttnLens knows "
-            '(it reads up to 1.3) — update AttnLens',
+            "This model's contract is version 1.5 and none of its outputs has a role this AttnLens knows "
+            '(it reads up to 1.4) — update AttnLens',
         )
     ]
     assert validate_contract(_load('invalid-future-major-version.json')) == [

@@ -17,7 +17,9 @@ export type OutputRole =
   | 'router_weights'
   | 'adapter_features'
   | 'token_features'
-  | 'self_attention';
+  | 'self_attention'
+  /** 1.4: a channel-only gate [1, C] after its activation (squeeze-and-excitation), with a `site`. */
+  | 'channel_gate';
 
 export type Upsample = 'nearest' | 'bilinear' | 'bilinear_align_corners';
 

@@ -66,13 +66,13 @@ describe('contract validator (shared corpus with the Python half)', () => {
 describe('versions (every 1.x is read; minors only add optional fields and roles)', () => {
   it('reads a newer minor, keeps what it does not know and names it in one warning', () => {
     const doc = load('valid-newer-minor.json');
-    expect(CONTRACT_VERSION).toBe('1.3');
+    expect(CONTRACT_VERSION).toBe('1.4');
     expect(validateContract(doc)).toEqual([]);
     expect(contractWarnings(doc)).toEqual([
       {
         code: 'newer-version',
         message:
-          "the contract is version 1.7, newer than this AttnLens (1.3); not shown by this version of AttnLens: outputs[3] role 'foo_bar'; model.methods 'gaze-maps'; field provenance; field model.bar; field input.pad_to; field classes[2].parent; field outputs[1].temperature",
+          "the contract is version 1.7, newer than this AttnLens (1.4); not shown by this version of AttnLens: outputs[3] role 'foo_bar'; model.methods 'gaze-maps'; field provenance; field model.bar; field input.pad_to; field classes[2].parent; field outputs[1].temperature",
       },
     ]);
     expect(doc.outputs[3].role).toBe('foo_bar'); // the document is not changed
@@ -95,7 +95,7 @@ describe('versions (every 1.x is read; minors only add optional fields and roles
       {
         code: 'version',
         message:
-          "This model's contract is version 1.4 and none of its outputs has a role this AttnLens knows (it reads up to 1.3) — update AttnLens",
+          "This model's contract is version 1.5 and none of its outputs has a role this AttnLens knows (it reads up to 1.4) — update AttnLens",
       },
     ]);
     expect(validateContract(load('invalid-future-major-version.json'))).toEqual([

@@ -15,9 +15,9 @@ export const METADATA_KEY = 'attnlens.contract';
 export const EXPORT_KIT_HINT =
   'Re-export the model with the AttnLens export kit (ml/attnlens_ml/export_kit.py) or fix its sidecar <model>.contract.json.';
 
-/** The contract version this AttnLens implements: it reads every 1.x, and shows what 1.0–1.3 define. */
-export const CONTRACT_VERSION = '1.3';
-const KNOWN_MINOR = 3;
+/** The contract version this AttnLens implements: it reads every 1.x, and shows what 1.0–1.4 define. */
+export const CONTRACT_VERSION = '1.4';
+const KNOWN_MINOR = 4;
 /** At most this many unknown roles / fields are named in the `newer-version` warning (then "and N more"). */
 const MAX_LISTED = 20;
 /** At most this many problems are reported for one document (a mangled one can have 100 000). */
@@ -189,9 +189,14 @@ function semanticErrors(c: Contract, at: (i: number) => number): ContractError[]
   }
 
   const sites = new Map<string, Map<string, ContractOutput>>();
+  const gateSites = new Set<string>();
   c.outputs.forEach((o, i) => {
     const s = o.shape;
     switch (o.role) {
+      case 'channel_gate': // 1.4: a channel-only gate (squeeze-and-excitation), one per site
+        if (gateSites.has(o.site!)) add('duplicate-site-output', `site '${o.site}' declares two channel_gate outputs`);
+        gateSites.add(o.site!);
+        break;
       case 'segmentation_logits':
         if (s[1] !== classIds.length)
           add('class-count', `${label(i, o)} has ${s[1]} channels but the contract lists ${classIds.length} classes`);

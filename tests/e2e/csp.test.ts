@@ -101,7 +101,7 @@ describe('the built app under a strict Content-Security-Policy', () => {
     await page.getByTestId('file-input').setInputFiles(model('Newer', newer));
     await drawn('local-newer');
     expect(await page.getByTestId('pane-local-newer').getByTestId('contract-warning').allInnerTexts()).toEqual([
-      "Contract note: the contract is version 1.5, newer than this AttnLens (1.3); not shown by this version of AttnLens: outputs[2] role 'foo_bar'; field model.bar",
+      "Contract note: the contract is version 1.5, newer than this AttnLens (1.4); not shown by this version of AttnLens: outputs[2] role 'foo_bar'; field model.bar",
     ]);
   });
 
