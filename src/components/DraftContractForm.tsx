@@ -31,6 +31,7 @@ const ROLE_LABELS: Record<DraftRole, string> = {
   class_logits: 'class logits (softmax)',
   multilabel_logits: 'multi-label logits (sigmoid)',
   cbam_channel_gate: 'CBAM channel gate',
+  channel_gate: 'channel-only gate (squeeze-and-excitation)',
   cbam_spatial_gate: 'CBAM spatial gate',
   cbam_refined: 'CBAM refined map',
   attnfd_projected: 'AttnFD projection',

@@ -304,7 +304,7 @@ describe('synthetic graphs', () => {
     expect(checkDraft(d, a).errors).toEqual([]);
   });
 
-  it('a [1, C, 1, 1] channel gate and unpaired gates are left out, saying contract 1.3 cannot declare them', () => {
+  it('a [1, C, 1, 1] channel gate and unpaired spatial gates are left out, saying why; a lone [1, C] sigmoid may be a channel_gate', () => {
     const d = inferDraft(
       graphOf(
         tensor('x', [1, 3, 64, 64]),
@@ -316,8 +316,18 @@ describe('synthetic graphs', () => {
       ),
       'se.onnx',
     );
-    expect(roleOf(d, 'se').reason).toMatch(/\[1, C\], and only within a CBAM site/);
+    expect(roleOf(d, 'se').reason).toMatch(/declares a channel gate as \[1, C\] \(export it flattened/);
     expect(roleOf(d, 'spatial').reason).toMatch(/a spatial gate alone cannot be declared/);
+    const lone = inferDraft(
+      graphOf(
+        tensor('x', [1, 3, 64, 64]),
+        [tensor('se', [1, 16])],
+        [{ opType: 'Sigmoid', inputs: ['a'], outputs: ['se'] }],
+      ),
+      'se.onnx',
+    );
+    const choice = lone.outputs.find((o) => o.name === 'se')!.choices[0];
+    expect(choice).toMatchObject({ role: 'channel_gate', fixed: { site: 'se' } });
   });
 
   it('a CBAM site is found by following the graph, not the names', () => {

@@ -620,12 +620,23 @@ function decideAlone(o: OutputFacts, graph: OnnxGraph, c: Context): Decision {
   if (s.length === 2) {
     const k = s[1];
     const what = SIGMOIDS.has(o.producer ?? '')
-      ? `ends in a ${o.producer}: per-class probabilities, or a channel gate with no spatial gate beside it (contract 1.3 declares gates only as CBAM sites)`
+      ? `ends in a ${o.producer}: per-class probabilities, or a channel-only gate (squeeze-and-excitation: contract 1.4 channel_gate)`
       : o.producer === 'Softmax'
         ? 'ends in a Softmax: class probabilities (the app applies its softmax again; the top class stays), or a SAK router over paths'
         : `${k} values per image${by}: class logits, but softmax (one class per image) or sigmoid (each class on its own) cannot be read from the graph`;
+    const gate: RoleChoice[] = SIGMOIDS.has(o.producer ?? '')
+      ? [
+          {
+            role: 'channel_gate',
+            reason: `a [1, ${k}] ${o.producer}: a channel-only gate (squeeze-and-excitation), its site named after the output`,
+            fixed: { site: o.name },
+            questions: [],
+          },
+        ]
+      : [];
     return {
       choices: [
+        ...gate,
         {
           role: 'class_logits',
           reason: `${k} class logits, softmax over them (one class per image)`,
@@ -733,7 +744,7 @@ function decideAlone(o: OutputFacts, graph: OnnxGraph, c: Context): Decision {
       );
     if (h === 1 && w === 1 && SIGMOIDS.has(o.producer ?? ''))
       return ignored(
-        `a channel gate shaped ${fmt(s)}${by}: contract 1.3 declares a channel gate as [1, C], and only within a CBAM site`,
+        `a channel gate shaped ${fmt(s)}${by}: a contract declares a channel gate as [1, C] (export it flattened to declare it as a channel_gate)`,
       );
     const stride = mapStride(h, w, height, width);
     if (stride && a === 1)
