@@ -5,6 +5,7 @@
  */
 import type { Contract } from '../contract';
 import { attnfd } from './attnfd';
+import { seGates } from './channel-gates';
 import { detrQueries } from './detr-queries';
 import { groundTruth } from './ground-truth';
 import { hdetr } from './hdetr';
@@ -13,7 +14,7 @@ import { sak } from './sak';
 import type { MethodSpec } from './types';
 import { vit } from './vit';
 
-export const METHODS = [detrQueries, attnfd, vit, groundTruth, hdetr, ks, sak] as const;
+export const METHODS = [detrQueries, attnfd, seGates, vit, groundTruth, hdetr, ks, sak] as const;
 
 type Method = (typeof METHODS)[number];
 type SettingsOf<M> = M extends MethodSpec<infer S> ? S : never;

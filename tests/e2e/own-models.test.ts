@@ -97,10 +97,13 @@ describe('own models next to a zoo model', () => {
     await page.close();
   });
 
-  it("torchvision's LR-ASPP: its mask draws next to seg-teacher", async () => {
+  it("torchvision's LR-ASPP: its mask draws next to seg-teacher, its squeeze-and-excitation gates in their view", async () => {
     const errors: string[] = [];
     const page = await dropNextTo('m=seg-teacher&s=factory-test-003.png&b=wasm', 'seg-teacher', 'tv-lraspp', errors);
     expect(await page.getByTestId('pane-local-tv-lraspp').getByTestId('pane-status').innerText()).toMatch(/mask/);
+    // its 8 channel-only gates, each summarised over its channels (shares of channels per tenth of [0, 1])
+    await expect.poll(() => page.getByTestId('channel-gate-card').count(), { timeout: 30_000 }).toBe(8);
+    expect(await page.getByTestId('channel-gate-card').first().innerText()).toMatch(/\d+ channels · mean 0\.\d{3}/);
     expect(errors).toEqual([]);
     await page.close();
   });
