@@ -142,7 +142,7 @@ export function describeTarget(c: Contract, t: ScoreTarget): string {
  * models see the same patches.
  */
 export function occlusionOf(settings: SaliencySettings, inputSides: number[]): OcclusionOptions & { auto: boolean } {
-  const side = Math.max(1, Math.min(...inputSides));
+  const side = inputSides.length ? Math.max(1, Math.min(...inputSides)) : 1;
   const strideAuto = Math.max(1, Math.round(side / 16)) / side;
   const stride = settings.stride > 0 ? settings.stride / 100 : strideAuto;
   const patch = settings.patch > 0 ? settings.patch / 100 : Math.min(1, 2 * strideAuto);
@@ -157,7 +157,13 @@ export function specOf(settings: SaliencySettings, inputSides: number[]): Salien
       settings.method === 'rise'
         ? {
             kind: 'rise',
-            rise: { masks: settings.masks, cells: settings.cells, keep: settings.keep, seed: settings.seed },
+            // p is 0..1 in a link; RISE divides by it, and p = 1 keeps every cell (no mask at all)
+            rise: {
+              masks: settings.masks,
+              cells: settings.cells,
+              keep: Math.min(0.95, Math.max(0.05, settings.keep)),
+              seed: settings.seed,
+            },
           }
         : { kind: 'occlusion', occlusion: { patch, stride } },
     fill: settings.fill,
