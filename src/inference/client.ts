@@ -2,6 +2,7 @@
 import type { Placement } from '../analysis/geometry';
 import type { RolloutOptions } from '../analysis/rollout';
 import type { ContractInput } from '../contract';
+import type { SaliencyJob, SaliencyOutcome } from '../methods/saliency/job';
 import type {
   Backend,
   ExternalFile,
@@ -31,11 +32,17 @@ export class WorkerStopped extends Error {}
 export class InferenceClient {
   private worker = new Worker(new URL('./runtime.worker.ts', import.meta.url), { type: 'module' });
   private pending = new Map<number, Pending>();
+  /** Progress listeners of saliency jobs, by request id (their messages never settle the request). */
+  private progress = new Map<number, (done: number, total: number, batched: boolean) => void>();
   private nextId = 1;
   private stopped: string | null = null;
 
   constructor() {
     this.worker.onmessage = (e: MessageEvent<WorkerResponse>) => {
+      if (e.data.kind === 'saliencyProgress') {
+        this.progress.get(e.data.requestId)?.(e.data.done, e.data.total, e.data.batched);
+        return;
+      }
       const p = this.pending.get(e.data.requestId);
       if (!p) return;
       this.pending.delete(e.data.requestId);
@@ -66,9 +73,11 @@ export class InferenceClient {
     expect: K,
     req: Distribute<WorkerRequest>,
     transfer: Transferable[] = [],
+    sent?: (requestId: number) => void,
   ): Promise<Extract<WorkerResponse, { kind: K }>> {
     if (this.stopped) throw new WorkerStopped(this.stopped);
     const requestId = this.nextId++;
+    sent?.(requestId);
     const r = await new Promise<WorkerResponse>((resolve, reject) => {
       this.pending.set(requestId, { resolve, reject });
       this.worker.postMessage({ ...req, requestId }, transfer);
@@ -139,6 +148,32 @@ export class InferenceClient {
   ): Promise<{ row: Float32Array; engine: MathEngine; milliseconds: number }> {
     const r = await this.send('rolled', { kind: 'rollout', retainKey, output, options });
     return { row: r.row, engine: r.engine, milliseconds: r.milliseconds };
+  }
+
+  /**
+   * Saliency passes on one image in the worker (masked images are built there); `onProgress` hears the passes
+   * done. `cancel` asks the worker to stop between two batches: the job then rejects with SALIENCY_STOPPED.
+   */
+  saliency(
+    modelKey: string,
+    image: ImageRef,
+    job: SaliencyJob,
+    onProgress: (done: number, total: number, batched: boolean) => void,
+  ): {
+    outcome: Promise<{ outcome: SaliencyOutcome & { batched: boolean }; milliseconds: number }>;
+    cancel: () => void;
+  } {
+    let id = -1;
+    const outcome = this.send('saliencyDone', { kind: 'saliency', modelKey, image, job }, [], (requestId) => {
+      id = requestId;
+      this.progress.set(requestId, onProgress);
+    })
+      .then((r) => ({ outcome: r.outcome, milliseconds: r.milliseconds }))
+      .finally(() => this.progress.delete(id));
+    const cancel = () => {
+      if (!this.stopped && id >= 0) this.worker.postMessage({ kind: 'cancelSaliency', requestId: 0, job: id });
+    };
+    return { outcome, cancel };
   }
 
   async release(modelKey: string): Promise<void> {

@@ -5,6 +5,7 @@
 
 import type { RolloutOptions } from '../analysis/rollout';
 import { type Contract, checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError } from '../contract';
+import { SALIENCY_STOPPED, type SaliencyJob } from '../methods/saliency/job';
 import { InferenceClient, type RawRun, WorkerStopped } from './client';
 import { explainLoadFailure, explainRunFailure, UserFacingError } from './errors';
 import { type OnnxFacts, readOnnxFacts } from './onnxFacts';
@@ -216,6 +217,32 @@ export async function rolloutModel(model: LoadedModel, image: ImageRef, stack: s
     await runModel(model, image, []);
     return workerOf(model.key).rollout(key, stack, options);
   }
+}
+
+/** A saliency job stopped by its Cancel (between two batches): the model stays loaded. */
+export class SaliencyCancelled extends Error {}
+
+/**
+ * Saliency passes of a model on an image, in its worker (methods/saliency): `onProgress` hears the passes done;
+ * `cancel` stops the job between two batches (it rejects with SaliencyCancelled; the session stays). A worker
+ * stopped meanwhile (Cancel of a run, a reload) rejects it with RunStopped; a failed pass with a worded ModelError.
+ */
+export function saliencyOfModel(
+  model: LoadedModel,
+  image: ImageRef,
+  job: SaliencyJob,
+  onProgress: (done: number, total: number, batched: boolean) => void,
+) {
+  const { outcome, cancel } = workerOf(model.key).saliency(model.key, image, job, onProgress);
+  return {
+    cancel,
+    outcome: outcome.catch((e: Error) => {
+      if (e instanceof WorkerStopped) throw new RunStopped('cancelled');
+      const raw = e.message ?? String(e);
+      if (raw === SALIENCY_STOPPED) throw new SaliencyCancelled(raw);
+      throw new ModelError(explainRunFailure(model.source, raw, model.facts, model.contract.input.shape), raw);
+    }),
+  };
 }
 
 /** Free a model's session and what its worker kept of its runs (it left the view): the worker goes. */

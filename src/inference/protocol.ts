@@ -2,6 +2,7 @@
 import type { Placement } from '../analysis/geometry';
 import type { RolloutOptions } from '../analysis/rollout';
 import type { ContractInput } from '../contract';
+import type { SaliencyJob, SaliencyOutcome } from '../methods/saliency/job';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -58,6 +59,10 @@ export type WorkerRequest =
   /** Several images in one session run (a model whose graph leaves the batch axis open); nothing retained. */
   | { kind: 'runBatch'; requestId: number; modelKey: string; images: ImageRef[]; outputs: string[] }
   | { kind: 'rollout'; requestId: number; retainKey: string; output: string; options: RolloutOptions }
+  /** Saliency passes on one image (methods/saliency/job): progress comes as 'saliencyProgress' under the same id. */
+  | { kind: 'saliency'; requestId: number; modelKey: string; image: ImageRef; job: SaliencyJob }
+  /** Stop the saliency job of request `job` between two batches (no reply of its own: the job rejects). */
+  | { kind: 'cancelSaliency'; requestId: number; job: number }
   | { kind: 'release'; requestId: number; modelKey: string };
 
 export interface GraphIO {
@@ -107,5 +112,7 @@ export type WorkerResponse =
       milliseconds: number;
     }
   | { kind: 'released'; requestId: number }
+  | { kind: 'saliencyProgress'; requestId: number; done: number; total: number; batched: boolean }
+  | { kind: 'saliencyDone'; requestId: number; outcome: SaliencyOutcome & { batched: boolean }; milliseconds: number }
   | { kind: 'rolled'; requestId: number; row: Float32Array; engine: MathEngine; milliseconds: number }
   | { kind: 'error'; requestId: number; message: string };

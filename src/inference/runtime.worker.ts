@@ -12,6 +12,7 @@
  */
 import type * as Ort from 'onnxruntime-web/webgpu';
 import type { ContractInput } from '../contract';
+import { runSaliencyJob } from '../methods/saliency/job';
 import { toFloat16, toFloat32 } from './float16';
 import { describeImage, imageFor } from './images';
 import { imageToInput } from './preprocess';
@@ -42,6 +43,18 @@ function runtimeFor(backend: Backend): Promise<OrtModule> {
   return ortModule;
 }
 const sessions = new Map<string, { session: Ort.InferenceSession; input: ContractInput; ort: OrtModule }>();
+/**
+ * One session run of a model at a time: a saliency job's runs and an image's run may be asked for together,
+ * and a WebGPU session awaits its device mid-run (where the worker reads its next message).
+ */
+const sessionTurns = new Map<string, Promise<unknown>>();
+function inSessionTurn<T>(modelKey: string, job: () => Promise<T>): Promise<T> {
+  const mine = (sessionTurns.get(modelKey) ?? Promise.resolve()).then(job);
+  const tail = mine.catch(() => undefined);
+  sessionTurns.set(modelKey, tail);
+  void tail.then(() => sessionTurns.get(modelKey) === tail && sessionTurns.delete(modelKey));
+  return mine;
+}
 const retained = new RetainedRuns();
 const post = (msg: WorkerResponse, transfer: Transferable[] = []) =>
   (self as DedicatedWorkerGlobalScope).postMessage(msg, transfer);
@@ -136,9 +149,11 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   const t0 = performance.now();
   const tensor = imageToInput(image, input);
   const keep = req.retainKey ? (req.retain ?? []) : [];
-  const result = await session.run({ [input.name]: feedOf(ort, input, tensor.data, tensor.dims) }, [
-    ...new Set([...req.outputs, ...keep]),
-  ]);
+  const result = await inSessionTurn(req.modelKey, () =>
+    session.run({ [input.name]: feedOf(ort, input, tensor.data, tensor.dims) }, [
+      ...new Set([...req.outputs, ...keep]),
+    ]),
+  );
   const outputs: Record<string, { data: Float32Array; dims: number[] }> = {};
   for (const name of req.outputs) {
     const t = result[name];
@@ -186,7 +201,7 @@ async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
   const stacked = new Float32Array(per * tensors.length);
   for (const [i, t] of tensors.entries()) stacked.set(t.data, i * per);
   const feed = feedOf(ort, input, stacked, [tensors.length, ...input.shape.slice(1)]);
-  const result = await session.run({ [input.name]: feed }, req.outputs);
+  const result = await inSessionTurn(req.modelKey, () => session.run({ [input.name]: feed }, req.outputs));
   // An open batch axis on the input does not make every output batched (a constant output stays [1, …]).
   if (req.outputs.some((name) => result[name].dims[0] !== tensors.length)) {
     for (const name of req.outputs) result[name].dispose();
@@ -226,6 +241,50 @@ async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
   ]);
 }
 
+/** Saliency jobs under way and those Cancel asked to stop, by request id: a job looks between its batches. */
+const runningJobs = new Set<number>();
+const stoppedJobs = new Set<number>();
+
+/** Saliency passes over the decoded image: the masked inputs are built here and run through the model's session. */
+async function saliency(req: Extract<WorkerRequest, { kind: 'saliency' }>) {
+  const entry = sessions.get(req.modelKey);
+  if (!entry) throw new Error(`model ${req.modelKey} is not loaded`);
+  const { session, input, ort } = entry;
+  runningJobs.add(req.requestId); // before any wait: a Cancel may come while the image decodes
+  try {
+    const image = await imageFor(req.image);
+    const t0 = performance.now();
+    const tensor = imageToInput(image, input);
+    const outcome = await runSaliencyJob({
+      job: req.job,
+      tensor,
+      layout: input.layout,
+      image: { width: image.width, height: image.height },
+      run: async (data, n, names) => {
+        const result = await inSessionTurn(req.modelKey, () =>
+          session.run({ [input.name]: feedOf(ort, input, data, [n, ...input.shape.slice(1)]) }, names),
+        );
+        const out: Record<string, { data: Float32Array; dims: number[] }> = {};
+        for (const name of names) {
+          const t = result[name];
+          out[name] = { data: toFloat32(t.location === 'cpu' ? t.data : await t.getData(), t.type), dims: [...t.dims] };
+          t.dispose();
+        }
+        return out;
+      },
+      progress: (done, total, batched) =>
+        post({ kind: 'saliencyProgress', requestId: req.requestId, done, total, batched }),
+      stopped: () => stoppedJobs.has(req.requestId),
+    });
+    post({ kind: 'saliencyDone', requestId: req.requestId, outcome, milliseconds: performance.now() - t0 }, [
+      outcome.map.buffer as ArrayBuffer,
+    ]);
+  } finally {
+    runningJobs.delete(req.requestId);
+    stoppedJobs.delete(req.requestId);
+  }
+}
+
 self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   const req = event.data;
   try {
@@ -236,7 +295,10 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
     else if (req.kind === 'run') await run(req);
     else if (req.kind === 'runBatch') await runBatch(req);
     else if (req.kind === 'rollout') await rollout(req);
-    else {
+    else if (req.kind === 'saliency') await saliency(req);
+    else if (req.kind === 'cancelSaliency') {
+      if (runningJobs.has(req.job)) stoppedJobs.add(req.job);
+    } else {
       await release(req.modelKey);
       post({ kind: 'released', requestId: req.requestId });
     }

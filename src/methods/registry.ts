@@ -11,10 +11,11 @@ import { groundTruth } from './ground-truth';
 import { hdetr } from './hdetr';
 import { ks } from './ks-detr';
 import { sak } from './sak';
+import { saliency } from './saliency';
 import type { MethodSpec } from './types';
 import { vit } from './vit';
 
-export const METHODS = [detrQueries, attnfd, seGates, vit, groundTruth, hdetr, ks, sak] as const;
+export const METHODS = [detrQueries, attnfd, seGates, vit, groundTruth, hdetr, ks, sak, saliency] as const;
 
 type Method = (typeof METHODS)[number];
 type SettingsOf<M> = M extends MethodSpec<infer S> ? S : never;

@@ -47,6 +47,20 @@ const validView: fc.Arbitrary<ViewState> = fc.record({
       source: fc.constantFrom('mean' as const, 'point' as const, 'query' as const),
       point: fc.oneof(fc.constant(null), fc.tuple(fc.nat(4000), fc.nat(3000))),
     }),
+    saliency: fc.record({
+      method: fc.constantFrom('rise' as const, 'occlusion' as const),
+      masks: fc.integer({ min: 1, max: 20000 }),
+      cells: fc.integer({ min: 2, max: 64 }),
+      keep: unit,
+      seed: fc.nat(999999),
+      patch: fc.nat(100),
+      stride: fc.nat(100),
+      fill: fc.constantFrom('mean' as const, 'blur' as const, 'zero' as const),
+      steps: fc.nat(100),
+      classId: fc.integer({ min: -1, max: 9999 }),
+      measure: fc.constantFrom('probability' as const, 'area' as const),
+      outlines: fc.boolean(),
+    }),
   }),
 });
 

@@ -20,6 +20,20 @@ describe('view state ⇄ URL fragment', () => {
         vit: { layer: 2, mass: 0.45, score: 0.6, map: 'rollout', identity: false },
         hdetr: { mode: 'o2m', k: 5, weights: { cls: 1, l1: 2.5, giou: 0 } },
         ks: { source: 'point', point: [12.5, 140] },
+        saliency: {
+          method: 'occlusion',
+          masks: 200,
+          cells: 6,
+          keep: 0.4,
+          seed: 7,
+          patch: 25,
+          stride: 10,
+          fill: 'blur',
+          steps: 8,
+          classId: 3,
+          measure: 'area',
+          outlines: false,
+        },
       },
     };
     expect(decodeView(encodeView(v))).toEqual({ view: v, problems: [], extras: {}, payload: null });
