@@ -57,8 +57,20 @@ export default function SaliencyView() {
   const eligible = useMemo(() => models.filter((m) => saliencyOutput(m.contract)), [models]);
   const loaded = useStore(useShallow((s) => eligible.map((m) => s.slots[m.id]?.model)));
   const runs = useRuns(image);
+  // models in view still opening: not yet known to have an output saliency reads, but Run waits for them
+  const opening = useStore(
+    useShallow((s) => s.view.models.filter((id) => ['loading', 'fetching', undefined].includes(s.slots[id]?.status))),
+  );
   const qa = useQueryAttention(image);
-  const entries = useSaliencyJobs((s) => s.entries);
+  // jobs of these models still under way, on this image or one shown before (Cancel stops them all); only
+  // their keys, so a progress tick re-renders the panel it is about, not the whole view
+  const running = useSaliencyJobs(
+    useShallow((s) =>
+      Object.keys(s.entries).filter(
+        (k) => s.entries[k].status === 'running' && eligible.some((m) => k.startsWith(`${m.id}@`)),
+      ),
+    ),
+  );
 
   const classChoices = useMemo(() => {
     const seen = new Map<number, string>();
@@ -94,8 +106,13 @@ export default function SaliencyView() {
       detection: matched ? { block: matched.block, query: matched.detection.query } : null,
     });
     const isDetector = saliencyOutput(m.contract)?.kind === 'detection';
-    if (typeof target === 'string')
-      return { ...base, problem: isDetector && qa?.problem ? qa.problem : target, classId: null };
+    if (typeof target === 'string') {
+      // a detector left out of the selection's matches has no detection of its own for that object
+      const unmatched = isDetector && qa && !qa.problem && !matched;
+      const problem =
+        isDetector && qa?.problem ? qa.problem : unmatched ? 'none of its detections matches the selected one' : target;
+      return { ...base, problem, classId: null };
+    }
     const job: SaliencyJob = { spec, target, batch: batchFor(m.contract, model.batchable) };
     return {
       ...base,
@@ -109,11 +126,7 @@ export default function SaliencyView() {
   if (!image) return null;
   const ready = items.filter((it) => it.job && it.model);
   // Run starts every model at once: not while one of them has yet to run on this image
-  const waiting = items.filter((it) => it.problem === WAITING);
-  // jobs of these models still under way, on this image or one shown before (Cancel stops them all)
-  const running = Object.keys(entries).filter(
-    (k) => entries[k].status === 'running' && eligible.some((m) => k.startsWith(`${m.id}@`)),
-  );
+  const waiting = [...opening, ...items.filter((it) => it.problem === WAITING).map((it) => it.id)];
   const passes = passCount(spec);
   const occlusion = occlusionOf(settings, sides);
   const hasClassTargets = eligible.some((m) => saliencyOutput(m.contract)?.kind !== 'detection');
@@ -270,9 +283,7 @@ export default function SaliencyView() {
           data-testid="saliency-run"
           className="rounded bg-sky-700 px-3 py-1 disabled:opacity-40"
           disabled={!ready.length || waiting.length > 0 || running.length > 0}
-          title={
-            waiting.length ? `waiting for ${waiting.map((it) => it.id).join(', ')} to run on this image` : undefined
-          }
+          title={waiting.length ? `waiting for ${waiting.join(', ')} to open and run on this image` : undefined}
           onClick={() =>
             startSaliency(
               ready.map((it) => ({ id: it.id, model: it.model!, job: it.job! })),
@@ -300,7 +311,7 @@ export default function SaliencyView() {
       </div>
       <div className="mt-3 flex flex-wrap gap-6">
         {items.map((it) => (
-          <SaliencyPanel key={it.id} item={it} entry={it.key ? entries[it.key] : undefined} image={image} />
+          <SaliencyPanel key={it.id} item={it} image={image} />
         ))}
       </div>
       <p className="mt-2 text-xs text-slate-400">
@@ -406,7 +417,8 @@ function useTruthRegions(
   }, [drawn, imported, coco, image, classId, contract]);
 }
 
-function SaliencyPanel({ item, entry, image }: { item: Item; entry: SaliencyEntry | undefined; image: ImageEntry }) {
+function SaliencyPanel({ item, image }: { item: Item; image: ImageEntry }) {
+  const entry = useSaliencyJobs((s) => (item.key ? s.entries[item.key] : undefined));
   const opacity = useStore((s) => s.view.opacity);
   const outlines = useStore((s) => s.view.methods.saliency.outlines);
   const truth = useTruthRegions(image, item.classId, item.contract);
