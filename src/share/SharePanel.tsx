@@ -1,5 +1,5 @@
 /** Copy link, save the view file, pin findings and step through them, and open review mode. */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useCurrentImage } from '../components/hooks';
 import { useStore } from '../state/store';
 import { type FindingScope, useFindings, visibleRegion } from './findings';
@@ -10,6 +10,14 @@ export function SharePanel() {
   const [busy, setBusy] = useState(false);
   const [link, setLink] = useState<string | null>(null);
   const [notes, setNotes] = useState<string[]>([]);
+  // a link shown for another view would mislead: it goes when the view changes
+  const view = useStore((s) => s.view);
+  useEffect(() => {
+    if (view) {
+      setLink(null);
+      setNotes([]);
+    }
+  }, [view]);
   const copy = async () => {
     setBusy(true);
     try {

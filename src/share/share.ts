@@ -157,7 +157,10 @@ function neededSide(): number {
   return side;
 }
 
-/** An image re-encoded as WebP with its longest side at most `side`; null when the browser cannot. */
+/**
+ * An image re-encoded as WebP with its shorter side at most `side` (a model resizes to side×side, so each axis
+ * keeps what the model sees); null when the browser cannot.
+ */
 async function reencode(
   image: SharedImage,
   side: number,
@@ -166,7 +169,7 @@ async function reencode(
   try {
     const blob = new Blob([fromBase64(image.data)! as BlobPart], { type: image.mime });
     const full = await createImageBitmap(blob);
-    const scale = Math.min(1, side / Math.max(full.width, full.height));
+    const scale = Math.min(1, side / Math.min(full.width, full.height));
     const to: [number, number] = [
       Math.max(1, Math.round(full.width * scale)),
       Math.max(1, Math.round(full.height * scale)),
