@@ -27,7 +27,7 @@ export interface OnnxFacts {
 }
 
 /** ONNX TensorProto.DataType → onnxruntime-web's name. */
-const ELEM_TYPES: Record<number, string> = {
+export const ELEM_TYPES: Record<number, string> = {
   1: 'float32',
   2: 'uint8',
   3: 'int8',
@@ -48,7 +48,7 @@ const ELEM_TYPES: Record<number, string> = {
 const STANDARD_DOMAINS = new Set(['', 'ai.onnx', 'ai.onnx.ml', 'com.microsoft']);
 
 /** Calls `visit(field, wireType, reader)` per field; a visitor that does not consume the field returns false. */
-function eachField(bytes: Uint8Array, visit: (field: number, wire: WireType, r: BinaryReader) => boolean): void {
+export function eachField(bytes: Uint8Array, visit: (field: number, wire: WireType, r: BinaryReader) => boolean): void {
   const r = new BinaryReader(bytes);
   while (r.pos < r.len) {
     const [field, wire] = r.tag();

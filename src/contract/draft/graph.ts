@@ -8,7 +8,8 @@
  * .type = 2; TypeProto.tensor_type = 1; TypeProto.Tensor.elem_type = 1, .shape = 2; TensorShapeProto.dim = 1;
  * Dimension.dim_value = 1, .dim_param = 2.
  */
-import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
+import { WireType } from '@bufbuild/protobuf/wire';
+import { ELEM_TYPES, eachField } from '../../inference/onnxFacts';
 import type { GraphSignature } from '../types';
 
 /** A graph input or output. `dims`: a number per fixed axis, a name per open one ('?' when unnamed); null when the graph gives no shape. */
@@ -32,34 +33,7 @@ export interface OnnxGraph {
   nodes: GraphNode[];
 }
 
-/** ONNX TensorProto.DataType → onnxruntime-web's name. */
-const ELEM_TYPES: Record<number, string> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  4: 'uint16',
-  5: 'int16',
-  6: 'int32',
-  7: 'int64',
-  8: 'string',
-  9: 'bool',
-  10: 'float16',
-  11: 'float64',
-  12: 'uint32',
-  13: 'uint64',
-  16: 'bfloat16',
-};
-
 const LD = WireType.LengthDelimited;
-
-/** Calls `visit(field, wireType, reader)` per field; a visitor that does not consume the field returns false. */
-function eachField(bytes: Uint8Array, visit: (field: number, wire: WireType, r: BinaryReader) => boolean): void {
-  const r = new BinaryReader(bytes);
-  while (r.pos < r.len) {
-    const [field, wire] = r.tag();
-    if (!visit(field, wire, r)) r.skip(wire);
-  }
-}
 
 function readDimension(bytes: Uint8Array): number | string {
   let dim: number | string = '?';
