@@ -62,6 +62,15 @@ export function toCxcywhNormalized(
   return out;
 }
 
+/** A row's largest value and Σ exp(v − max): softmax(v_k) = exp(v_k − max) / sum, without overflow. */
+function softmaxTerms(row: Float32Array): { max: number; sum: number } {
+  let max = row[0];
+  for (let k = 1; k < row.length; k++) max = Math.max(max, row[k]);
+  let sum = 0;
+  for (let k = 0; k < row.length; k++) sum += Math.exp(row[k] - max);
+  return { max, sum };
+}
+
 /**
  * DETR-style outputs of one query block → detections above `threshold`: per query its best label (largest
  * logit among the label columns; a softmax no-object column never wins), scored by the contract's activation
@@ -89,10 +98,7 @@ export function decodeQueries(
     for (let k = 1; k < n; k++) if (row[k] > row[best]) best = k;
     let score: number;
     if (softmax) {
-      let max = row[0];
-      for (let k = 1; k < cols; k++) max = Math.max(max, row[k]);
-      let sum = 0;
-      for (let k = 0; k < cols; k++) sum += Math.exp(row[k] - max);
+      const { max, sum } = softmaxTerms(row);
       score = Math.exp(row[best] - max) / sum;
     } else score = 1 / (1 + Math.exp(-row[best]));
     if (score < threshold) continue;
@@ -212,10 +218,7 @@ export function rankQueryLabels(
   for (let q = 0; q < queries; q++) {
     const row = logits.subarray(q * cols, q * cols + cols);
     if (decoding.activation === 'softmax') {
-      let max = row[0];
-      for (let k = 1; k < cols; k++) max = Math.max(max, row[k]);
-      let sum = 0;
-      for (let k = 0; k < cols; k++) sum += Math.exp(row[k] - max);
+      const { max, sum } = softmaxTerms(row);
       for (let k = 0; k < n; k++) scores[q * n + k] = Math.exp(row[k] - max) / sum;
     } else for (let k = 0; k < n; k++) scores[q * n + k] = 1 / (1 + Math.exp(-row[k]));
   }
