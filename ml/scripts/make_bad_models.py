@@ -171,6 +171,32 @@ def png(name: str, width: int, height: int) -> None:
     print(f'{name}: {(OUT / name).stat().st_size:,} bytes')
 
 
+def huge_input() -> None:
+    """A valid model whose declared input, 40000×40000 pixels, is 19.2 GB as float32: refused at load in words."""
+    proto, contract = good('huge-input')
+    side = 40_000
+    contract['input']['shape'] = [1, 3, side, side]
+    contract['outputs'] = [o for o in contract['outputs'] if 'grid' not in o]  # attention grids tile 160 px
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_value = side
+    dims[3].dim_value = side
+    write_contract(proto, contract)
+    write('huge-input.onnx', proto.SerializeToString())
+
+
+def foreign_files() -> None:
+    """Files people drop by mistake: each is named by its format, with what to convert it to."""
+    pixels = np.full((24, 32, 3), 90, np.uint8)
+    Image.fromarray(pixels).save(OUT / 'scan.tiff', format='TIFF')
+    print(f'scan.tiff: {(OUT / "scan.tiff").stat().st_size:,} bytes')
+    write('logo.svg', b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"/>\n')
+    write('spec.pdf', b'%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n')
+    write('saved-page.onnx', b'<!DOCTYPE html><html><head><title>Sign in</title></head><body></body></html>\n')
+    png('cut-half.png', 200, 150)
+    data = (OUT / 'cut-half.png').read_bytes()
+    write('cut-half.png', data[: len(data) // 2])
+
+
 def main() -> None:
     custom_op()
     opset_30()
@@ -187,6 +213,8 @@ def main() -> None:
     png('wide-100000x1.png', 100_000, 1)
     png('tall-1x100000.png', 1, 100_000)
     png('strip-8000x2.png', 8000, 2)
+    huge_input()
+    foreign_files()
 
 
 if __name__ == '__main__':

@@ -35,7 +35,7 @@ def test_fixtures_reproduce(remade):
 
 
 @pytest.mark.parametrize(
-    'name', ['custom-op.onnx', 'opset-30.onnx', 'ir-14.onnx', 'reshape-fail.onnx', 'overflow.onnx']
+    'name', ['custom-op.onnx', 'opset-30.onnx', 'ir-14.onnx', 'reshape-fail.onnx', 'overflow.onnx', 'huge-input.onnx']
 )
 def test_each_model_carries_a_valid_contract(name):
     proto = onnx.load(str(CORPUS / name), load_external_data=False)
@@ -48,6 +48,12 @@ def test_what_each_gets_wrong():
     assert {(o.domain, o.version) for o in load('custom-op.onnx').opset_import} == {('', 17), ('com.acme', 1)}
     assert load('opset-30.onnx').opset_import[0].version == 30
     assert load('ir-14.onnx').ir_version == 14
+    assert [d.dim_value for d in load('huge-input.onnx').graph.input[0].type.tensor_type.shape.dim] == [
+        1,
+        3,
+        40_000,
+        40_000,
+    ]
     assert load('int64-input.onnx').graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
     external = load('external.onnx')
     assert any(t.data_location == onnx.TensorProto.EXTERNAL for t in external.graph.initializer)

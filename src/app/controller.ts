@@ -633,13 +633,14 @@ export function analyse(id: string, image: ImageEntry): Promise<void> {
     if (useStore.getState().slots[id] !== slot) return; // the model left the view (or the backend changed) meanwhile
     keepRun(id, image, raw);
   })()
-    .catch(runFailed(id, image.name))
+    .catch(runFailed(id, image.name, [key]))
     .finally(() => inflight.delete(key));
   inflight.set(key, job);
   return job;
 }
 
 function keepRun(id: string, image: ImageEntry, raw: Awaited<ReturnType<typeof runModel>>): void {
+  useProgress.getState().setFailedRun(runKey(id, image.id), null);
   useStore.getState().putRun({
     modelId: id,
     imageId: image.id,
@@ -649,17 +650,22 @@ function keepRun(id: string, image: ImageEntry, raw: Awaited<ReturnType<typeof r
   });
 }
 
-const runFailed = (id: string, imageName: string) => (e: Error) => {
+const runFailed = (id: string, imageName: string, keys: string[]) => (e: Error) => {
   if (e instanceof RunStopped) return; // its pane says so
-  useStore
-    .getState()
-    .notify(
-      e instanceof ModelError
-        ? `${e.message} (image: ${imageName})`
-        : `${id} could not run on ${imageName}: ${e.message}`,
-      detailOf(e),
-    );
+  const message =
+    e instanceof ModelError
+      ? `${e.message} (image: ${imageName})`
+      : `${id} could not run on ${imageName}: ${e.message}`;
+  // the pane stops saying "running" and offers Retry for this image; the message itself is the notice
+  for (const key of keys) useProgress.getState().setFailedRun(key, message);
+  useStore.getState().notify(message, detailOf(e));
 };
+
+/** Run a model again on an image it failed on (the failure may have been passing: memory, a lost device). */
+export function retryRun(id: string, image: ImageEntry): void {
+  useProgress.getState().setFailedRun(runKey(id, image.id), null);
+  void analyse(id, image);
+}
 
 /**
  * One model on several images (a data set): in one session run when its graph leaves the batch axis open and its
@@ -686,7 +692,12 @@ export async function analyseMany(id: string, images: ImageEntry[]): Promise<voi
     for (const [i, im] of todo.entries()) keepRun(id, im, raws[i]);
   })()
     .catch((e: Error) => {
-      if (!(e instanceof NotBatchable)) return runFailed(id, names)(e);
+      if (!(e instanceof NotBatchable))
+        return runFailed(
+          id,
+          names,
+          todo.map((im) => runKey(id, im.id)),
+        )(e);
       batchable = false;
       model.batchable = false; // its outputs do not all carry the batch: image by image from now on
     })

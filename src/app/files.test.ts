@@ -84,6 +84,15 @@ describe('planFiles', () => {
     );
     expect(told(file('weights.pkl', { kind: 'pickle' }))).toMatch(/^weights\.pkl is a Python pickle .*export kit/);
     expect(told(file('a.zip', { kind: 'zip', pytorch: false }))).toMatch(/^a\.zip is a zip archive.*unpack it/);
+    expect(told(file('scan.tif', { kind: 'foreign', format: 'tiff' }))).toBe(
+      'scan.tif is a TIFF image, which browsers cannot decode: save it as PNG (lossless) and drop that.',
+    );
+    expect(told(file('IMG_0001.HEIC', { kind: 'foreign', format: 'heic' }))).toMatch(
+      /^IMG_0001\.HEIC is a HEIC.*JPEG or PNG/,
+    );
+    expect(told(file('model.onnx', { kind: 'foreign', format: 'html' }))).toMatch(
+      /^model\.onnx is a web page \(HTML\).*download the model or image itself/,
+    );
     expect(told(file('notes.txt', { kind: 'unknown' }))).toBe(
       'notes.txt is not a file AttnLens opens (by its bytes it is not an ONNX model, an image or JSON): drop .onnx models (or .onnx.gz), PNG, JPEG, WebP, GIF or BMP images, COCO JSON, or an .attnlens view.',
     );

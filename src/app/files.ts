@@ -38,6 +38,14 @@ const OPENS = 'drop .onnx models (or .onnx.gz), PNG, JPEG, WebP, GIF or BMP imag
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|jfif|webp|gif|bmp|dib)$/i;
 const FORMAT_NAMES = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', gif: 'GIF', bmp: 'BMP' } as const;
 const SIDECAR = /\.contract\.json$/i;
+/** What each recognised foreign format is and what to convert it to (after "<name> is "). */
+const FOREIGN = {
+  tiff: 'a TIFF image, which browsers cannot decode: save it as PNG (lossless) and drop that.',
+  heic: 'a HEIC/HEIF photo (as iPhones save them), which this browser cannot decode: export it as JPEG or PNG and drop that.',
+  svg: 'an SVG drawing, not a photo: AttnLens analyses camera images; export it as PNG at the size you need if you want it analysed.',
+  pdf: 'a PDF document: export the page or picture you want analysed as PNG or JPEG and drop that.',
+  html: 'a web page (HTML), perhaps saved in place of the file it links to: download the model or image itself and drop that.',
+} as const;
 
 const lower = (s: string) => s.toLowerCase();
 /** `Model.ONNX` → `model`; `model.onnx.gz` → `model` (the inner name is passed); other names keep their extension too. */
@@ -68,6 +76,8 @@ function tell(f: DroppedFile): string | null {
       return f.json === 'other'
         ? `${name} is JSON, but neither COCO annotations (with "images" and "annotations") nor an AttnLens contract: drop a COCO file for ground truth, or <model>.contract.json together with its model.`
         : null;
+    case 'foreign':
+      return `${name} is ${FOREIGN[sniffed.format]}`;
     case 'unknown':
       return /\.data$/i.test(name)
         ? `${name} looks like the external weights of an ONNX model, which open only with the model: drop it together with its .onnx file.`

@@ -1,14 +1,19 @@
 import { useEffect, useState } from 'react';
-import { cancelModel, removeModel, retryModel } from '../app/controller';
+import { cancelModel, removeModel, retryModel, retryRun } from '../app/controller';
 import { formatBytes } from '../inference/fetchModel';
 import { useProgress } from '../state/progress';
-import { useStore } from '../state/store';
+import { runKey } from '../state/runs';
+import { type ImageEntry, useStore } from '../state/store';
 
 const button = 'rounded bg-slate-800 px-2 py-0.5 text-xs hover:bg-slate-700';
 
-/** What a model is doing (download progress, a run's seconds) and its Cancel / Retry / Remove buttons. */
-export function ModelProgress({ modelId }: { modelId: string }) {
+/**
+ * What a model is doing (download progress, a run's seconds) and its Cancel / Retry / Remove buttons; a run
+ * that failed on the shown image says so, with Retry.
+ */
+export function ModelProgress({ modelId, image }: { modelId: string; image?: ImageEntry }) {
   const slot = useStore((s) => s.slots[modelId]);
+  const runFailure = useProgress((s) => (image ? s.failedRuns[runKey(modelId, image.id)] : undefined));
   const download = useProgress((s) => s.fetches[modelId]);
   const run = useProgress((s) => s.runs[modelId]);
   const [now, setNow] = useState(Date.now());
@@ -20,7 +25,16 @@ export function ModelProgress({ modelId }: { modelId: string }) {
   }, [run]);
   const fetching = slot?.status === 'fetching' && download;
   const failed = slot?.status === 'error' && slot.retry;
-  if (!fetching && !run && !failed) return null;
+  if (!fetching && !run && !failed && !(runFailure && image && slot?.status === 'ready')) return null;
+  if (!fetching && !run && !failed && image)
+    return (
+      <div className="mt-1 flex items-center gap-2 text-xs text-rose-300" data-testid="model-progress">
+        <span data-testid="run-failed">did not run on {image.name}: see the message above</span>
+        <button type="button" className={button} data-testid="retry-run" onClick={() => retryRun(modelId, image)}>
+          Retry
+        </button>
+      </div>
+    );
   let text = '';
   if (fetching) {
     const { received, total } = download;

@@ -7,6 +7,8 @@ import { detectionAt } from '../analysis/queries';
 import { NO_CLASS } from '../analysis/segmentation';
 import { classAt, taskView } from '../app/task';
 import { PaneExportButton } from '../share/ExportButtons';
+import { useProgress } from '../state/progress';
+import { runKey } from '../state/runs';
 import { type ImageEntry, useStore } from '../state/store';
 import { drawBoxes, drawClassMap } from '../viz/overlay';
 import { DraftContractForm, DraftedNote } from './DraftContractForm';
@@ -25,6 +27,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
   const hover = useStore((s) => s.hover);
   const selection = useStore((s) => s.view.selection);
   const result = useTaskResult(modelId, image);
+  const failed = useProgress((s) => (image ? s.failedRuns[runKey(modelId, image.id)] : undefined));
   const viewport = useRef<HTMLDivElement>(null);
   const mask = useRef<HTMLCanvasElement>(null);
   const boxes = useRef<SVGSVGElement>(null);
@@ -117,7 +120,7 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     const th = `${result.threshold.toFixed(2)}${result.thresholdFrom === 'contract' ? ', its recommended' : ''}`;
     drawn = n ? `${n} box${n === 1 ? '' : 'es'} ≥ ${th}` : `no box ≥ ${th}`;
   } else if (noView?.kind === 'none') drawn = `nothing to overlay: ${noView.reason}`;
-  const state = result ? 'drawn' : (slot?.status ?? 'idle');
+  const state = result ? 'drawn' : failed && slot?.status === 'ready' ? 'failed' : (slot?.status ?? 'idle');
   return (
     <figure
       className="min-w-0 flex-1"
@@ -133,12 +136,12 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           {slot?.status === 'ready' &&
             (run
               ? `${slot.model!.backend} · ${run.milliseconds.toFixed(0)} ms · ${drawn}`
-              : `${slot.model!.backend} · running`)}
+              : `${slot.model!.backend} · ${failed ? 'failed on this image' : 'running'}`)}
           {slot?.status === 'error' && 'error'}
           {slot?.status === 'draft' && 'needs a contract'}
         </span>
       </figcaption>
-      <ModelProgress modelId={modelId} />
+      <ModelProgress modelId={modelId} image={image} />
       {/* biome-ignore lint/a11y: pointer drawing surface; the ground-truth list is the keyboard path */}
       <div
         ref={viewport}

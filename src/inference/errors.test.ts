@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explainLoadFailure, explainReadFailure, explainRunFailure, RUNTIME } from './errors';
+import { explainLoadFailure, explainReadFailure, explainRunFailure, oversizedTensors, RUNTIME } from './errors';
 import { readOnnxFacts } from './onnxFacts';
 
 const corpus = (name: string) =>
@@ -139,5 +139,27 @@ describe('too large to hold', () => {
       /^m\.onnx could not be read \(it was moved, changed or deleted/,
     );
     expect(explainReadFailure('m.onnx', 10, new TypeError('network error'))).toBeNull();
+  });
+});
+
+describe('oversizedTensors', () => {
+  const input = { name: 'image', shape: [1, 3, 160, 160], dtype: 'float32' };
+  it('passes the zoo sizes and a 4096-pixel input', () => {
+    expect(oversizedTensors('m.onnx', input, [{ name: 'seg', shape: [1, 7, 160, 160] }])).toBeNull();
+    expect(oversizedTensors('m.onnx', { ...input, shape: [1, 3, 4096, 4096] }, [])).toBeNull();
+  });
+  it('names a 40000×40000 input with its size in GB (hand-computed: 3·40000²·4 B = 19.2 GB)', () => {
+    expect(oversizedTensors('huge.onnx', { ...input, shape: [1, 3, 40000, 40000] }, [])).toMatch(
+      /^huge\.onnx's input 'image' is \[1, 3, 40000, 40000\]: 19\.2 GB as float32, .*4,096 pixels a side\.$/,
+    );
+  });
+  it('counts float16 inputs at 2 bytes and names an oversized output', () => {
+    // 3·20000·20000·2 B = 2.4 GB > 1 GiB; the output 1·7·8000·8000·4 B = 1.79 GB
+    expect(oversizedTensors('h.onnx', { ...input, dtype: 'float16', shape: [1, 3, 20000, 20000] }, [])).toMatch(
+      /2\.4 GB as float16/,
+    );
+    expect(oversizedTensors('o.onnx', input, [{ name: 'seg', shape: [1, 7, 8000, 8000] }])).toMatch(
+      /^o\.onnx's output 'seg' is \[1, 7, 8000, 8000\]: 1\.8 GB as float32/,
+    );
   });
 });

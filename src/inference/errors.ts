@@ -126,3 +126,27 @@ export function explainRunFailure(file: string, raw: string, facts: OnnxFacts | 
     return `${file} failed in its ${node[1]} node '${node[2]}' on this input${size}; the technical detail below says why. Check that the model runs in onnxruntime on an input of its contract's shape.`;
   return `${file} failed to run in the browser runtime (${RUNTIME.name}) on this input${size}; the technical detail below says why.`;
 }
+
+/** The most one tensor may hold: the browser runtime's WebAssembly memory is 4 GB for weights and every tensor. */
+export const MAX_TENSOR_BYTES = 2 ** 30;
+const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2 };
+
+/**
+ * Why a contract's tensors cannot fit the browser runtime (an input of 40000×40000 pixels is 19 GB as float32),
+ * or null: said at load, before anything is allocated, instead of a run that fails on a vague out-of-memory.
+ */
+export function oversizedTensors(
+  file: string,
+  input: { name: string; shape: readonly number[]; dtype: string },
+  outputs: readonly { name: string; shape: readonly number[] }[],
+): string | null {
+  const size = (shape: readonly number[], bytesPer: number) => shape.reduce((a, d) => a * Math.max(1, d), bytesPer);
+  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+  const inputBytes = size(input.shape, DTYPE_BYTES[input.dtype] ?? 4);
+  if (inputBytes > MAX_TENSOR_BYTES)
+    return `${file}'s input '${input.name}' is [${input.shape.join(', ')}]: ${gb(inputBytes)} as ${input.dtype}, more than the browser runtime can hold (its WebAssembly memory is at most 4 GB for everything). Export it for a smaller input: AttnLens analyses images at up to 4,096 pixels a side.`;
+  const big = outputs.find((o) => size(o.shape, 4) > MAX_TENSOR_BYTES);
+  if (big)
+    return `${file}'s output '${big.name}' is [${big.shape.join(', ')}]: ${gb(size(big.shape, 4))} as float32, more than the browser runtime can hold (its WebAssembly memory is at most 4 GB for everything). Export a smaller output (a lower resolution, fewer layers or heads).`;
+  return null;
+}

@@ -7,7 +7,7 @@ import type { RolloutOptions } from '../analysis/rollout';
 import { type Contract, checkAgainstGraph, EXPORT_KIT_HINT, loadContract, NotOnnxError } from '../contract';
 import { SALIENCY_STOPPED, type SaliencyJob } from '../methods/saliency/job';
 import { InferenceClient, type RawRun, WorkerStopped } from './client';
-import { explainLoadFailure, explainRunFailure, UserFacingError } from './errors';
+import { explainLoadFailure, explainRunFailure, oversizedTensors, UserFacingError } from './errors';
 import { type OnnxFacts, readOnnxFacts } from './onnxFacts';
 import { type Backend, type ExternalFile, type ImageRef, NOT_BATCHABLE, NOT_RETAINED } from './protocol';
 import { WorkerPool } from './workerPool';
@@ -108,6 +108,8 @@ export async function loadModel(
   }
   if (!contractResult.ok) throw new ModelError(`${source.name}: ${contractResult.problem}`);
   const contract = contractResult.contract;
+  const oversized = oversizedTensors(source.name, contract.input, contract.outputs);
+  if (oversized) throw new ModelError(oversized);
   const facts = readOnnxFacts(new Uint8Array(bytes));
   const client = pool.assign(key, backend);
   let loaded: Awaited<ReturnType<InferenceClient['load']>>;

@@ -74,6 +74,22 @@ describe('sniff', () => {
     expect(sniff(text('not an image'))).toEqual({ kind: 'unknown' });
     expect(sniff(new Uint8Array([0x80, 0x09, 1]))).toEqual({ kind: 'unknown' });
   });
+  it('formats dropped by mistake: TIFF (both byte orders), HEIC, PDF, SVG, HTML; AVIF and plain text are not named', () => {
+    const bytes = (...b: number[]) => new Uint8Array([...b, ...new Array(64).fill(0)]);
+    const foreign = (format: string) => ({ kind: 'foreign', format });
+    expect(sniff(bytes(0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0))).toEqual(foreign('tiff'));
+    expect(sniff(bytes(0x4d, 0x4d, 0x00, 0x2a, 0, 0, 0, 8))).toEqual(foreign('tiff'));
+    expect(sniff(text('\0\0\0\x18ftypheic\0\0\0\0mif1heic'))).toEqual(foreign('heic'));
+    expect(sniff(text('\0\0\0\x1cftypavif\0\0\0\0avifmif1'))).toEqual({ kind: 'unknown' });
+    expect(sniff(text('%PDF-1.7\n%\xe2\xe3'))).toEqual(foreign('pdf'));
+    expect(
+      sniff(text('<?xml version="1.0"?>\n<!-- made by hand -->\n<svg xmlns="http://www.w3.org/2000/svg"/>')),
+    ).toEqual(foreign('svg'));
+    expect(sniff(text('<svg width="10">'))).toEqual(foreign('svg'));
+    expect(sniff(text('  <!DOCTYPE html><html><body>Not Found</body></html>'))).toEqual(foreign('html'));
+    expect(sniff(text('<HTML><HEAD><TITLE>404</TITLE>'))).toEqual(foreign('html'));
+    expect(sniff(text('<p>a paragraph</p>'))).toEqual({ kind: 'unknown' });
+  });
 });
 
 describe('jsonKind', () => {

@@ -18,7 +18,11 @@ export type Sniffed =
   /** Text starting like JSON; `jsonKind` tells COCO from a contract once the whole text is read. */
   | { kind: 'json' }
   | { kind: 'image'; format: ImageFormat; width: number | null; height: number | null }
+  /** A format people drop by mistake that AttnLens recognises only to say what to convert it to. */
+  | { kind: 'foreign'; format: ForeignFormat }
   | { kind: 'unknown' };
+
+export type ForeignFormat = 'tiff' | 'heic' | 'svg' | 'pdf' | 'html';
 
 /** How many leading bytes `sniff` needs (a JPEG's size can sit after its EXIF block, tens of KB in). */
 export const SNIFF_BYTES = 256 * 1024;
@@ -136,7 +140,20 @@ export function sniff(head: Uint8Array): Sniffed {
     .trimStart();
   if (text.startsWith('{') || text.startsWith('[')) return { kind: 'json' };
   if (looksLikeOnnx(head)) return { kind: 'onnx' };
-  return { kind: 'unknown' };
+  const foreign = foreignFormat(head, text);
+  return foreign ? { kind: 'foreign', format: foreign } : { kind: 'unknown' };
+}
+
+/** TIFF, HEIC, SVG, PDF and HTML by their first bytes (after ONNX: a protobuf may start with any byte). */
+function foreignFormat(head: Uint8Array, text: string): ForeignFormat | null {
+  if (startsWith(head, [0x49, 0x49, 0x2a, 0x00]) || startsWith(head, [0x4d, 0x4d, 0x00, 0x2a])) return 'tiff';
+  // ISO-BMFF with a HEIF brand (iPhone photos); AVIF shares the box layout but browsers decode it
+  if (ascii(head, 4, 4) === 'ftyp' && /^(heic|heix|heim|heis|hevc|hevx|mif1)$/.test(ascii(head, 8, 4))) return 'heic';
+  if (text.startsWith('%PDF-')) return 'pdf';
+  const markup = new TextDecoder().decode(head.subarray(0, 1024)).trimStart().toLowerCase();
+  if (/^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!doctype svg[^>]*>\s*)?<svg[\s>]/.test(markup)) return 'svg';
+  if (/^(<!--[\s\S]*?-->\s*)*(<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])/.test(markup)) return 'html';
+  return null;
 }
 
 /**

@@ -20,8 +20,11 @@ export interface RunState {
 interface Progress {
   fetches: Record<string, FetchState>;
   runs: Record<string, RunState>;
+  /** Runs that failed, by run key (model@image): the pane says so and offers Retry instead of "running". */
+  failedRuns: Record<string, string>;
   setFetch: (id: string, state: FetchState | null) => void;
   setRun: (id: string, state: RunState | null) => void;
+  setFailedRun: (key: string, message: string | null) => void;
 }
 
 const without = <T>(record: Record<string, T>, id: string) =>
@@ -30,6 +33,15 @@ const without = <T>(record: Record<string, T>, id: string) =>
 export const useProgress = create<Progress>((set) => ({
   fetches: {},
   runs: {},
+  failedRuns: {},
   setFetch: (id, state) => set((s) => ({ fetches: state ? { ...s.fetches, [id]: state } : without(s.fetches, id) })),
   setRun: (id, state) => set((s) => ({ runs: state ? { ...s.runs, [id]: state } : without(s.runs, id) })),
+  setFailedRun: (key, message) =>
+    set((s) =>
+      message
+        ? { failedRuns: { ...s.failedRuns, [key]: message } }
+        : key in s.failedRuns
+          ? { failedRuns: without(s.failedRuns, key) }
+          : s,
+    ),
 }));

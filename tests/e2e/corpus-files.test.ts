@@ -132,6 +132,28 @@ describe('models the browser runtime refuses: named, with the fix', () => {
       ],
     );
     await foldedDetail(/reshape_helper/);
+    // its pane says it failed on this image (not "running" for ever), with Retry, which fails the same way
+    const failed = page.getByTestId('pane-local-reshape-fail');
+    await expect.poll(() => failed.getAttribute('data-state')).toBe('failed');
+    expect(await failed.getByTestId('pane-status').innerText()).toMatch(/· failed on this image$/);
+    expect(await failed.getByTestId('run-failed').innerText()).toBe(
+      'did not run on image-named.bin: see the message above',
+    );
+    await dismissAll();
+    await failed.getByTestId('retry-run').click();
+    await expect
+      .poll(alerts, { timeout: 60_000 })
+      .toEqual([expect.stringMatching(/^reshape-fail\.onnx fails on this input size/)]);
+    await expect.poll(() => failed.getAttribute('data-state')).toBe('failed');
+    await onlyTheZooModel();
+  });
+  it('a model whose input cannot fit the browser runtime: refused at load, before anything is allocated', async () => {
+    await drop(
+      ['huge-input.onnx'],
+      [
+        "huge-input.onnx's input 'image' is [1, 3, 40000, 40000]: 19.2 GB as float32, more than the browser runtime can hold (its WebAssembly memory is at most 4 GB for everything). Export it for a smaller input: AttnLens analyses images at up to 4,096 pixels a side.",
+      ],
+    );
     await onlyTheZooModel();
   });
   it('a size that overflows at run time', async () => {
@@ -161,6 +183,21 @@ describe('files that are not what their names say', () => {
       [
         'lonely.contract.json is the contract sidecar of a model file lonely.onnx, which was not dropped with it: drop lonely.onnx and lonely.contract.json together (select both files).',
         'notes.json is JSON, but neither COCO annotations (with "images" and "annotations") nor an AttnLens contract: drop a COCO file for ground truth, or <model>.contract.json together with its model.',
+      ],
+    );
+  });
+});
+
+describe('formats dropped by mistake: named, with what to convert them to', () => {
+  it('TIFF, SVG, PDF, a web page saved as .onnx, a PNG cut in half', async () => {
+    await drop(
+      ['scan.tiff', 'logo.svg', 'spec.pdf', 'saved-page.onnx', 'cut-half.png'],
+      [
+        'scan.tiff is a TIFF image, which browsers cannot decode: save it as PNG (lossless) and drop that.',
+        'logo.svg is an SVG drawing, not a photo: AttnLens analyses camera images; export it as PNG at the size you need if you want it analysed.',
+        'spec.pdf is a PDF document: export the page or picture you want analysed as PNG or JPEG and drop that.',
+        'saved-page.onnx is a web page (HTML), perhaps saved in place of the file it links to: download the model or image itself and drop that.',
+        'cut-half.png is a PNG image by its bytes, but this browser cannot decode it (it may be truncated or damaged): save it again as PNG, JPEG or WebP.',
       ],
     );
   });
