@@ -34,7 +34,7 @@ def write_cards(index: dict) -> Path:
             if 'miou' in t
             else f'AP {_f(t["ap"])}, AP50 {_f(t["ap50"])}'
             if 'ap' in t
-            else f'DINO-mask IoU {_f(t["dino_iou_last_layer"])}, CST-mask IoU {_f(t["cst_iou"])}'
+            else f'DINO-mask IoU {_f(t["dino_iou_last_layer"])} (head mean), CST-mask IoU {_f(t["cst_iou"])}'
         )
         lat = m['latency_ms'].get('onnxruntime_node')
         lines.append(
@@ -116,6 +116,36 @@ def write_cards(index: dict) -> Path:
             f'so reaching 60 % of the ceiling needs attention that is near-perfect *and* graded by how much '
             f'of each patch is part.',
             '',
+        ]
+        heads = t.get('dino_last_layer_heads')
+        if heads:
+            lines += [
+                '### How the heads become one mask: the figure depends on it',
+                '',
+                f"The headline above applies DINO's {t['dino_mass']:.0%}-mass rule to the **mean of the "
+                f"{len(heads['per_head'])} heads' maps** (this model's convention, and the map the app's ViT view "
+                'cuts its masks from; its head maps are shown beside it). The same last layer under the other '
+                'conventions in use:',
+                '',
+                '| convention | IoU |',
+                '|---|---:|',
+                f'| head mean, then the rule (headline) | {_f(heads["head_mean"])} |',
+                f'| each head alone, averaged over heads | {_f(heads["mean_of_heads"])} |',
+                '| each head alone: '
+                + ', '.join(f'head {i} {_f(v)}' for i, v in enumerate(heads['per_head']))
+                + ' | – |',
+                f"| union of the heads' masks | {_f(heads['union_of_heads'])} |",
+                f'| best head per image, against its foreground (picked with the ground truth) | '
+                f'{_f(heads["best_head_per_image"])} |',
+                f"| best head per object, against that object's mask (DINO's reading; picked with the ground "
+                f'truth; {heads["objects"]:,} objects) | {_f(heads["best_head_per_object"])} |',
+                '',
+                'No head alone comes near the mean: each covers a different share of the parts, and the mean '
+                'combines them. The two "best head" rows choose the head with the answer, so they are upper '
+                'bounds for a user who must pick a head without ground truth.',
+                '',
+            ]
+        lines += [
             'ViT configurations tried (same budget; validation split, 100 images; the better one ships):',
             '',
             '| run | train split | count loss | steps | val DINO IoU (last layer) | val CST IoU | shipped |',

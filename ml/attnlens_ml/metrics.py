@@ -228,6 +228,45 @@ def dino_iou(cls_attention: np.ndarray, foreground: np.ndarray, patch: int, mass
     return mask_iou(upsample_patch_mask(dino_mass_mask(att, mass)[0], grid, patch), foreground)
 
 
+def head_conventions(
+    cls_last: np.ndarray,
+    foreground: np.ndarray,
+    objects: Sequence[Sequence[np.ndarray]] | None,
+    patch: int,
+    mass: float = 0.6,
+) -> dict:
+    """The last layer's pseudo-mask IoU under each way of turning H heads into masks, averaged over images —
+    the figure depends on the convention, so every card states which one it headlines.
+
+    cls_last [B, H, N] (CLS over patch keys), foreground bool [B, h, w], objects[b] = that image's instance
+    masks (bool [h, w]) or None to skip the per-object figure.
+    - head_mean: DINO's rule on the mean of the heads' maps (the card's headline, as trained and shipped);
+    - per_head: each head's own mask, per head; mean_of_heads: their average;
+    - union_of_heads: the union of the H heads' masks;
+    - best_head_per_image: the head whose mask fits the image's foreground best (an oracle: picked with the
+      ground truth);
+    - best_head_per_object: DINO's reading — for every object, the head whose mask has the highest IoU with
+      that object's mask; averaged over objects (also an oracle)."""
+    grid = (foreground.shape[1] // patch, foreground.shape[2] // patch)
+    b_n, heads = cls_last.shape[:2]
+    masks = [
+        [upsample_patch_mask(m, grid, patch) for m in dino_mass_mask(cls_last[b], mass)] for b in range(b_n)
+    ]  # [B][H] pixel masks
+    per = np.array([[mask_iou(masks[b][h], foreground[b]) for h in range(heads)] for b in range(b_n)])
+    out = {
+        'head_mean': float(np.mean([dino_iou(cls_last[b], foreground[b], patch, mass) for b in range(b_n)])),
+        'per_head': [float(v) for v in per.mean(0)],
+        'mean_of_heads': float(per.mean()),
+        'union_of_heads': float(np.mean([mask_iou(np.logical_or.reduce(masks[b]), foreground[b]) for b in range(b_n)])),
+        'best_head_per_image': float(per.max(1).mean()),
+    }
+    if objects is not None:
+        best = [max(mask_iou(masks[b][h], o) for h in range(heads)) for b in range(b_n) for o in objects[b]]
+        out['best_head_per_object'] = float(np.mean(best)) if best else None
+        out['objects'] = len(best)
+    return out
+
+
 def cst_iou(
     cosine: np.ndarray, foreground: np.ndarray, patch: int, score: float = 0.4, upsample: str = 'bilinear'
 ) -> float:
@@ -295,6 +334,7 @@ def pseudo_mask_metrics(
     per_head: bool = False,
     oracles: bool = True,
     digits: int | None = 6,
+    objects: Sequence[Sequence[np.ndarray]] | None = None,
 ) -> dict:
     """Foreground IoU (foreground = any part or defect) of a ViT's pseudo-masks, averaged over images:
     DINO's rule on the head-mean CLS attention of every layer, CST's rule on the last layer's cosine, next to
@@ -302,7 +342,8 @@ def pseudo_mask_metrics(
 
     cls_attention [B, L, H, N] (CLS over patch keys, every layer and head), cosine [B, H, N] (last layer),
     semantic [B, H_px, W_px]. per_head adds the last layer's DINO IoU per head and CST thresholded on the
-    grid; oracles adds DINO's rule on ideal maps (`dino_rule_oracles`). digits=None: unrounded."""
+    grid; oracles adds DINO's rule on ideal maps (`dino_rule_oracles`). digits=None: unrounded. objects (each
+    image's instance masks) adds `head_conventions` of the last layer as `dino_last_layer_heads`."""
     fg = semantic > 0
     layers = cls_attention.shape[1]
     dino = np.array(
@@ -334,6 +375,12 @@ def pseudo_mask_metrics(
             'ceiling_patch_iou': r(np.mean([ceiling_iou(f, patch) for f in fg])),
         }
     )
+    if objects is not None:
+        heads = head_conventions(cls_attention[:, -1], fg, objects, patch, mass)
+        out['dino_last_layer_heads'] = {
+            k: (v if k == 'objects' or v is None else [r(x) for x in v] if isinstance(v, list) else r(v))
+            for k, v in heads.items()
+        }
     if oracles:
         o = np.array([dino_rule_oracles(f, patch, mass) for f in fg]).reshape(len(fg), 2)
         out['dino_rule_on_flat_foreground_iou'] = r(o[:, 0].mean())

@@ -121,6 +121,7 @@ def build_zoo() -> dict:
     gallery = zoo.write_gallery()
     zoo.write_test_coco()
     slice_images, slice_sem = test['images'][: zoo.GALLERY], test['semantic'][: zoo.GALLERY]
+    test_objects = zoo.instance_masks('test', len(test['images']))
 
     # Every student configuration is exported, measured the same way, shipped, and listed in the table.
     experiments = []
@@ -209,8 +210,12 @@ def build_zoo() -> dict:
         task = 'segmentation'
         if model_id == 'vit-attn':
             task = 'classification'
-            test_m = zoo.vit_metrics_onnx(path, test['images'], test['semantic'], VIT.patch, VIT.grid)
-            slice_m = zoo.vit_metrics_onnx(path, slice_images, slice_sem, VIT.patch, VIT.grid)
+            test_m = zoo.vit_metrics_onnx(
+                path, test['images'], test['semantic'], VIT.patch, VIT.grid, objects=test_objects
+            )
+            slice_m = zoo.vit_metrics_onnx(
+                path, slice_images, slice_sem, VIT.patch, VIT.grid, objects=test_objects[: zoo.GALLERY]
+            )
         elif model_id.startswith('detr-'):
             task = 'detection'
             test_m = part2_experiments['detectors'][model_id]['test']

@@ -18,7 +18,7 @@ from PIL import Image
 
 from .common import MEAN, STD
 from .data import CLASS_COLORS, CLASS_NAMES, FOREGROUND_CLASSES, render_scene, split_seed
-from .dataset import IMAGE_SIZE, coco_document, load_split, write_coco
+from .dataset import IMAGE_SIZE, coco_document, load_split, render_scenes, write_coco
 from .export_kit import (
     Tap,
     cbam_site_outputs,
@@ -276,8 +276,10 @@ def vit_metrics_onnx(
     grid: int | None = None,
     mass: float = 0.6,
     score: float = 0.4,
+    objects=None,
 ) -> dict:
-    """metrics.pseudo_mask_metrics (with the rule's ideal-map limits) of the exported file's attention."""
+    """metrics.pseudo_mask_metrics (with the rule's ideal-map limits) of the exported file's attention;
+    objects (each image's instance masks) adds the last layer's head conventions."""
     if grid is not None and grid != semantic.shape[1] // patch:
         raise ValueError(f'a {grid}x{grid} patch grid does not cover {semantic.shape[1]} px with {patch} px patches')
     sess = ort_session(path)
@@ -287,7 +289,12 @@ def vit_metrics_onnx(
             for i in range(len(images))
         )
     )
-    return pseudo_mask_metrics(np.concatenate(rows), np.concatenate(cos), semantic, patch, mass, score)
+    return pseudo_mask_metrics(np.concatenate(rows), np.concatenate(cos), semantic, patch, mass, score, objects=objects)
+
+
+def instance_masks(split: str, n: int) -> list[list[np.ndarray]]:
+    """Each scene's visible instance masks (parts and defects), for per-object pseudo-mask figures."""
+    return [[inst.mask for inst in scene.instances] for scene in render_scenes(split, n)]
 
 
 def write_gallery() -> list[str]:

@@ -11,6 +11,7 @@ from attnlens_ml.metrics import (
     dino_mass_mask,
     dino_rule_oracles,
     evaluate_segmentation,
+    head_conventions,
     iou_from_confusion,
     label_metrics,
     mask_iou,
@@ -178,6 +179,29 @@ def test_pseudo_mask_metrics_by_hand():
         'dino_rule_on_flat_foreground_iou': 1.0,
         'dino_rule_on_fraction_map_iou': 1.0,
     }
+
+
+def test_head_conventions_by_hand():
+    # 16×16 px, a 2×2 grid of 8-px patches; two objects: patch 0 (A) and patch 3 (B). Each head looks at one.
+    fg = np.zeros((1, 16, 16), bool)
+    a, b = fg[0].copy(), fg[0].copy()
+    a[:8, :8] = True
+    b[8:, 8:] = True
+    fg[0] = a | b
+    heads = np.array([[[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.7]]])  # [B=1, H=2, N=4]
+    got = head_conventions(heads, fg, [[a, b]], 8)
+    # head mean [0.4, .1, .1, .4]: its 60 % mass is patches 0 and 3 = the foreground → 1; each head alone keeps
+    # its own patch → 64/128 = 0.5; their union → 1; the best head per object finds each object exactly → 1
+    assert got == {
+        'head_mean': 1.0,
+        'per_head': [0.5, 0.5],
+        'mean_of_heads': 0.5,
+        'union_of_heads': 1.0,
+        'best_head_per_image': 0.5,
+        'best_head_per_object': 1.0,
+        'objects': 2,
+    }
+    assert 'best_head_per_object' not in head_conventions(heads, fg, None, 8)
 
 
 def test_training_report_is_the_same_measurement_under_its_recorded_names():

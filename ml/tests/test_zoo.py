@@ -126,7 +126,9 @@ def test_card_numbers_reproduce_on_the_gallery_slice(shipped):
                 v is None or got['iou_per_class'][k] == pytest.approx(v, abs=1e-5)
             )
     else:
-        got = zoo.vit_metrics_onnx(path, images, semantic, 8, 20)
+        objects = [[inst.mask for inst in render_scene(split_seed('test', i), 160).instances] for i in range(n)]
+        got = zoo.vit_metrics_onnx(path, images, semantic, 8, 20, objects=objects)
+        assert got['dino_last_layer_heads'] == pytest.approx(want['dino_last_layer_heads'], abs=1e-5)
         for k in (
             'dino_iou_last_layer',
             'cst_iou',
