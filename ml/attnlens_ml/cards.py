@@ -9,6 +9,10 @@ from .data import CLASS_NAMES
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# One path's share of the router's weight at or above this is a collapse (as src/methods/sak/compute.ts).
+ROUTER_COLLAPSE_SHARE = 0.95
+
+
 def _f(v, digits=3) -> str:
     return '–' if v is None else f'{v:.{digits}f}'
 
@@ -200,6 +204,17 @@ def write_cards(index: dict) -> Path:
         for cls, w in sak['router_mean_per_image_class'].items():
             lines.append(f'| {cls} | ' + ' | '.join(_f(v) for v in w) + ' |')
         lines.append('| all | ' + ' | '.join(_f(v) for v in sak['router_mean']) + ' |')
+        top = max(range(len(sak['paths'])), key=lambda i: sak['router_mean'][i])
+        share = sak['router_mean'][top] / sum(sak['router_mean'])
+        if share >= ROUTER_COLLAPSE_SHARE:
+            lines += [
+                '',
+                f'**The router has collapsed** onto the `{sak["paths"][top]}` path: {share:.1%} of its weight on '
+                f"average, on images of every class (at or above {ROUTER_COLLAPSE_SHARE:.0%} the app's SAK view "
+                f'says so too). The other paths barely shape the output, so this student is in effect distilled '
+                f'from {sak["paths"][top]} alone: this card does not show what several teachers add. Router noise '
+                f'(σ = 1) during training did not prevent it.',
+            ]
     lines += [
         '',
         '## Reproduce',

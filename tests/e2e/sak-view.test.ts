@@ -88,6 +88,15 @@ describe('SAK view', () => {
       expect(Math.abs(weight - router[i])).toBeLessThan(1e-3);
       expect(await item.innerText()).toBe(`${path} ${weight.toFixed(3)}`);
     }
+    // the native router puts ≥ 95 % on one path: the view says the router collapsed, onto that path
+    const top = router.indexOf(Math.max(...router));
+    const share = router[top] / router.reduce((a, b) => a + b, 0);
+    expect(share).toBeGreaterThanOrEqual(0.95);
+    expect(await page.getByTestId('sak-router-collapsed').innerText()).toMatch(
+      new RegExp(
+        `^The router has collapsed: ${(100 * share).toFixed(1)} % of its weight goes to the ${['stem', 'seg-teacher', 'vit-attn'][top]} path on this image`,
+      ),
+    );
 
     const viridis = scaleSequential(interpolateViridis).domain([-1, 1]);
     for (const teacher of ['seg-teacher', 'vit-attn'] as const) {

@@ -3,7 +3,7 @@ import { BarChart } from '../../components/charts/BarChart';
 import { Heatmap } from '../../components/charts/Heatmap';
 import { useCurrentImage, useModelsInView, useRuns } from '../../components/hooks';
 import { NoValueNote } from '../../components/NonFinite';
-import { computeSak } from './compute';
+import { computeSak, ROUTER_COLLAPSE_SHARE, routerCollapse } from './compute';
 
 /** SAK: per teacher, how similar the student's adapter path is to that teacher, location by location; router weights. */
 export default function SakView() {
@@ -17,8 +17,17 @@ export default function SakView() {
         {model}
       </p>
     );
+  const collapsed = model.router && routerCollapse(model.router);
   return (
     <>
+      {collapsed && (
+        <p className="mb-2 rounded bg-amber-950/60 px-2 py-1 text-xs text-amber-200" data-testid="sak-router-collapsed">
+          The router has collapsed: {(100 * collapsed.share).toFixed(1)} % of its weight goes to the {collapsed.path}{' '}
+          path on this image (≥ {100 * ROUTER_COLLAPSE_SHARE} %), so the other paths barely shape the output and{' '}
+          {model.student} is in effect distilled from {collapsed.path} alone. The model card gives the mean over the
+          test set.
+        </p>
+      )}
       <p className="text-xs text-slate-400">
         Cosine per location between {model.student}'s adapter path (projected to the teacher's width) and the teacher's
         own output, both run on this image (−1…1, viridis). Router: the weight the student gives each path on this

@@ -11,7 +11,7 @@ import { plainInput, testContract } from '../../contract/testContracts';
 import type { TensorPayload } from '../../inference/protocol';
 import type { Run } from '../../state/runs';
 import type { ModelInView } from '../types';
-import { channelMajor, computeSak, type SakModel } from './compute';
+import { channelMajor, computeSak, routerCollapse, type SakModel } from './compute';
 
 const RUNS = { numRuns: 100, seed: 1618 };
 const TEACHERS = ['t0', 't1', 't2'];
@@ -334,6 +334,19 @@ describe('computeSak (properties)', () => {
       }),
       RUNS,
     );
+  });
+
+  it('router collapse: one path at ≥ 95 % of the weight (the zoo student: 0.9993 to seg-teacher), else null', () => {
+    const r = (...w: number[]) => w.map((weight, i) => ({ path: ['stem', 'seg-teacher', 'vit-attn'][i], weight }));
+    const near = (path: string, share: number) => ({ path, share: expect.closeTo(share, 12) });
+    expect(routerCollapse(r(0.0004, 0.9993, 0.0002))).toEqual(near('seg-teacher', 0.9993 / 0.9999));
+    expect(routerCollapse(r(0.05, 0.95, 0))).toEqual(near('seg-teacher', 0.95));
+    expect(routerCollapse(r(0.2, 0.5, 0.3))).toBeNull();
+    expect(routerCollapse(r(0.06, 0.94, 0))).toBeNull();
+    // unnormalised weights are shares of their sum; zero or NaN weights say nothing
+    expect(routerCollapse(r(0, 0, 4))).toEqual({ path: 'vit-attn', share: 1 });
+    expect(routerCollapse(r(0, 0, 0))).toBeNull();
+    expect(routerCollapse(r(Number.NaN, 1, 0))).toBeNull();
   });
 
   it('all-zero features: every cosine 0 and mean 0, no NaN', () => {

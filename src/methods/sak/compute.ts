@@ -11,6 +11,20 @@ export function channelMajor(t: TensorPayload): { data: Float32Array; channels: 
   return { data: t.data, channels: t.dims[1] };
 }
 
+/** One path's share at or above this and the router has collapsed onto it: the other paths barely count. */
+export const ROUTER_COLLAPSE_SHARE = 0.95;
+
+/** The path a router sends (nearly) all its weight to, with its share of the total, or null. */
+export function routerCollapse(
+  router: readonly { path: string; weight: number }[],
+): { path: string; share: number } | null {
+  const total = router.reduce((a, p) => a + p.weight, 0);
+  if (!(total > 0)) return null; // no weight, or NaN: nothing to say about a collapse
+  const top = router.reduce((a, p) => (p.weight > a.weight ? p : a));
+  const share = top.weight / total;
+  return share >= ROUTER_COLLAPSE_SHARE ? { path: top.path, share } : null;
+}
+
 export type TeacherCard =
   | { teacher: string; output: string; cosine: Float32Array; grid: [number, number]; mean: number }
   | { teacher: string; output: string; missing: string };
