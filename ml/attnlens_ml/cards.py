@@ -61,6 +61,35 @@ def write_cards(index: dict) -> Path:
             + f' | {_f(m["metrics"]["test"]["miou"])} |'
         )
     exp = index['experiments']
+    intervals = exp.get('intervals')
+    if intervals:
+        first = intervals[0]
+        lines += [
+            '',
+            '## The comparisons, with intervals',
+            '',
+            f'Each row: model A minus model B on the {first["images"]} test images, with a {first["level"]:.0%} '
+            f'paired percentile bootstrap interval ({first["resamples"]:,} resamples of the test images, both '
+            'models scored on the same resample; mIoU from the pooled confusion matrix, AP by pycocotools). '
+            '**Each model is one training run (seed 0):** the interval says how much the difference depends on '
+            'which test images were drawn, not how much it would change with another training seed. An interval '
+            'that contains 0 does not show a difference.',
+            '',
+            '| A | B | what A adds | metric | A − B | interval | shows a difference |',
+            '|---|---|---|---|---:|---|---|',
+        ]
+        for c in intervals:
+            lo, hi = c['ci']
+            verdict = 'yes, A better' if lo > 0 else 'yes, A worse' if hi < 0 else 'no'
+            mark = '¹' * (1 + [x for x in intervals if x.get('caveat')].index(c)) if c.get('caveat') else ''
+            lines.append(
+                f'| `{c["a"]}` | `{c["b"]}`{mark} | {c["what"]} | {c["metric"]} | {c["diff"]:+.3f} | '
+                f'[{lo:+.3f}, {hi:+.3f}] | {verdict} |'
+            )
+        notes = [c for c in intervals if c.get('caveat')]
+        if notes:
+            lines.append('')
+            lines += [f'{"¹" * (i + 1)} {c["caveat"]}' for i, c in enumerate(notes)]
     lines += [
         '',
         '## AttnFD at equal budget',

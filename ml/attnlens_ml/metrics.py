@@ -102,16 +102,16 @@ def detections(logits: np.ndarray, boxes: np.ndarray, top: int = 100):
     return flat[order], c + 1, boxes[q]
 
 
-def coco_box_ap(
+def coco_box_eval(
     preds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
     truth_classes: np.ndarray,
     truth_boxes: np.ndarray,
     image_size: int,
     categories: Sequence[int] = FOREGROUND_CLASSES,
-) -> dict:
-    """COCO box AP / AP50 / AP75 / AP small (pycocotools, IoU 0.50:0.95) of per-image (scores, class ids,
-    boxes cxcywh normalised) against ground truth: class ids [N, M] (−1 = padding), boxes [N, M, 4] cxcywh
-    normalised, square images of `image_size` px."""
+):
+    """pycocotools' COCOeval of per-image (scores, class ids, boxes cxcywh normalised) against ground truth
+    (class ids [N, M], −1 = padding; boxes [N, M, 4] cxcywh normalised; square images of `image_size` px),
+    evaluated image by image (`evaluate()`), not yet accumulated. Image i has id i + 1."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -155,6 +155,20 @@ def coco_box_ap(
         dt = gt.loadRes(dets) if dets else COCO()
         ev = COCOeval(gt, dt, 'bbox')
         ev.evaluate()
+    return ev
+
+
+def coco_box_ap(
+    preds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    truth_classes: np.ndarray,
+    truth_boxes: np.ndarray,
+    image_size: int,
+    categories: Sequence[int] = FOREGROUND_CLASSES,
+) -> dict:
+    """COCO box AP / AP50 / AP75 / AP small (pycocotools, IoU 0.50:0.95) of `coco_box_eval`'s evaluation."""
+    n = len(preds)
+    ev = coco_box_eval(preds, truth_classes, truth_boxes, image_size, categories)
+    with contextlib.redirect_stdout(io.StringIO()):
         ev.accumulate()
         ev.summarize()
     return {

@@ -284,6 +284,7 @@ def build_zoo() -> dict:
             'attnfd_students': experiments,
             'vit': vit_experiments,
             'budget': {'steps': SEG_STEPS, 'batch': 16, 'same_data_order': True},
+            'intervals': zoo.comparison_intervals({e[0]: e[1] for e in entries}, test),
         },
     }
     # Detectors: the recommended score threshold (validation F1) into each contract; then the letterbox

@@ -104,6 +104,19 @@ def test_runs_with_declared_shapes_and_matches_pytorch(shipped):
             np.testing.assert_allclose(got[:, rows['layers']][:, :, :, 0, 1:], outputs[rows['name']], atol=1e-6)
 
 
+def test_interval_differences_are_the_cards_test_figures():
+    """Each comparison's A − B (re-measured per image by remeasure_cards.py / the pipeline) is the difference
+    of the two models' test figures in index.json, and its interval holds it: the intervals are not stale."""
+    index = json.loads((ROOT / 'public' / 'models' / 'index.json').read_text())
+    models = {m['id']: m for m in index['models']}
+    intervals = index['experiments']['intervals']
+    assert {(c['a'], c['b']) for c in intervals} == {(a, b) for a, b, *_ in zoo.COMPARISONS}
+    for c in intervals:
+        want = models[c['a']]['metrics']['test'][c['metric']] - models[c['b']]['metrics']['test'][c['metric']]
+        assert c['diff'] == pytest.approx(want, abs=2e-6), (c['a'], c['b'])
+        assert c['ci'][0] <= c['diff'] <= c['ci'][1] and c['images'] == 400
+
+
 def test_card_numbers_reproduce_on_the_gallery_slice(shipped):
     entry, path, _ = shipped
     want = entry['metrics']['check_slice']

@@ -1,8 +1,9 @@
-"""Re-measure the shipped vit-attn's pseudo-mask figures under every head convention (metrics.head_conventions)
-from its ONNX file, on the test split and the gallery slice, into public/models/index.json and the cards —
-what the pipeline now writes on a full rebuild, without retraining.
+"""Re-measure, from the shipped ONNX files and without retraining, what the pipeline now adds to
+public/models/index.json on a full rebuild, then rewrite the cards: the vit-attn pseudo-mask figures under
+every head convention (metrics.head_conventions; test split and gallery slice) and the paired bootstrap
+intervals of the cards' comparisons (zoo.comparison_intervals).
 
-    ml/.venv/bin/python ml/scripts/remeasure_vit_heads.py
+    ml/.venv/bin/python ml/scripts/remeasure_cards.py
 """
 
 import json
@@ -33,6 +34,10 @@ def main() -> None:
             assert got[k] == v, (key, k, got[k], v)
         entry['metrics'][key] = got
         print(key, json.dumps(got['dino_last_layer_heads']))
+    paths = {m['id']: ROOT / 'public' / m['file'] for m in index['models']}
+    index['experiments']['intervals'] = zoo.comparison_intervals(paths, test)
+    for c in index['experiments']['intervals']:
+        print(f'{c["a"]} - {c["b"]}: {c["metric"]} {c["diff"]:+.4f} [{c["ci"][0]:+.4f}, {c["ci"][1]:+.4f}]')
     index_path.write_text(json.dumps(index, indent=1))  # as the pipeline writes it
     write_cards(index)
 
