@@ -76,10 +76,10 @@ describe('the built app under a strict Content-Security-Policy', () => {
     await drawn('seg-teacher');
     await drawn('detr-teacher');
     expect(await page.getByTestId('pane-seg-teacher').getByTestId('pane-status').innerText()).toMatch(
-      /^wasm · \d+ ms · mask/,
+      /^wasm, \d+ threads? · \d+ ms · mask/,
     );
     expect(await page.getByTestId('pane-detr-teacher').getByTestId('pane-status').innerText()).toMatch(
-      /^wasm · \d+ ms · (\d+ box|no box)/,
+      /^wasm, \d+ threads? · \d+ ms · (\d+ box|no box)/,
     );
   });
 
@@ -88,7 +88,7 @@ describe('the built app under a strict Content-Security-Policy', () => {
     await drawn('local-tiny');
     // hand-computed (ml/scripts/make_tiny_detector.py): queries 0 and 2 score 0.79 and 0.58, query 1 far less
     expect(await page.getByTestId('pane-local-tiny').getByTestId('pane-status').innerText()).toMatch(
-      /^wasm · \d+ ms · 2 boxes ≥ 0\.50, its recommended$/,
+      /^wasm, \d+ threads? · \d+ ms · 2 boxes ≥ 0\.50, its recommended$/,
     );
     expect(await page.getByTestId('pane-local-tiny').locator('g.det').count()).toBe(2);
   });
