@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import tailwindcss from '@tailwindcss/vite';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
-import { CROSS_ORIGIN_ISOLATION, CSP, contentSecurityPolicy, contractValidator } from './scripts/vite-plugins.ts';
+import {
+  CROSS_ORIGIN_ISOLATION,
+  CSP,
+  contentSecurityPolicy,
+  contractValidator,
+  hostHeaders,
+} from './scripts/vite-plugins.ts';
 
 const version = (path: string) => JSON.stringify(JSON.parse(readFileSync(path, 'utf8')).version);
 
@@ -15,7 +21,7 @@ export default defineConfig({
     __APP_VERSION__: version('package.json'),
     __ORT_VERSION__: version('node_modules/onnxruntime-web/package.json'),
   },
-  plugins: [react(), tailwindcss(), contractValidator(), contentSecurityPolicy()],
+  plugins: [react(), tailwindcss(), contractValidator(), contentSecurityPolicy(), hostHeaders()],
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   // ES-module workers, so a model worker loads only the onnxruntime-web build (and tfjs) it uses as chunks.
   worker: { format: 'es' },

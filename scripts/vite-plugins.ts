@@ -112,3 +112,20 @@ export function contentSecurityPolicy(): Plugin {
     ],
   };
 }
+
+/**
+ * `dist/_headers` (Netlify, Cloudflare Pages): the cross-origin isolation headers and the CSP on every path, so a
+ * build dropped on such a host runs WASM threads and binds its workers to the policy (docs/hosting.md).
+ */
+export function hostHeaders(): Plugin {
+  const lines = Object.entries({ ...CROSS_ORIGIN_ISOLATION, 'Content-Security-Policy': CSP }).map(
+    ([name, value]) => `  ${name}: ${value}`,
+  );
+  return {
+    name: 'attnlens-host-headers',
+    apply: 'build',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: '_headers', source: ['/*', ...lines, ''].join('\n') });
+    },
+  };
+}

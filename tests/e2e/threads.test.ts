@@ -4,9 +4,11 @@
  * with, and a model forced to 2 threads (`?wasmThreads=2`; on a 2-core machine the policy picks 1) draws what the
  * same model draws on 1 thread. The fallback without isolation is in hosting.test.ts.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CROSS_ORIGIN_ISOLATION } from '../../scripts/vite-plugins';
+import { CROSS_ORIGIN_ISOLATION, CSP } from '../../scripts/vite-plugins';
 import { concurrentModels } from '../../src/app/timeouts';
 import { busyWorkers, wasmThreads } from '../../src/inference/threads';
 import { serveApp } from './browser';
@@ -73,7 +75,7 @@ async function opened(query: string) {
 const differing = (a: number[], b: number[]) => a.reduce((n, v, i) => n + (v !== b[i] ? 1 : 0), 0);
 
 describe('WASM threads in the built app', () => {
-  it('the preview server sends the isolation headers on the page, the worker scripts and the WebAssembly', async () => {
+  it('the preview server sends the isolation headers on the page, its scripts and data; the build has _headers', async () => {
     const html = await (await fetch(app.url)).text();
     const script = html.match(/src="\.\/(assets\/index-[^"]+\.js)"/)?.[1];
     expect(script).toBeTruthy();
@@ -82,6 +84,10 @@ describe('WASM threads in the built app', () => {
       for (const [name, value] of Object.entries(CROSS_ORIGIN_ISOLATION))
         expect(res.headers.get(name), `${name} on /${path}`).toBe(value);
     }
+    // and the build's _headers for static hosts that read one (Netlify, Cloudflare Pages)
+    expect(readFileSync(join(app.outDir, '_headers'), 'utf8')).toBe(
+      `/*\n  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: credentialless\n  Content-Security-Policy: ${CSP}\n`,
+    );
   });
 
   let one: Awaited<ReturnType<typeof opened>>;
