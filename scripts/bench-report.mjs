@@ -53,11 +53,12 @@ export function modelRecord({ id, threads, node, wasmNode, chromium, webgpu = nu
 const cell = (v, w, digits = 1) =>
   (v == null ? '–' : typeof v === 'number' ? v.toFixed(digits) : String(v)).padStart(w);
 
-/** The header of the printed table for a chosen thread count `n`. */
+/** The header of the printed table for a chosen thread count `n` (at 1, the Nt columns would repeat: left out). */
 export function tableHeader(n) {
+  const nt = (title, w) => (n === 1 ? '' : ` ${`${title} ${n}t`.padStart(w)}`);
   return (
-    `${'model'.padEnd(30)} ${'node 1t'.padStart(8)} ${`node ${n}t`.padStart(8)} ${'wasm(node) 1t'.padStart(13)}` +
-    ` ${'chromium 1t'.padStart(11)} ${`chromium ${n}t`.padStart(11)} ${'ratio 1t'.padStart(8)} ${`ratio ${n}t`.padStart(8)}` +
+    `${'model'.padEnd(30)} ${'node 1t'.padStart(8)}${nt('node', 8)} ${'wasm(node) 1t'.padStart(13)}` +
+    ` ${'chromium 1t'.padStart(11)}${nt('chromium', 11)} ${'ratio 1t'.padStart(8)}${nt('ratio', 8)}` +
     `  ${'first view cold / warm ms'.padStart(25)}  longest task start-up / while running (ms)`
   );
 }
@@ -65,10 +66,11 @@ export function tableHeader(n) {
 /** One model's printed row (the record's figures; `webgpu` as the hook's `ms`, when it gave one). */
 export function tableRow(r) {
   const n = r.chromium_threads;
+  const nt = (v, w, digits) => (n === 1 ? '' : ` ${cell(v, w, digits)}`);
   const row =
-    `${r.id.padEnd(30)} ${cell(r.node_ms_by_threads[1], 8)} ${cell(r.node_ms_by_threads[n], 8)}` +
-    ` ${cell(r.wasm_node_ms[1], 13)} ${cell(r.chromium_wasm_ms[1], 11, 0)} ${cell(r.chromium_wasm_ms[n], 11, 0)}` +
-    ` ${cell(r.ratios.chromium_wasm_over_node[1], 8)} ${cell(r.ratios.chromium_wasm_over_node[n], 8)}` +
+    `${r.id.padEnd(30)} ${cell(r.node_ms_by_threads[1], 8)}${nt(r.node_ms_by_threads[n], 8)}` +
+    ` ${cell(r.wasm_node_ms[1], 13)} ${cell(r.chromium_wasm_ms[1], 11, 0)}${nt(r.chromium_wasm_ms[n], 11, 0)}` +
+    ` ${cell(r.ratios.chromium_wasm_over_node[1], 8)}${nt(r.ratios.chromium_wasm_over_node[n], 8)}` +
     `  ${`${cell(r.first_view_ms.cold, 0, 0)} / ${cell(r.first_view_ms.warm, 0, 0)}`.padStart(25)}` +
     `  ${cell(r.longest_main_thread_task_ms.startup, 0, 0)} / ${cell(r.longest_main_thread_task_ms.while_running, 0, 0)}`;
   const gpu = r.chromium_webgpu_ms;
