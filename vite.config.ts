@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import tailwindcss from '@tailwindcss/vite';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
-import { CSP, contentSecurityPolicy, contractValidator } from './scripts/vite-plugins.ts';
+import {
+  CROSS_ORIGIN_ISOLATION,
+  CSP,
+  contentSecurityPolicy,
+  contractValidator,
+  hostHeaders,
+} from './scripts/vite-plugins.ts';
 
 const version = (path: string) => JSON.stringify(JSON.parse(readFileSync(path, 'utf8')).version);
 
@@ -15,12 +21,14 @@ export default defineConfig({
     __APP_VERSION__: version('package.json'),
     __ORT_VERSION__: version('node_modules/onnxruntime-web/package.json'),
   },
-  plugins: [react(), tailwindcss(), contractValidator(), contentSecurityPolicy()],
+  plugins: [react(), tailwindcss(), contractValidator(), contentSecurityPolicy(), hostHeaders()],
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   // ES-module workers, so a model worker loads only the onnxruntime-web build (and tfjs) it uses as chunks.
   worker: { format: 'es' },
-  // The built app's policy also as a header, so it covers the inference worker's script too.
-  preview: { headers: { 'Content-Security-Policy': CSP } },
+  // Cross-origin isolated (COOP + COEP), so onnxruntime-web can run WASM threads (src/inference/threads.ts).
+  server: { headers: { ...CROSS_ORIGIN_ISOLATION } },
+  // The built app's policy also as a header, so it covers the inference worker's script too; and isolated.
+  preview: { headers: { 'Content-Security-Policy': CSP, ...CROSS_ORIGIN_ISOLATION } },
   test: {
     include: ['src/**/*.test.ts', 'tests/**/*.test.ts'],
     environment: 'node',

@@ -30,6 +30,7 @@ export async function benchDataset(browser, url, { images = Number(process.env.B
     `\ndata set: ${images} test-split scenes (160×160 PNG, not the gallery's) + COCO; models ${MODELS.join(', ')}`,
   );
   const docs = [];
+  const ray = [];
   for (const workers of [1, 2]) {
     const out = join(dir, `ray-${workers}.json`);
     const t0 = Date.now();
@@ -51,6 +52,7 @@ export async function benchDataset(browser, url, { images = Number(process.env.B
     );
     const s = (Date.now() - t0) / 1000;
     docs.push(JSON.parse(readFileSync(out, 'utf8')));
+    ray.push({ workers, seconds: Number(s.toFixed(1)), images_per_s: Number((images / s).toFixed(1)) });
     console.log(
       `ray, ${workers} worker${workers > 1 ? 's' : ' '}          ${s.toFixed(1).padStart(6)} s  ${(images / s).toFixed(1).padStart(6)} images/s (Ray start-up included)`,
     );
@@ -118,4 +120,15 @@ export async function benchDataset(browser, url, { images = Number(process.env.B
   );
   await page.close();
   rmSync(dir, { recursive: true, force: true });
+  return {
+    images,
+    ray,
+    ray_same_rows: strip(docs[0]) === strip(docs[1]),
+    app: {
+      seconds: Number(s.toFixed(1)),
+      images_per_s: Number((total / s).toFixed(1)),
+      longest_task_ms: Math.round(longest),
+      total_pss_mb: { [quarter.n]: Math.round(quarter.mb), [end.n]: Math.round(end.mb) },
+    },
+  };
 }

@@ -1,10 +1,18 @@
-// `npm run bench`: numbers, not pass/fail. Per zoo model:
-//   node ms      onnxruntime-node (native, 2 threads), median
-//   wasm(node)   onnxruntime-web WASM under Node (1 thread), median
-//   chromium     WASM in Debian's chromium as the app runs it (worker), median of warm runs
-//   overlay ms   open-to-overlay: page load → model fetched, compiled, run, mask/boxes drawn (first run)
-//   long task    the longest main-thread task (PerformanceObserver 'longtask'): during start-up to the first
-//                overlay, and while the models then run on 8 more gallery images (the "never blocks" target)
+// `npm run bench`: numbers, not pass/fail. Per zoo model (medians; t = threads):
+//   node 1t / Nt   onnxruntime-node (native) at 1 intra-op thread and at N, the count the app chose for one
+//                  model on this machine's chromium (src/inference/threads.ts; read from the pane's backend line)
+//   wasm(node) 1t  onnxruntime-web WASM under Node, 1 thread
+//   chromium 1t / Nt   WASM in Debian's chromium as the app runs it (its worker, `?wasmThreads=1` for 1t), warm runs
+//   ratio 1t / Nt  chromium / node at equal threads (target: within 2×)
+//   first view     page open → model fetched, compiled, run, mask/boxes drawn: cold (a fresh browser context, empty
+//                  cache) / warm (a second visit in the same context); target < 5 s cold, < 2 s warm
+//   longest task   the longest main-thread task (PerformanceObserver 'longtask'): during start-up to the first
+//                  overlay, and while the model then runs on more gallery images (the "never blocks" target)
+//   webgpu         when scripts/bench-gpu.mjs exists: its benchChromiumWebGpu(browser, url, model, { runs })
+//                  result (null: not measured, e.g. no hardware adapter), as chromium_webgpu_ms in the JSON
+// The preview server sends the app's cross-origin isolation headers (vite.config.ts), so threads can run.
+// BENCH_THREADS=<n> measures n threads instead of the app's choice (on 2 cores the policy picks 1).
+// `npm run bench -- --json FILE` also writes the figures as JSON (scripts/bench-report.mjs: modelRecord).
 // Then per method view and control (target: under 100 ms): redraw ms = from the control's input event to the
 // second animation frame after the view's DOM changed (the frame that shows the new canvases), median.
 // Then memory (scripts/bench-memory.mjs): the default pair stepping through 200 dropped 640×480 images,
@@ -14,7 +22,8 @@
 // BENCH_ONLY=models|views|memory|dataset|workers (comma-separated) runs only those; `-- --views` = BENCH_ONLY=views.
 // (workers, not in the default set: six segmenters in one view, the renderer's peak and settled memory.)
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -22,12 +31,35 @@ import { chromium } from 'playwright-core';
 import { preview } from 'vite';
 import { benchDataset } from './bench-dataset.mjs';
 import { benchMemory, benchModelsMemory } from './bench-memory.mjs';
+import { jsonTarget, modelRecord, paneThreads, tableHeader, tableRow } from './bench-report.mjs';
 import { root, setupBrowser, setupNode } from './setup.mjs';
 
+const jsonFile = jsonTarget(process.argv.slice(2));
 setupNode();
 setupBrowser();
 ortWeb.env.wasm.numThreads = 1;
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const FORCED_THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : null;
+if (FORCED_THREADS !== null && !(Number.isInteger(FORCED_THREADS) && FORCED_THREADS >= 1 && FORCED_THREADS <= 16))
+  throw new Error(`BENCH_THREADS=${process.env.BENCH_THREADS} is not a whole number 1-16`);
+/** The WebGPU hook (another part of the bench, when its file is there): per model, its figures or null. */
+const benchChromiumWebGpu = existsSync(join(root, 'scripts/bench-gpu.mjs'))
+  ? ((await import('./bench-gpu.mjs')).benchChromiumWebGpu ?? null)
+  : null;
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, loadavg: loadavg().map((v) => Number(v.toFixed(2))) },
+  versions: {
+    node: process.version,
+    onnxruntime_web: JSON.parse(readFileSync(join(root, 'node_modules/onnxruntime-web/package.json'), 'utf8')).version,
+    onnxruntime_node: JSON.parse(readFileSync(join(root, 'node_modules/onnxruntime-node/package.json'), 'utf8'))
+      .version,
+  },
+  runs: RUNS,
+  forced_threads: FORCED_THREADS,
+  models: [],
+  views: [],
+};
 const index = JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8'));
 const median = (t) => [...t].sort((a, b) => a - b)[t.length >> 1];
 
@@ -43,12 +75,18 @@ async function timeSession(session, Tensor) {
     await session.run(feeds);
     t.push(performance.now() - t0);
   }
+  await session.release();
   return median(t);
 }
 
 execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root, stdio: 'inherit' });
 const server = await preview({ root, preview: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
 const url = `http://127.0.0.1:${server.httpServer.address().port}/`;
+const served = await fetch(url);
+report.cross_origin_isolation = {
+  'cross-origin-opener-policy': served.headers.get('cross-origin-opener-policy'),
+  'cross-origin-embedder-policy': served.headers.get('cross-origin-embedder-policy'),
+};
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: [
@@ -61,10 +99,11 @@ const browser = await chromium.launch({
     '--js-flags=--expose-gc', // the memory section collects the inference worker's garbage before measuring
   ],
 });
+report.versions.chromium = browser.version();
 
-/** A page that records its longest main-thread task in window.__longest. */
-async function pageWithLongTasks() {
-  const page = await browser.newPage();
+/** A page that records its longest main-thread task in window.__longest (in `context`, else a fresh one). */
+async function pageWithLongTasks(context) {
+  const page = await (context ?? browser).newPage();
   await page.addInitScript(() => {
     window.__longest = 0;
     new PerformanceObserver((list) => {
@@ -74,13 +113,24 @@ async function pageWithLongTasks() {
   return page;
 }
 
-async function inBrowser(id) {
-  const page = await pageWithLongTasks();
+/**
+ * One zoo model alone in chromium (WASM): in a fresh context (empty cache) the first view and the start-up's
+ * longest task, then warm runs over gallery images; `firstView` adds a second visit in the same context (warm).
+ * `threads`: `?wasmThreads=<n>`, else the app's own choice. Returns the thread count the pane names.
+ */
+async function inBrowser(id, { threads = null, firstView = true } = {}) {
+  const context = await browser.newContext();
+  const link = `${url}${threads ? `?wasmThreads=${threads}` : ''}#m=${id}&s=factory-test-000.png&b=wasm`;
+  const open = async () => {
+    const page = await pageWithLongTasks(context);
+    const t0 = Date.now();
+    await page.goto(link);
+    await page.locator(`[data-testid="pane-${id}"][data-state=drawn]`).waitFor({ timeout: 120_000 });
+    return { page, overlay: Date.now() - t0 };
+  };
+  const { page, overlay: cold } = await open();
   const pane = page.getByTestId(`pane-${id}`);
-  const t0 = Date.now();
-  await page.goto(`${url}#m=${id}&s=factory-test-000.png&b=wasm`);
-  await pane.and(page.locator('[data-state=drawn]')).waitFor({ timeout: 120_000 });
-  const overlay = Date.now() - t0;
+  const used = paneThreads(await pane.getByTestId('pane-status').innerText());
   const longest = await page.evaluate(() => window.__longest);
   await page.evaluate(() => {
     window.__longest = 0;
@@ -105,29 +155,65 @@ async function inBrowser(id) {
   }
   const whileRunning = await page.evaluate(() => window.__longest);
   await page.close();
+  let second = null;
+  if (firstView) {
+    const again = await open();
+    second = again.overlay;
+    await again.page.close();
+  }
+  await context.close();
   // a model with nothing to overlay (no task view) is not run by the app: its run time reads 0
-  return { chromium: warm.some((v) => v > 0) ? String(median(warm)) : '–', overlay, longest, whileRunning };
+  return {
+    ms: warm.some((v) => v > 0) ? median(warm) : null,
+    threads: used,
+    firstView: { cold, warm: second },
+    longest: { startup: longest, whileRunning },
+  };
 }
+
+/** onnxruntime-node (native) with `threads` intra-op threads. */
+const nodeSession = (bytes, threads) =>
+  ortNode.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
 
 const only = new Set(
   (process.env.BENCH_ONLY ?? (process.argv.includes('--views') ? 'views' : 'models,views,memory,dataset')).split(','),
 );
-if (only.has('models'))
-  console.log(
-    `${'model'.padEnd(30)}  node ms  wasm(node) ms  ratio  chromium wasm ms  open→overlay ms  longest task: start-up / while running (ms)`,
-  );
+let printedHeader = false;
 for (const m of only.has('models') ? index.models : []) {
   const bytes = readFileSync(join(root, 'public', m.file));
-  const a = await timeSession(await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 2 }), ortNode.Tensor);
-  const b = await timeSession(
-    await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] }),
-    ortWeb.Tensor,
-  );
-  const c = await inBrowser(m.id);
-  console.log(
-    `${m.id.padEnd(30)} ${a.toFixed(1).padStart(8)} ${b.toFixed(1).padStart(14)} ${(b / a).toFixed(1).padStart(6)}` +
-      ` ${c.chromium.padStart(17)} ${String(c.overlay).padStart(16)} ${c.longest.toFixed(0).padStart(22)} / ${c.whileRunning.toFixed(0)}`,
-  );
+  // the app's own choice first (or BENCH_THREADS): the thread count to compare at
+  const chosen = await inBrowser(m.id, { threads: FORCED_THREADS });
+  const n = chosen.threads ?? FORCED_THREADS ?? 1;
+  const single = n === 1 ? chosen : await inBrowser(m.id, { threads: 1, firstView: false });
+  const node = { 1: await timeSession(await nodeSession(bytes, 1), ortNode.Tensor) };
+  if (n !== 1) node[n] = await timeSession(await nodeSession(bytes, n), ortNode.Tensor);
+  const wasmNode = {
+    1: await timeSession(await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] }), ortWeb.Tensor),
+  };
+  const webgpu = benchChromiumWebGpu ? await benchChromiumWebGpu(browser, url, m, { runs: RUNS }) : null;
+  const record = modelRecord({
+    id: m.id,
+    threads: n,
+    node,
+    wasmNode,
+    chromium: { 1: single.ms, [n]: chosen.ms },
+    webgpu,
+    firstView: chosen.firstView,
+    longest: chosen.longest,
+  });
+  report.models.push(record);
+  if (!printedHeader) {
+    // what the app itself picks for one model here (when BENCH_THREADS overrode it: one more visit to ask)
+    report.app_threads = FORCED_THREADS ? (await inBrowser(m.id, { firstView: false })).threads : n;
+    console.log(
+      `models: ${RUNS} runs each (chromium: ${Math.min(8, RUNS)} gallery images); N = ${n} thread${n === 1 ? '' : 's'}${
+        FORCED_THREADS ? ' (BENCH_THREADS)' : ''
+      }; the app's choice for one model here: ${report.app_threads}; COEP ${report.cross_origin_isolation['cross-origin-embedder-policy']}; load average ${report.machine.loadavg.join(' ')}`,
+    );
+    console.log(tableHeader(n));
+    printedHeader = true;
+  }
+  console.log(tableRow(record));
 }
 // View redraws: [view, link, control (testid), how it is set, values cycled, view section testid].
 const REDRAWS = [
@@ -231,6 +317,12 @@ for (const [label, hash, testid, how, values, section, until] of only.has('views
   for (let round = 0; round < 3; round++)
     for (const v of values) t.push(await redraw(page, testid, how, v, section, until));
   const longest = await page.evaluate(() => window.__longest);
+  report.views.push({
+    view: label,
+    median_ms: Number(median(t).toFixed(1)),
+    worst_ms: Number(Math.max(...t).toFixed(1)),
+    longest_task_ms: Math.round(longest),
+  });
   console.log(
     `${label.padEnd(40)} ${median(t).toFixed(1).padStart(7)} ${Math.max(...t)
       .toFixed(1)
@@ -238,8 +330,12 @@ for (const [label, hash, testid, how, values, section, until] of only.has('views
   );
   await page.close();
 }
-if (only.has('memory')) await benchMemory(browser, url);
-if (only.has('dataset')) await benchDataset(browser, url);
-if (only.has('workers')) await benchModelsMemory(browser, url);
+if (only.has('memory')) report.memory = await benchMemory(browser, url);
+if (only.has('dataset')) report.dataset = await benchDataset(browser, url);
+if (only.has('workers')) report.workers = await benchModelsMemory(browser, url);
 await browser.close();
 await server.close();
+if (jsonFile) {
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${jsonFile}`);
+}

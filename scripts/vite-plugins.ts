@@ -44,6 +44,21 @@ export const CSP = [
 ].join('; ');
 
 /**
+ * Cross-origin isolation, so onnxruntime-web may run WASM threads (SharedArrayBuffer): sent by `npm start` (the dev
+ * server), `vite preview` (the e2e tests and the bench) and, per docs/hosting.md, by static hosts. COEP
+ * `credentialless` rather than `require-corp`: both let a model URL with CORS (Access-Control-Allow-Origin) load,
+ * but under `require-corp` every cross-origin response read without CORS must also carry
+ * `Cross-Origin-Resource-Policy`, which most servers do not send — so the `no-cors` probe that tells "this server
+ * refuses CORS" from "nothing answers" (fetchModel.ts) would be blocked and every CORS refusal would read as no
+ * answer. `credentialless` sends such requests without cookies instead, and the probe still works. Browsers without
+ * `credentialless` (Safari) are simply not isolated: one WASM thread, and the app says so.
+ */
+export const CROSS_ORIGIN_ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'credentialless',
+} as const;
+
+/**
  * The ESM source of the schema's validator: `export default validate` (errors on `validate.errors`); with
  * `firstError` one that stops at the first problem (cheap on a huge mangled document), else one that lists all.
  */
@@ -95,5 +110,22 @@ export function contentSecurityPolicy(): Plugin {
     transformIndexHtml: () => [
       { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP }, injectTo: 'head-prepend' },
     ],
+  };
+}
+
+/**
+ * `dist/_headers` (Netlify, Cloudflare Pages): the cross-origin isolation headers and the CSP on every path, so a
+ * build dropped on such a host runs WASM threads and binds its workers to the policy (docs/hosting.md).
+ */
+export function hostHeaders(): Plugin {
+  const lines = Object.entries({ ...CROSS_ORIGIN_ISOLATION, 'Content-Security-Policy': CSP }).map(
+    ([name, value]) => `  ${name}: ${value}`,
+  );
+  return {
+    name: 'attnlens-host-headers',
+    apply: 'build',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: '_headers', source: ['/*', ...lines, ''].join('\n') });
+    },
   };
 }

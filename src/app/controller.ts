@@ -16,6 +16,7 @@ import {
   describeImage,
   type LoadedModel,
   loadModel,
+  MAX_MODEL_WORKERS,
   ModelError,
   type ModelSource,
   NotBatchable,
@@ -27,6 +28,7 @@ import {
   runModelBatch,
   stopModel,
 } from '../inference/models';
+import { busyWorkers, requestedThreads, type ThreadChoice, wasmThreads } from '../inference/threads';
 import { pageOutputs, workerOutputs } from '../methods/registry';
 import { sha256Hex } from '../share/viewDocument';
 import { useGroundTruthStore } from '../state/groundTruth';
@@ -46,6 +48,22 @@ const base = import.meta.env.BASE_URL;
 /** Model loads (a WebAssembly compile each) and runs, a few at a time: see concurrentModels. */
 const limiter = new Limiter(concurrentModels(typeof navigator === 'undefined' ? 2 : navigator.hardwareConcurrency));
 const openSession = (...args: Parameters<typeof loadModel>) => limiter.run(() => loadModel(...args));
+
+/**
+ * WASM threads for model `id` about to load (inference/threads.ts): this browser's cores and isolation, shared by
+ * the models in view (it among them) that may run at once; `?wasmThreads=<n>` (a test hook) overrides the policy.
+ */
+function threadChoice(id: string): ThreadChoice {
+  const inView = new Set([...useStore.getState().view.models, id]).size;
+  const g = globalThis as { crossOriginIsolated?: boolean; isSecureContext?: boolean; location?: Location };
+  return wasmThreads({
+    cores: typeof navigator === 'undefined' ? undefined : navigator.hardwareConcurrency,
+    busy: busyWorkers(inView, Math.min(limiter.size, MAX_MODEL_WORKERS)),
+    isolated: g.crossOriginIsolated === true,
+    secure: g.isSecureContext !== false,
+    requested: requestedThreads(g.location?.search ?? ''),
+  });
+}
 const inflight = new Map<string, Promise<void>>();
 
 /** An image file → an entry keyed by its pixels (decoded, hashed and thumbnailed in the worker). */
@@ -257,7 +275,7 @@ async function addLocalModel(
     // no contract and no sidecar: a draft from its graph, for the user to confirm (openDraftedModel)
     const draft = sidecar === undefined ? draftOfPlainOnnx(new Uint8Array(data), source?.name ?? `${id}.onnx`) : null;
     if (draft) return showDraft(id, data, draft, source ?? { name: `${id}.onnx` });
-    const model = await loadModel(id, data, useStore.getState().view.backend, sidecar, workerOutputs);
+    const model = await loadModel(id, data, useStore.getState().view.backend, sidecar, workerOutputs, threadChoice(id));
     localModels.set(id, { bytes: data, sidecar, name: source?.name ?? `${id}.onnx` });
     setSlot(id, { status: 'ready', model });
     const { view, images } = useStore.getState();
@@ -347,7 +365,14 @@ async function openUrlModel(id: string, url: string): Promise<void> {
     if (!current()) return;
     setFetch(id, null);
     setSlot(id, { status: 'loading', progress: 1 });
-    const model = await openSession(id, bytes, useStore.getState().view.backend, undefined, workerOutputs);
+    const model = await openSession(
+      id,
+      bytes,
+      useStore.getState().view.backend,
+      undefined,
+      workerOutputs,
+      threadChoice(id),
+    );
     if (!current()) return;
     localModels.set(id, { bytes });
     if (!cached) await cacheModelBytes(url, bytes); // only bytes that opened as a model are kept
@@ -469,7 +494,7 @@ async function openModel(id: string): Promise<void> {
     try {
       setSlot(id, {
         status: 'ready',
-        model: await openSession(id, local.bytes, view.backend, local.sidecar, workerOutputs),
+        model: await openSession(id, local.bytes, view.backend, local.sidecar, workerOutputs, threadChoice(id)),
       });
     } catch (e) {
       setSlot(id, { status: 'error', error: (e as Error).message, retry: true });
@@ -500,7 +525,7 @@ async function openModel(id: string): Promise<void> {
         idleMs: timeouts().fetchIdleMs,
         onProgress: (p) => p.total && setSlot(id, { status: 'loading', progress: p.received / p.total }),
       }));
-    const model = await openSession(id, bytes, view.backend, undefined, workerOutputs);
+    const model = await openSession(id, bytes, view.backend, undefined, workerOutputs, threadChoice(id));
     if (!cached) await cacheModelBytes(url, bytes);
     setSlot(id, { status: 'ready', model });
   } catch (e) {

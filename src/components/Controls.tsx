@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { addModelUrl, addUserFiles } from '../app/controller';
 import { clearedMessage, clearModelCache } from '../inference/fetchModel';
+import { singleThreadReason } from '../inference/threads';
 import { ReportButton } from '../share/ReportButton';
 import { findImage, useStore } from '../state/store';
 import { Slider } from './Slider';
@@ -15,6 +16,11 @@ export function Controls() {
   const showImage = useStore((s) => s.showImage);
   const pairKey = view.models.join(',');
   const [cacheNote, setCacheNote] = useState('');
+  // Said once, here, while a model runs on WASM: why it has one thread on any machine (no cross-origin isolation).
+  const onWasm = useStore((s) =>
+    Object.values(s.slots).some((x) => x?.status === 'ready' && x.model?.backend === 'wasm'),
+  );
+  const single = singleThreadReason(globalThis.crossOriginIsolated === true, globalThis.isSecureContext !== false);
   return (
     <div className="my-4 space-y-3">
       <div className="flex flex-wrap items-center gap-4 text-sm">
@@ -84,6 +90,11 @@ export function Controls() {
             <option value="wasm">WASM</option>
           </select>
         </label>
+        {onWasm && single && (
+          <span className="text-xs text-slate-500" data-testid="threads-note">
+            1 WASM thread: {single}
+          </span>
+        )}
         <label className="cursor-pointer rounded bg-slate-800 px-2 py-1">
           add images or .onnx…
           <input

@@ -6,6 +6,7 @@ import { inputFrameOnImage } from '../analysis/geometry';
 import { detectionAt } from '../analysis/queries';
 import { NO_CLASS } from '../analysis/segmentation';
 import { classAt, taskView } from '../app/task';
+import { backendLabel } from '../inference/threads';
 import { PaneExportButton } from '../share/ExportButtons';
 import { useProgress } from '../state/progress';
 import { runKey } from '../state/runs';
@@ -130,13 +131,17 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
     >
       <figcaption className="mb-1 flex justify-between gap-2 text-sm">
         <span className="font-mono">{modelId}</span>
-        <span className="truncate text-slate-400" data-testid="pane-status">
+        <span
+          className="truncate text-slate-400"
+          data-testid="pane-status"
+          title={slot?.status === 'ready' && slot.model?.backend === 'wasm' ? slot.model.threadsWhy : undefined}
+        >
           {slot?.status === 'fetching' && 'fetching'}
           {slot?.status === 'loading' && `loading ${Math.round(100 * (slot.progress ?? 0))} %`}
           {slot?.status === 'ready' &&
             (run
-              ? `${slot.model!.backend} · ${run.milliseconds.toFixed(0)} ms · ${drawn}`
-              : `${slot.model!.backend} · ${failed ? 'failed on this image' : 'running'}`)}
+              ? `${backendLabel(slot.model!.backend, slot.model!.threads)} · ${run.milliseconds.toFixed(0)} ms · ${drawn}`
+              : `${backendLabel(slot.model!.backend, slot.model!.threads)} · ${failed ? 'failed on this image' : 'running'}`)}
           {slot?.status === 'error' && 'error'}
           {slot?.status === 'draft' && 'needs a contract'}
         </span>

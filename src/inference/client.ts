@@ -99,12 +99,13 @@ export class InferenceClient {
     input: ContractInput,
     keepOnGpu: string[] = [],
     externalData: ExternalFile[] = [],
+    threads = 1,
   ) {
     const copy = bytes.slice(0); // the caller keeps its bytes (for a later reload on another backend)
     const external = externalData.map((f) => ({ path: f.path, data: f.data.slice(0) }));
     return this.send(
       'loaded',
-      { kind: 'load', modelKey, bytes: copy, backend, input, keepOnGpu, externalData: external },
+      { kind: 'load', modelKey, bytes: copy, backend, threads, input, keepOnGpu, externalData: external },
       [copy, ...external.map((f) => f.data)],
     ) as Promise<{
       backend: Backend;
@@ -112,6 +113,8 @@ export class InferenceClient {
       outputs: GraphIO[];
       fallback?: string;
       fallbackDetail?: string;
+      threads: number;
+      threadsNote?: string;
     }>;
   }
 

@@ -148,6 +148,31 @@ describe('fetchModelBytes', () => {
         'the model URL http://127.0.0.1:1/m.onnx did not answer (Failed to fetch); check the address or your connection',
     });
   });
+  it('on a page isolated with COEP require-corp, a blocked probe names COEP and CORP (credentialless: no answer)', async () => {
+    const asked: string[] = [];
+    const page = (coep: string) => (u: URL | string, o: RequestInit) => {
+      asked.push(`${o.method ?? 'GET'} ${o.mode ?? 'cors'} ${String(u)}`);
+      if (o.method === 'HEAD')
+        return Promise.resolve({ headers: new Headers({ 'Cross-Origin-Embedder-Policy': coep }) });
+      return Promise.reject(new TypeError('Failed to fetch'));
+    };
+    vi.stubGlobal('crossOriginIsolated', true);
+    vi.stubGlobal('location', { href: 'https://app.example/tools/#m=x' });
+    vi.stubGlobal('fetch', page('require-corp'));
+    expect(await failure(fetchModelBytes(url))).toEqual({
+      kind: 'coep',
+      message: fetchMessages.coep(url, 'http://127.0.0.1:1', 'Failed to fetch'),
+    });
+    expect(asked).toEqual([`GET cors ${url}`, `GET no-cors ${url}`, 'HEAD cors https://app.example/tools/']);
+    expect(fetchMessages.coep(url, 'http://127.0.0.1:1', 'Failed to fetch')).toMatch(
+      /COEP require-corp.*Access-Control-Allow-Origin.*Cross-Origin-Resource-Policy: cross-origin.*credentialless/,
+    );
+    vi.stubGlobal('fetch', page('credentialless'));
+    expect(await failure(fetchModelBytes(url))).toMatchObject({ kind: 'unreachable' });
+    vi.stubGlobal('crossOriginIsolated', false);
+    vi.stubGlobal('fetch', page('require-corp'));
+    expect(await failure(fetchModelBytes(url))).toMatchObject({ kind: 'unreachable' });
+  });
   it('refuses a non-URL without fetching anything; no cache for data: URLs', async () => {
     const fetchSpy = vi.fn();
     vi.stubGlobal('fetch', fetchSpy);

@@ -9,7 +9,16 @@
 export const FETCH_IDLE_MS = 20_000;
 export const MODEL_CACHE = 'attnlens-models-v1';
 
-export type FetchFailure = 'not-url' | 'timeout' | 'stalled' | 'truncated' | 'cors' | 'unreachable' | 'http' | 'html';
+export type FetchFailure =
+  | 'not-url'
+  | 'timeout'
+  | 'stalled'
+  | 'truncated'
+  | 'cors'
+  | 'coep'
+  | 'unreachable'
+  | 'http'
+  | 'html';
 
 export class ModelFetchError extends Error {
   constructor(
@@ -71,6 +80,8 @@ export const fetchMessages = {
     `the model URL ${shownUrl(url)} broke off after ${formatBytes(received)} (${why}). Retry, or download the file and drop it`,
   cors: (url: string, origin: string) =>
     `the model URL ${shownUrl(url)} cannot be read: the server at ${origin} does not allow other sites to read it (CORS); serve it with Access-Control-Allow-Origin or download the file and drop it`,
+  coep: (url: string, origin: string, why: string) =>
+    `the model URL ${shownUrl(url)} cannot be read here (${why}): this page is cross-origin isolated with COEP require-corp, so the server at ${origin} must allow other sites to read it, with CORS (Access-Control-Allow-Origin) or Cross-Origin-Resource-Policy: cross-origin — or it did not answer at all. Check the address; serve the model with Access-Control-Allow-Origin, host the app with COEP credentialless (docs/hosting.md), or download the file and drop it`,
   unreachable: (url: string, why: string) =>
     `the model URL ${shownUrl(url)} did not answer (${why}); check the address or your connection`,
   http: (url: string, status: number) => `the model URL ${shownUrl(url)} answered HTTP ${status}; check the address`,
@@ -103,8 +114,26 @@ export interface FetchOptions {
 }
 
 /**
+ * The Cross-Origin-Embedder-Policy this page was served with (lower case; '' when none), read from a HEAD
+ * request for the page itself (same origin, so its headers are readable); null when that fails.
+ */
+export async function pageEmbedderPolicy(): Promise<string | null> {
+  const here = (globalThis as { location?: Location }).location;
+  if (!here?.href) return null;
+  try {
+    const r = await fetch(here.href.split('#')[0], { method: 'HEAD', cache: 'no-store' });
+    return (r.headers.get('cross-origin-embedder-policy') ?? '').trim().toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Why a fetch() that threw did not answer: a `no-cors` probe gets an opaque response when the server is there
- * but does not allow this origin to read it (CORS), and fails too when nothing answers.
+ * but does not allow this origin to read it (CORS), and fails too when nothing answers — or, on a page isolated
+ * with COEP `require-corp`, when the server sends no Cross-Origin-Resource-Policy (the two cannot be told apart
+ * there, so the message names both; under COEP `credentialless`, which the app's own servers send, the probe
+ * works as without isolation).
  */
 async function corsOrUnreachable(url: URL, e: Error, idleMs: number): Promise<ModelFetchError> {
   if (url.protocol === 'http:' || url.protocol === 'https:') {
@@ -117,9 +146,14 @@ async function corsOrUnreachable(url: URL, e: Error, idleMs: number): Promise<Mo
         return new ModelFetchError('cors', fetchMessages.cors(url.href, url.origin));
       }
     } catch {
-      // nothing answered the probe either
+      // nothing answered the probe either, or COEP require-corp blocked it
     } finally {
       clearTimeout(timer);
+    }
+    if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true) {
+      const coep = await pageEmbedderPolicy();
+      if (coep?.startsWith('require-corp'))
+        return new ModelFetchError('coep', fetchMessages.coep(url.href, url.origin, e.message));
     }
   }
   return new ModelFetchError('unreachable', fetchMessages.unreachable(url.href, e.message));

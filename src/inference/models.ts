@@ -10,6 +10,7 @@ import { InferenceClient, type RawRun, WorkerStopped } from './client';
 import { explainLoadFailure, explainRunFailure, oversizedTensors, UserFacingError } from './errors';
 import { type OnnxFacts, readOnnxFacts } from './onnxFacts';
 import { type Backend, type ExternalFile, type ImageRef, NOT_BATCHABLE, NOT_RETAINED } from './protocol';
+import type { ThreadChoice } from './threads';
 import { WorkerPool } from './workerPool';
 
 /** Model workers beyond which models share one (see WorkerPool: each costs about 60 MB). */
@@ -51,6 +52,9 @@ export interface LoadedModel {
   fallback?: string;
   /** The runtime's own text behind `fallback` (shown folded). */
   fallbackDetail?: string;
+  /** WASM threads its worker's runtime runs with (see threads.ts), and why that many. */
+  threads: number;
+  threadsWhy: string;
   /** Outputs its runs leave in the worker (see MethodSpec.outputs). */
   held: string[];
   /** What the contract claims but does not back up (e.g. a method without its outputs): shown, not fatal. */
@@ -97,6 +101,7 @@ export async function loadModel(
   backend: Backend | 'auto',
   sidecar?: string,
   keepOnGpu: (c: Contract) => string[] = () => [],
+  threads: ThreadChoice = { threads: 1, why: 'one thread asked for' },
 ): Promise<LoadedModel> {
   const source = sources.get(key) ?? { name: key };
   let contractResult: ReturnType<typeof loadContract>;
@@ -114,7 +119,15 @@ export async function loadModel(
   const client = pool.assign(key, backend);
   let loaded: Awaited<ReturnType<InferenceClient['load']>>;
   try {
-    loaded = await client.load(key, bytes, backend, contract.input, keepOnGpu(contract), source.externalData);
+    loaded = await client.load(
+      key,
+      bytes,
+      backend,
+      contract.input,
+      keepOnGpu(contract),
+      source.externalData,
+      threads.threads,
+    );
   } catch (e) {
     if (pool.clientOf(key) === client) pool.leave(key);
     if (e instanceof WorkerStopped) throw e;
@@ -134,6 +147,10 @@ export async function loadModel(
     backend: loaded.backend,
     fallback: loaded.fallback,
     fallbackDetail: loaded.fallbackDetail,
+    threads: loaded.threads,
+    // the worker keeps the count its first model asked for; a note when it could not have it
+    threadsWhy:
+      loaded.threadsNote ?? (loaded.threads === threads.threads ? threads.why : 'its worker started with this count'),
     held: keepOnGpu(contract),
     warnings: contractResult.warnings.map((w) => w.message),
     bytes: bytes.byteLength,

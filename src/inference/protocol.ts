@@ -41,6 +41,8 @@ export type WorkerRequest =
       modelKey: string;
       bytes: ArrayBuffer;
       backend: Backend | 'auto';
+      /** WASM threads for this worker's runtime (used by its first load only: the count is fixed per worker). */
+      threads?: number;
       input: ContractInput;
       keepOnGpu?: string[];
       /** Weights kept outside the model file, under the path the model names (InferenceSession externalData). */
@@ -94,6 +96,10 @@ export type WorkerResponse =
       outputs: GraphIO[];
       fallback?: string;
       fallbackDetail?: string;
+      /** The WASM threads the worker's runtime actually runs with. */
+      threads: number;
+      /** Why it runs with 1 although more were asked for. */
+      threadsNote?: string;
     }
   | {
       kind: 'ran';

@@ -29,14 +29,24 @@ import { RetainedRuns, rolloutOf } from './workerMath';
 type OrtModule = typeof Ort;
 let ortModule: Promise<OrtModule> | null = null;
 let ortBuild: Backend | null = null;
-/** The onnxruntime-web build for a backend; a worker keeps the first one it imported (WebGPU's includes WASM). */
-function runtimeFor(backend: Backend): Promise<OrtModule> {
+/** WASM threads this worker's runtime started with (fixed for the worker's life), and why 1 where it was forced. */
+let ortThreads = 1;
+let ortThreadsNote: string | undefined;
+/**
+ * The onnxruntime-web build for a backend; a worker keeps the first one it imported (WebGPU's includes WASM), with
+ * the WASM thread count its first load asked for (src/inference/threads.ts chose it). Threads need this worker to
+ * be cross-origin isolated too (its script's response carries COEP): else 1, and onnxruntime is not asked for more.
+ */
+function runtimeFor(backend: Backend, threads = 1): Promise<OrtModule> {
   if (!ortModule) {
     ortBuild = backend;
+    const isolated = (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+    ortThreads = isolated ? Math.max(1, Math.floor(threads)) : 1;
+    ortThreadsNote = !isolated && threads > 1 ? 'the inference worker is not cross-origin isolated' : undefined;
     ortModule = (
       backend === 'webgpu' ? import('onnxruntime-web/webgpu') : (import('onnxruntime-web/wasm') as Promise<OrtModule>)
     ).then((ort) => {
-      ort.env.wasm.numThreads = 1; // measured: 2 WASM threads were slower than 1 on a 2-core machine
+      ort.env.wasm.numThreads = ortThreads;
       return ort;
     });
   }
@@ -98,7 +108,7 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
       fallback = why;
     }
   }
-  const ort = await runtimeFor(backend);
+  const ort = await runtimeFor(backend, req.threads);
   if (backend === 'webgpu' && ortBuild === 'wasm') {
     backend = 'wasm'; // this worker already runs the WASM-only build (a model reloaded on another backend)
     fallback = 'its worker had started on WASM';
@@ -132,6 +142,8 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     outputs: io(session.outputMetadata),
     fallback,
     fallbackDetail,
+    threads: ortThreads,
+    threadsNote: ortThreadsNote,
   });
 }
 

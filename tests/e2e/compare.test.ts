@@ -102,7 +102,7 @@ describe('teacher | student compare', () => {
     const native = maskAgreement(await nativeClassMap(models[0], sample), await nativeClassMap(models[1], sample), 7);
     expect(Math.abs(Number(await row.getAttribute('data-value')) - native.miou)).toBeLessThan(0.01);
     expect(await page.getByTestId(`pane-${models[0]}`).getByTestId('pane-status').innerText()).toMatch(
-      /^wasm · \d+ ms · mask$/,
+      /^wasm, \d+ threads? · \d+ ms · mask$/,
     );
   });
 

@@ -2,7 +2,8 @@
  * Model URLs that misbehave, served by a local test server on 127.0.0.1 (another origin than the app): each
  * gets its pane at once (state 'fetching', progress), then the exact worded message with Retry and Remove;
  * nothing but a model that opened is kept in Cache Storage; the model and image already open stay drawn.
- * The page runs with `?fetchTimeout=2` (the idle timeout, 20 s by default).
+ * The page runs with `?fetchTimeout=2` (the idle timeout, 20 s by default), cross-origin isolated as the app's
+ * servers send it (COEP credentialless): model URLs from other origins must load as without isolation.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -25,7 +26,8 @@ let origin = '';
 let page: Page;
 const errors: string[] = [];
 
-const cors = { 'access-control-allow-origin': '*' };
+/** What a public CORS host (GitHub's raw files, jsDelivr, unpkg) sends: readable by any site, embeddable anywhere. */
+const cors = { 'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' };
 const octets = { 'content-type': 'application/octet-stream' };
 
 /** The test server's routes: each a way a model URL goes wrong (or right). */
@@ -63,7 +65,8 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (path === '/nocors.onnx') {
-    res.writeHead(200, { ...octets, 'content-length': model.length }); // no Access-Control-Allow-Origin
+    // a plain server: neither Access-Control-Allow-Origin nor Cross-Origin-Resource-Policy
+    res.writeHead(200, { ...octets, 'content-length': model.length });
     res.end(model);
     return;
   }
@@ -84,6 +87,7 @@ beforeAll(async () => {
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${app.url}?fetchTimeout=2#m=${BASE}&s=factory-test-000.png&b=wasm`);
   await page.locator(`[data-testid=pane-${BASE}][data-state=drawn]`).waitFor({ timeout: 60_000 });
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
 });
 
 afterAll(async () => {

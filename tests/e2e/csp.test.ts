@@ -71,15 +71,16 @@ describe('the built app under a strict Content-Security-Policy', () => {
     expect(readFileSync(join(assets, chunk), 'utf8')).toMatch(/(?<![\w$.])(?:new )?Function\(Object\.keys\(/);
   });
 
-  it('runs gallery models (segmentation and detection) on WASM: the app mounts, both panes draw', async () => {
-    await page.goto(`${app.url}#m=seg-teacher,detr-teacher&b=wasm`);
+  it('runs gallery models (segmentation and detection) on WASM with 2 threads: the app mounts, both panes draw', async () => {
+    // 2 WASM threads (the test hook; the policy gives 1 on 2 cores): onnxruntime-web's thread workers run too
+    await page.goto(`${app.url}?wasmThreads=2#m=seg-teacher,detr-teacher&b=wasm`);
     await drawn('seg-teacher');
     await drawn('detr-teacher');
     expect(await page.getByTestId('pane-seg-teacher').getByTestId('pane-status').innerText()).toMatch(
-      /^wasm · \d+ ms · mask/,
+      /^wasm, 2 threads · \d+ ms · mask/,
     );
     expect(await page.getByTestId('pane-detr-teacher').getByTestId('pane-status').innerText()).toMatch(
-      /^wasm · \d+ ms · (\d+ box|no box)/,
+      /^wasm, 2 threads · \d+ ms · (\d+ box|no box)/,
     );
   });
 
@@ -88,7 +89,7 @@ describe('the built app under a strict Content-Security-Policy', () => {
     await drawn('local-tiny');
     // hand-computed (ml/scripts/make_tiny_detector.py): queries 0 and 2 score 0.79 and 0.58, query 1 far less
     expect(await page.getByTestId('pane-local-tiny').getByTestId('pane-status').innerText()).toMatch(
-      /^wasm · \d+ ms · 2 boxes ≥ 0\.50, its recommended$/,
+      /^wasm, 2 threads · \d+ ms · 2 boxes ≥ 0\.50, its recommended$/,
     );
     expect(await page.getByTestId('pane-local-tiny').locator('g.det').count()).toBe(2);
   });

@@ -3,7 +3,10 @@
  * static server under two different sub-paths (and nothing at `/`, so an absolute URL fails), loads the
  * bundled models and samples, its workers and onnxruntime-web's WebAssembly, and a link's fragment opens its
  * image there. Also on an insecure origin (plain http under a host name, as from another machine on the
- * network): no WebGPU, no crypto.subtle, no Cache Storage, and the WASM backend still draws.
+ * network): no WebGPU, no crypto.subtle, no Cache Storage, and the WASM backend still draws. A plain host sends
+ * no cross-origin isolation headers: one WASM thread, said once. A host that sends them as docs/hosting.md's nginx
+ * lines do, with COEP require-corp: isolated, threads run, a model URL with CORS still opens and one without is
+ * named with COEP/CORP.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -12,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchMessages } from '../../src/inference/fetchModel';
 import { launchChromium, root } from './browser';
 
 const MIME: Record<string, string> = {
@@ -27,14 +31,21 @@ const MIME: Record<string, string> = {
 
 type Hit = { path: string; status: number };
 
-/** A static server of `dir` under `prefix` (e.g. `/team/tools/attnlens/`) only: anything else is a 404. */
-function serveStatic(dir: string, prefix: string): Promise<{ server: Server; base: string; hits: Hit[] }> {
+/**
+ * A static server of `dir` under `prefix` (e.g. `/team/tools/attnlens/`) only: anything else is a 404; `headers`
+ * go on every answer.
+ */
+function serveStatic(
+  dir: string,
+  prefix: string,
+  headers: Record<string, string> = {},
+): Promise<{ server: Server; base: string; hits: Hit[] }> {
   const hits: Hit[] = [];
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const reply = (status: number, body: Buffer | string, type = 'text/plain; charset=utf-8') => {
       hits.push({ path, status });
-      res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+      res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !path.startsWith(prefix)) return reply(404, 'not found');
@@ -92,8 +103,8 @@ describe('the build served by a static host under a sub-path', () => {
   let outDir = '';
   let browser: Browser;
   const servers: Server[] = [];
-  const serve = async (prefix: string) => {
-    const s = await serveStatic(outDir, prefix);
+  const serve = async (prefix: string, headers: Record<string, string> = {}) => {
+    const s = await serveStatic(outDir, prefix, headers);
     servers.push(s.server);
     return s;
   };
@@ -131,11 +142,19 @@ describe('the build served by a static host under a sub-path', () => {
   it("a link's fragment opens its image under the sub-path", async () => {
     const { base, hits } = await serve('/team/tools/attnlens/');
     const { page, failed } = await watchedPage(browser);
-    await page.goto(`${base}${LINK}`);
+    await page.goto(`${base}?wasmThreads=4${LINK}`);
     await drawn(page, failed, 'seg-teacher');
     await drawn(page, failed, 'seg-student-attnfd');
     expect(await page.getByTestId('current-image').innerText()).toMatch(/^factory-test-003\.png · /);
-    expect(await page.getByTestId('pane-seg-teacher').getByTestId('pane-status').innerText()).toMatch(/^wasm · /);
+    // no isolation headers: one WASM thread whatever was asked for, said once (not per pane)
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    for (const id of ['seg-teacher', 'seg-student-attnfd'])
+      expect(await page.getByTestId(`pane-${id}`).getByTestId('pane-status').innerText()).toMatch(
+        /^wasm, 1 thread · \d+ ms · /,
+      );
+    expect(await page.getByTestId('threads-note').allInnerTexts()).toEqual([
+      '1 WASM thread: this host does not send cross-origin isolation headers (docs/hosting.md)',
+    ]);
     expect(failed).toEqual([]);
     expect(hits.filter((h) => h.status !== 200)).toEqual([]);
     await page.close();
@@ -171,9 +190,54 @@ describe('the build served by a static host under a sub-path', () => {
     await drawn(page, failed, 'seg-teacher');
     await drawn(page, failed, 'seg-student-attnfd');
     expect(await page.getByTestId('current-image').innerText()).toMatch(/^factory-test-003\.png · /);
-    expect(await page.getByTestId('pane-seg-teacher').getByTestId('pane-status').innerText()).toMatch(/^wasm · /);
+    expect(await page.getByTestId('pane-seg-teacher').getByTestId('pane-status').innerText()).toMatch(
+      /^wasm, 1 thread · /,
+    );
+    expect(await page.getByTestId('threads-note').innerText()).toMatch(
+      /^1 WASM thread: this page is not a secure context/,
+    );
     expect(failed).toEqual([]);
     expect(hits.filter((h) => h.status !== 200)).toEqual([]);
+    await page.close();
+  }, 180_000);
+
+  it('a host sending COOP + COEP require-corp: isolated, 2 threads run; model URLs with CORS open, without it COEP is named', async () => {
+    const { base } = await serve('/team/tools/attnlens/', {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+    });
+    // models on another origin: one as a public CORS host sends it, one from a plain server (no CORS, no CORP)
+    const model = readFileSync(join(root, 'public/models/seg-student-plain.onnx'));
+    const models = createServer((req, res) => {
+      const cors = req.url === '/cors.onnx';
+      res.writeHead(200, {
+        'Content-Type': 'application/octet-stream',
+        ...(cors ? { 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' } : {}),
+      });
+      res.end(model);
+    });
+    servers.push(models);
+    await new Promise<void>((r) => models.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(models.address() as { port: number }).port}`;
+    const { page, failed } = await watchedPage(browser);
+    await page.goto(`${base}?wasmThreads=2#m=seg-teacher&s=factory-test-003.png&b=wasm`);
+    await drawn(page, failed, 'seg-teacher');
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(await page.getByTestId('pane-seg-teacher').getByTestId('pane-status').innerText()).toMatch(
+      /^wasm, 2 threads · \d+ ms · mask$/,
+    );
+    expect(await page.getByTestId('threads-note').count()).toBe(0);
+    const open = async (url: string) => {
+      await page.getByTestId('model-url').fill(url);
+      await page.getByTestId('model-url').press('Enter');
+    };
+    await open(`${origin}/cors.onnx`);
+    await drawn(page, failed, 'local-cors');
+    await open(`${origin}/plain.onnx`);
+    const pane = page.getByTestId('pane-local-plain');
+    await expect
+      .poll(() => pane.getByRole('alert').allInnerTexts(), { timeout: 20_000 })
+      .toEqual([fetchMessages.coep(`${origin}/plain.onnx`, origin, 'Failed to fetch')]);
     await page.close();
   }, 180_000);
 });
