@@ -17,6 +17,10 @@ import { Photo } from './Photo';
 import { RawDetail } from './RawDetail';
 
 /** One model's view of the current image: overlay, shared pan/zoom and hover, and how it was computed. */
+/** The backend a pane names: WebGPU says whether its graph is captured. */
+const backendLabel = (m: { backend: string; capture?: { used: boolean } }) =>
+  m.capture?.used ? `${m.backend} · graph capture` : m.backend;
+
 export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | undefined }) {
   const slot = useStore((s) => s.slots[modelId]);
   const run = useRun(modelId, image);
@@ -132,8 +136,8 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           {slot?.status === 'loading' && `loading ${Math.round(100 * (slot.progress ?? 0))} %`}
           {slot?.status === 'ready' &&
             (run
-              ? `${slot.model!.backend} · ${run.milliseconds.toFixed(0)} ms · ${drawn}`
-              : `${slot.model!.backend} · running`)}
+              ? `${backendLabel(slot.model!)} · ${run.milliseconds.toFixed(0)} ms · ${drawn}`
+              : `${backendLabel(slot.model!)} · running`)}
           {slot?.status === 'error' && 'error'}
           {slot?.status === 'draft' && 'needs a contract'}
         </span>
@@ -207,6 +211,20 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           </p>
           <RawDetail detail={slot.model.fallbackDetail} />
         </>
+      )}
+      {slot?.model?.capture && !slot.model.capture.used && (
+        <>
+          <p className="mt-1 text-xs text-amber-300" data-testid="capture">
+            WebGPU without graph capture, because {slot.model.capture.reason}
+          </p>
+          <RawDetail detail={slot.model.capture.detail} />
+        </>
+      )}
+      {slot?.model?.capture?.used && (
+        <p className="mt-1 text-xs text-slate-400" data-testid="capture">
+          graph capture: each run replays its captured GPU graph (warm-up{' '}
+          {(slot.model.capture.warmUpMs / 1000).toFixed(1)} s at load)
+        </p>
       )}
       {slot?.model?.warnings.map((w) => (
         <p key={w} className="mt-1 text-xs text-amber-300" data-testid="contract-warning">

@@ -17,11 +17,18 @@ export interface RunState {
   timeoutMs: number;
 }
 
+/** A model's load warming up on WebGPU (shaders compiled, its graph captured), since when. */
+export interface WarmUpState {
+  startedAt: number;
+}
+
 interface Progress {
   fetches: Record<string, FetchState>;
   runs: Record<string, RunState>;
+  warmUps: Record<string, WarmUpState>;
   setFetch: (id: string, state: FetchState | null) => void;
   setRun: (id: string, state: RunState | null) => void;
+  setWarmUp: (id: string, state: WarmUpState | null) => void;
 }
 
 const without = <T>(record: Record<string, T>, id: string) =>
@@ -30,6 +37,8 @@ const without = <T>(record: Record<string, T>, id: string) =>
 export const useProgress = create<Progress>((set) => ({
   fetches: {},
   runs: {},
+  warmUps: {},
   setFetch: (id, state) => set((s) => ({ fetches: state ? { ...s.fetches, [id]: state } : without(s.fetches, id) })),
   setRun: (id, state) => set((s) => ({ runs: state ? { ...s.runs, [id]: state } : without(s.runs, id) })),
+  setWarmUp: (id, state) => set((s) => ({ warmUps: state ? { ...s.warmUps, [id]: state } : without(s.warmUps, id) })),
 }));
