@@ -24,6 +24,10 @@ import { benchDataset } from './bench-dataset.mjs';
 import { benchMemory, benchModelsMemory } from './bench-memory.mjs';
 import { root, setupBrowser, setupNode } from './setup.mjs';
 
+// `npm run bench -- --gpu`: onnxruntime-web's WebGPU build under Node + Dawn, no browser (scripts/bench-gpu.mjs)
+if (process.argv.includes('--gpu'))
+  process.exit(await (await import('./bench-gpu.mjs')).main(process.argv.slice(2).filter((a) => a !== '--gpu')));
+
 setupNode();
 setupBrowser();
 ortWeb.env.wasm.numThreads = 1;
