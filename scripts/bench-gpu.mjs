@@ -375,11 +375,12 @@ async function benchBatch(ort, ortNode, device, bytes, batch, runs) {
  * chromium's adapter is a hardware one. `page` is a page of the served build (any URL of its origin);
  * `outDir` the build folder (to find the worker's chunk). Returns { adapter, skipped? , models: [{ id,
  * capture_ms, plain_ms, capture }] }, milliseconds as the worker reports a run (pre-processing, run, read-back
- * of every output), median over `runs` after a warm-up; on a software adapter `skipped` says why.
+ * of every output), median over `runs` after a warm-up; on a software adapter `skipped` says why (unless
+ * `allowSoftware`: a correctness smoke test, whose times are not speed).
  */
 export async function benchChromiumWebGpu(
   page,
-  { appUrl, outDir, modelIds, runs = 20, sample = 'factory-test-001.png' },
+  { appUrl, outDir, modelIds, runs = 20, sample = 'factory-test-001.png', allowSoftware = false },
 ) {
   const adapter = await page.evaluate(async () => {
     const a = await navigator.gpu?.requestAdapter();
@@ -394,7 +395,7 @@ export async function benchChromiumWebGpu(
     };
   });
   if (!adapter) return { adapter, skipped: 'chromium has no WebGPU adapter', models: [] };
-  if (isSoftware(adapter))
+  if (isSoftware(adapter) && !allowSoftware)
     return {
       adapter,
       skipped: `chromium's only WebGPU adapter is a software one (${describe(adapter)}): its times would not be speed`,
