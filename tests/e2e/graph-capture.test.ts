@@ -41,7 +41,8 @@ beforeAll(async () => {
       const requestId = next++;
       return new Promise((resolve, reject) => {
         const on = (e: MessageEvent<Msg>) => {
-          if (e.data.requestId !== requestId || e.data.kind === 'loadPhase') return;
+          if (e.data.requestId !== requestId || e.data.kind === 'loadPhase' || e.data.kind === 'saliencyProgress')
+            return;
           target.removeEventListener('message', on);
           if (e.data.kind === 'error') reject(new Error(e.data.message));
           else resolve(e.data);
@@ -200,6 +201,31 @@ describe('graph capture in the inference worker (chromium, software WebGPU)', ()
     expect(worst(await diff('gpu again', `wasm ${id} ${samples[1]}`))).toBeLessThan(TOLERANCE);
   });
 
+  it('saliency on a captured graph: one picture a replay, the same map as WASM', { timeout: 900_000 }, async () => {
+    const id = 'seg-student-plain';
+    const job = {
+      spec: { method: { kind: 'occlusion', occlusion: { patch: 0.5, stride: 0.5 } }, fill: 'mean', steps: 0 },
+      target: { kind: 'segment', output: 'seg_logits', channel: 1, measure: 'probability' },
+      batch: 2, // refused by the captured graph (its batch is fixed): the job goes on one picture at a time
+    };
+    const maps = await page.evaluate(
+      async ({ id, job, sample }) => {
+        const call = (window as unknown as { call: (w: string, m: object) => Promise<Record<string, unknown>> }).call;
+        const blob = await (await fetch(`/samples/${sample}`)).blob();
+        const out: number[][] = [];
+        for (const worker of [`gpu-${id}`, `wasm-${id}`]) {
+          const r = await call(worker, { kind: 'saliency', modelKey: id, image: { id: sample, blob }, job });
+          out.push([...(r.outcome as { map: Float32Array }).map]);
+        }
+        return out;
+      },
+      { id, job, sample: samples[0] },
+    );
+    expect(maps[0].length).toBe(160 * 160);
+    expect(Math.max(...maps[0].map((v, i) => Math.abs(v - maps[1][i])))).toBeLessThan(TOLERANCE);
+    expect(Math.max(...maps[0]) - Math.min(...maps[0])).toBeGreaterThan(0); // a map, not a constant
+  });
+
   it("the ViT's kept attention stack survives later replays: rollout on the GPU equals the reference", {
     timeout: 900_000,
   }, async () => {
@@ -254,6 +280,10 @@ describe('graph capture in the app', () => {
     const p = await app.browser.newPage();
     await p.goto(`${app.url}#m=seg-student-plain&s=${samples[0]}&b=webgpu`);
     const pane = p.getByTestId('pane-seg-student-plain');
+    // the warm-up at load (seconds here, in software) shows in the pane while it lasts
+    await expect
+      .poll(() => pane.getByTestId('warm-up').allInnerTexts(), { timeout: 120_000, interval: 100 })
+      .toEqual([expect.stringMatching(/^warming up on WebGPU \(compiling shaders, capturing the graph\)… \d+ s$/)]);
     await expect.poll(() => pane.getAttribute('data-state'), { timeout: 600_000 }).toBe('drawn');
     expect(await pane.getByTestId('pane-status').innerText()).toMatch(/^webgpu · graph capture · \d+ ms · mask$/);
     expect(await pane.getByTestId('capture').innerText()).toMatch(/^graph capture: each run replays/);
