@@ -277,7 +277,7 @@ async function benchModel(ort, ortNode, device, bytes, runs) {
 
   // the default session, as the app ran models before graph capture
   let t0 = performance.now();
-  const plain = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+  const plain = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], logSeverityLevel: 3 });
   row.create_ms = performance.now() - t0;
   const feed = (x) => ({ [name]: new ort.Tensor('float32', x, dims) });
   row.default_max_abs_diff = 0;
@@ -294,6 +294,7 @@ async function benchModel(ort, ortNode, device, bytes, runs) {
   const captured = await ort.InferenceSession.create(bytes, {
     executionProviders: [{ name: 'webgpu' }],
     enableGraphCapture: true,
+    logSeverityLevel: 3, // not onnxruntime's warning that shape ops run on the CPU, amid the table
   });
   row.capture_create_ms = performance.now() - t0;
   const buffer = device.createBuffer({ size: size16(inputs[0].byteLength), usage: STORAGE | COPY_SRC | COPY_DST });
@@ -339,6 +340,7 @@ async function benchBatch(ort, ortNode, device, bytes, batch, runs) {
     executionProviders: [{ name: 'webgpu' }],
     enableGraphCapture: true,
     freeDimensionOverrides: { [symbol]: batch },
+    logSeverityLevel: 3,
   });
   const names = session.outputNames;
   const buffer = device.createBuffer({ size: size16(x.byteLength), usage: STORAGE | COPY_SRC | COPY_DST });
