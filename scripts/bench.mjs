@@ -34,6 +34,10 @@ import { benchMemory, benchModelsMemory } from './bench-memory.mjs';
 import { jsonTarget, modelRecord, paneThreads, tableHeader, tableRow } from './bench-report.mjs';
 import { root, setupBrowser, setupNode } from './setup.mjs';
 
+// `npm run bench -- --gpu`: onnxruntime-web's WebGPU build under Node + Dawn, no browser (scripts/bench-gpu.mjs)
+if (process.argv.includes('--gpu'))
+  process.exit(await (await import('./bench-gpu.mjs')).main(process.argv.slice(2).filter((a) => a !== '--gpu')));
+
 const jsonFile = jsonTarget(process.argv.slice(2));
 setupNode();
 setupBrowser();

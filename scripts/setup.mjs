@@ -2,6 +2,8 @@
 //   node scripts/setup.mjs            npm packages
 //   node scripts/setup.mjs --python   + Debian's PyTorch stack and ml/.venv (PyPI extras)
 //   node scripts/setup.mjs --browser  + Debian's chromium for the end-to-end tests
+//   node scripts/setup.mjs --gpu      + the Vulkan loader (and the GL libraries an NVIDIA driver needs) for
+//                                       `npm run bench -- --gpu` (Dawn, from the npm package webgpu)
 // Needs root for apt-get; without it, prints the exact command to run and exits 1.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,6 +24,8 @@ const APT_PYTHON = [
   'python3-pytest',
 ];
 const APT_BROWSER = ['chromium', 'fonts-dejavu-core'];
+// Measured on an H100 machine: the Vulkan loader alone did not reach the NVIDIA driver; with these it did.
+const APT_GPU = ['libvulkan1', 'libglvnd0', 'libegl1', 'libgl1', 'libglx0', 'libopengl0', 'libgles2'];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
@@ -80,8 +84,13 @@ export function setupBrowser() {
   aptInstall(APT_BROWSER);
 }
 
+export function setupGpu() {
+  aptInstall(APT_GPU);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   setupNode();
   if (process.argv.includes('--python')) setupPython();
   if (process.argv.includes('--browser')) setupBrowser();
+  if (process.argv.includes('--gpu')) setupGpu();
 }

@@ -23,9 +23,9 @@ describe('bench report', () => {
   });
 
   it("reads the thread count off the pane's backend line (as the app writes it)", () => {
-    expect(paneThreads(`${backendLabel('wasm', 2)} · 35 ms · mask`)).toBe(2);
-    expect(paneThreads(`${backendLabel('wasm', 1)} · running`)).toBe(1);
-    expect(paneThreads(`${backendLabel('webgpu', 4)} · 35 ms · mask`)).toBeNull();
+    expect(paneThreads(`${backendLabel({ backend: 'wasm', threads: 2 })} · 35 ms · mask`)).toBe(2);
+    expect(paneThreads(`${backendLabel({ backend: 'wasm', threads: 1 })} · running`)).toBe(1);
+    expect(paneThreads(`${backendLabel({ backend: 'webgpu', threads: 4 })} · 35 ms · mask`)).toBeNull();
     expect(paneThreads(undefined)).toBeNull();
   });
 

@@ -16,6 +16,8 @@ so the contract passes and the failure comes from onnxruntime itself (the app mu
 - tiny-det.onnx.gz: a gzip of a good tiny detector (loads); model-named.png: the same model named .png.
 - dynamic-batch.onnx: a good one whose graph leaves the batch axis open ('batch', as torch.onnx.export's
   dynamic_axes writes it): loads, the contract's [1, …] being fed.
+- cpu-op.onnx: a good one whose one-to-one boxes pass through a Round (·0, added back), an operator
+  onnxruntime-web's WebGPU provider has no kernel for: it runs on WebGPU, but its graph cannot be captured.
 - Mixed.ONNX + mixed.contract.json: a model without an embedded contract and its sidecar, named in two cases.
 - lonely.contract.json: a sidecar dropped without its model.
 - checkpoint.pt: a PyTorch state dict (torch.save: a zip holding archive/data.pkl); weights.pkl: a raw pickle.
@@ -143,6 +145,22 @@ def dynamic_batch() -> None:
     write('dynamic-batch.onnx', proto.SerializeToString())
 
 
+def cpu_op() -> None:
+    proto, _ = good('cpu-op')
+    g = proto.graph
+    for node in g.node:
+        if node.output[0] == 'o2o.boxes':
+            node.output[0] = 'o2o.boxes.pre'
+    g.node.extend(
+        [
+            helper.make_node('Round', ['o2o.boxes.pre'], ['boxes.round'], name='cpu_round'),
+            helper.make_node('Mul', ['boxes.round', 'zero'], ['boxes.round.zero']),
+            helper.make_node('Add', ['o2o.boxes.pre', 'boxes.round.zero'], ['o2o.boxes']),
+        ]
+    )
+    write('cpu-op.onnx', proto.SerializeToString())
+
+
 def case_pair() -> None:
     proto, contract = good('mixed')
     kept = [p for p in proto.metadata_props if p.key != METADATA_KEY]
@@ -207,6 +225,7 @@ def main() -> None:
     failing_at_run_time('overflow', 'Tile', 'huge_tile', [1, 1, 2**31, 2**31])
     gzipped_and_misnamed()
     dynamic_batch()
+    cpu_op()
     case_pair()
     pytorch()
     png('image-named.bin', 64, 48)

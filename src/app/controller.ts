@@ -20,8 +20,10 @@ import {
   ModelError,
   type ModelSource,
   NotBatchable,
+  onLoadPhase,
   onModelsEvicted,
   RunStopped,
+  readHeldOutputs,
   registerModelSource,
   releaseModel,
   runModel,
@@ -30,17 +32,19 @@ import {
 } from '../inference/models';
 import { busyWorkers, requestedThreads, type ThreadChoice, wasmThreads } from '../inference/threads';
 import { pageOutputs, workerOutputs } from '../methods/registry';
+import type { ModelInView } from '../methods/types';
 import { sha256Hex } from '../share/viewDocument';
 import { useGroundTruthStore } from '../state/groundTruth';
 import { quote } from '../state/linkCodec';
 import { useLinkNotes } from '../state/linkNotes';
 import { useProgress } from '../state/progress';
-import { payloadBytes, runKey } from '../state/runs';
+import { payloadBytes, type Run, runKey } from '../state/runs';
 import { findImage, type ImageEntry, useStore } from '../state/store';
 import { DEFAULT_VIEW, decodeView } from '../state/viewState';
 import { showDraft, useDrafts } from './drafts';
 import { downscaleNote, planFiles, readDropped, undecodableMessage } from './files';
 import { unknownModels } from './linkCheck';
+import { lacking, outputsToBring } from './readback';
 import { taskOutputs } from './task';
 import { concurrentModels, Limiter, timeouts } from './timeouts';
 
@@ -640,23 +644,72 @@ export function removeModel(id: string): void {
   setView({ models: view.models.filter((m) => m !== id) });
 }
 
+// A model's warm-up at load (WebGPU: shaders compiled, graph captured) shows in its pane while it lasts.
+onLoadPhase((id, phase) => useProgress.getState().setWarmUp(id, phase ? { startedAt: Date.now() } : null));
+
+/** The loaded models in view, left to right: what decides which method views are in sight. */
+function modelsInViewNow(): ModelInView[] {
+  const { view, slots } = useStore.getState();
+  return view.models.flatMap((id) => {
+    const model = slots[id]?.status === 'ready' ? slots[id].model : undefined;
+    return model ? [{ id, contract: model.contract }] : [];
+  });
+}
+
+/** The model's run on the image, with what the pane and the views in sight need (done work is skipped). */
 export function analyse(id: string, image: ImageEntry): Promise<void> {
   const key = runKey(id, image.id);
-  if (useStore.getState().runs[key] || inflight.has(key)) return inflight.get(key) ?? Promise.resolve();
+  const inFlight = inflight.get(key);
+  if (inFlight) return inFlight;
+  const done = useStore.getState().runs[key];
+  if (done) return complete(id, image, done);
   const job = (async () => {
     await ensureModel(id); // outside the limiter: a slow download must not hold a place
     const slot = useStore.getState().slots[id];
     if (slot?.status !== 'ready' || !slot.model) return;
-    const contract = slot.model.contract;
-    const wanted = [...new Set([...taskOutputs(contract), ...pageOutputs(contract)])];
     const model = slot.model;
     const raw = await inTurn(id, () => {
       // queued behind a run that was stopped: the model is gone until Retry
       if (useStore.getState().slots[id] !== slot) throw new RunStopped('cancelled');
-      return runWithDeadline(id, model, image.name, (signal) => runModel(model, image, wanted, signal));
+      const { bring, holdBack } = outputsToBring(model.contract, !!model.capture?.used, modelsInViewNow());
+      return runWithDeadline(id, model, image.name, (signal) => runModel(model, image, bring, signal, holdBack));
     });
     if (useStore.getState().slots[id] !== slot) return; // the model left the view (or the backend changed) meanwhile
     keepRun(id, image, raw);
+  })()
+    .catch(runFailed(id, image.name, [key]))
+    .finally(() => inflight.delete(key));
+  inflight.set(key, job);
+  return job;
+}
+
+/**
+ * A run that lacks outputs a view now in sight needs (it ran before that view appeared, with them held back
+ * in the worker): read them back from the worker, or run the model again if the worker let them go.
+ */
+function complete(id: string, image: ImageEntry, run: Run): Promise<void> {
+  const slot = useStore.getState().slots[id];
+  const model = slot?.status === 'ready' ? slot.model : undefined;
+  const missing = model ? lacking(run, model.contract, modelsInViewNow()) : [];
+  if (!model || !missing.length) return Promise.resolve();
+  const key = runKey(id, image.id);
+  const job = (async () => {
+    const held = await readHeldOutputs(model, image, missing).catch(() => null);
+    if (useStore.getState().slots[id] !== slot) return;
+    const now = useStore.getState().runs[key] ?? run;
+    if (held) {
+      const outputs = { ...now.outputs, ...held };
+      useStore
+        .getState()
+        .putRun({ ...now, outputs, bytes: payloadBytes(outputs), nonFinite: nonFiniteOutputs(outputs) });
+      return;
+    }
+    const raw = await inTurn(id, () => {
+      if (useStore.getState().slots[id] !== slot) throw new RunStopped('cancelled');
+      const { bring, holdBack } = outputsToBring(model.contract, !!model.capture?.used, modelsInViewNow());
+      return runWithDeadline(id, model, image.name, (signal) => runModel(model, image, bring, signal, holdBack));
+    });
+    if (useStore.getState().slots[id] === slot) keepRun(id, image, raw);
   })()
     .catch(runFailed(id, image.name, [key]))
     .finally(() => inflight.delete(key));
@@ -743,11 +796,13 @@ export function useAnalysis(): void {
   const image = useStore((s) => findImage(s.images, s.view.image));
   // Models whose session is gone (a backend switch) must load and run again; analyse() skips done work.
   const unloaded = useStore((s) => models.filter((id) => !s.slots[id]).join(','));
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `unloaded` is the trigger, not an input
+  // A model that becomes ready may bring views in sight whose outputs earlier runs held back in the worker.
+  const ready = useStore((s) => models.filter((id) => s.slots[id]?.status === 'ready').join(','));
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `unloaded` and `ready` are triggers, not inputs
   useEffect(() => {
     if (!image) return;
     for (const id of models) void analyse(id, image);
-  }, [models, image, unloaded]);
+  }, [models, image, unloaded, ready]);
   useEffect(() => {
     const { slots, dropModel } = useStore.getState();
     for (const id of Object.keys(slots)) {

@@ -16,15 +16,25 @@ export function ModelProgress({ modelId, image }: { modelId: string; image?: Ima
   const runFailure = useProgress((s) => (image ? s.failedRuns[runKey(modelId, image.id)] : undefined));
   const download = useProgress((s) => s.fetches[modelId]);
   const run = useProgress((s) => s.runs[modelId]);
+  const warmUp = useProgress((s) => s.warmUps[modelId]);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
-    if (!run) return;
+    if (!run && !warmUp) return;
     setNow(Date.now());
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(tick);
-  }, [run]);
+  }, [run, warmUp]);
   const fetching = slot?.status === 'fetching' && download;
   const failed = slot?.status === 'error' && slot.retry;
+  if (warmUp && slot?.status === 'loading')
+    return (
+      <div className="mt-1 text-xs text-slate-300" data-testid="model-progress">
+        <span data-testid="warm-up">
+          warming up on WebGPU (compiling shaders, capturing the graph)…{' '}
+          {Math.max(0, Math.floor((now - warmUp.startedAt) / 1000))} s
+        </span>
+      </div>
+    );
   if (!fetching && !run && !failed && !(runFailure && image && slot?.status === 'ready')) return null;
   if (!fetching && !run && !failed && image)
     return (

@@ -20,6 +20,8 @@ import { Photo } from './Photo';
 import { RawDetail } from './RawDetail';
 
 /** One model's view of the current image: overlay, shared pan/zoom and hover, and how it was computed. */
+/** The backend a pane names: WebGPU says whether its graph is captured. */
+
 export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | undefined }) {
   const slot = useStore((s) => s.slots[modelId]);
   const run = useRun(modelId, image);
@@ -140,8 +142,8 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           {slot?.status === 'loading' && `loading ${Math.round(100 * (slot.progress ?? 0))} %`}
           {slot?.status === 'ready' &&
             (run
-              ? `${backendLabel(slot.model!.backend, slot.model!.threads)} · ${run.milliseconds.toFixed(0)} ms · ${drawn}`
-              : `${backendLabel(slot.model!.backend, slot.model!.threads)} · ${failed ? 'failed on this image' : 'running'}`)}
+              ? `${backendLabel(slot.model!)} · ${run.milliseconds.toFixed(0)} ms · ${drawn}`
+              : `${backendLabel(slot.model!)} · ${failed ? 'failed on this image' : 'running'}`)}
           {slot?.status === 'error' && 'error'}
           {slot?.status === 'draft' && 'needs a contract'}
         </span>
@@ -215,6 +217,20 @@ export function Pane({ modelId, image }: { modelId: string; image: ImageEntry | 
           </p>
           <RawDetail detail={slot.model.fallbackDetail} />
         </>
+      )}
+      {slot?.model?.capture && !slot.model.capture.used && (
+        <>
+          <p className="mt-1 text-xs text-amber-300" data-testid="capture">
+            WebGPU without graph capture, because {slot.model.capture.reason}
+          </p>
+          <RawDetail detail={slot.model.capture.detail} />
+        </>
+      )}
+      {slot?.model?.capture?.used && (
+        <p className="mt-1 text-xs text-slate-400" data-testid="capture">
+          graph capture: each run replays its captured GPU graph (warm-up{' '}
+          {(slot.model.capture.warmUpMs / 1000).toFixed(1)} s at load)
+        </p>
       )}
       {slot?.model?.warnings.map((w) => (
         <p key={w} className="mt-1 text-xs text-amber-300" data-testid="contract-warning">

@@ -5,6 +5,7 @@ import type { ContractInput } from '../contract';
 import type { SaliencyJob, SaliencyOutcome } from '../methods/saliency/job';
 import type {
   Backend,
+  CaptureState,
   ExternalFile,
   GraphIO,
   ImageFacts,
@@ -34,6 +35,8 @@ export class InferenceClient {
   private pending = new Map<number, Pending>();
   /** Progress listeners of saliency jobs, by request id (their messages never settle the request). */
   private progress = new Map<number, (done: number, total: number, batched: boolean) => void>();
+  /** Phase listeners of loads under way, by request id. */
+  private phases = new Map<number, (phase: 'warm-up') => void>();
   private nextId = 1;
   private stopped: string | null = null;
 
@@ -41,6 +44,10 @@ export class InferenceClient {
     this.worker.onmessage = (e: MessageEvent<WorkerResponse>) => {
       if (e.data.kind === 'saliencyProgress') {
         this.progress.get(e.data.requestId)?.(e.data.done, e.data.total, e.data.batched);
+        return;
+      }
+      if (e.data.kind === 'loadPhase') {
+        this.phases.get(e.data.requestId)?.(e.data.phase);
         return;
       }
       const p = this.pending.get(e.data.requestId);
@@ -100,22 +107,36 @@ export class InferenceClient {
     keepOnGpu: string[] = [],
     externalData: ExternalFile[] = [],
     threads = 1,
+    onPhase: (phase: 'warm-up') => void = () => undefined,
   ) {
     const copy = bytes.slice(0); // the caller keeps its bytes (for a later reload on another backend)
     const external = externalData.map((f) => ({ path: f.path, data: f.data.slice(0) }));
-    return this.send(
-      'loaded',
-      { kind: 'load', modelKey, bytes: copy, backend, threads, input, keepOnGpu, externalData: external },
-      [copy, ...external.map((f) => f.data)],
-    ) as Promise<{
-      backend: Backend;
-      inputs: GraphIO[];
-      outputs: GraphIO[];
-      fallback?: string;
-      fallbackDetail?: string;
-      threads: number;
-      threadsNote?: string;
-    }>;
+    let id = -1;
+    return (
+      this.send(
+        'loaded',
+        { kind: 'load', modelKey, bytes: copy, backend, threads, input, keepOnGpu, externalData: external },
+        [copy, ...external.map((f) => f.data)],
+        (requestId) => {
+          id = requestId;
+          this.phases.set(requestId, onPhase);
+        },
+      ) as Promise<{
+        backend: Backend;
+        inputs: GraphIO[];
+        outputs: GraphIO[];
+        fallback?: string;
+        fallbackDetail?: string;
+        capture?: CaptureState;
+        threads: number;
+        threadsNote?: string;
+      }>
+    ).finally(() => this.phases.delete(id));
+  }
+
+  /** Outputs a run left in the worker under `retainKey`; rejects with NOT_RETAINED when the worker dropped them. */
+  async read(retainKey: string, outputs: string[]): Promise<Record<string, TensorPayload>> {
+    return (await this.send('readOut', { kind: 'read', retainKey, outputs })).outputs;
   }
 
   /** Pre-process and run in the worker; `retain` outputs stay there under `retainKey` (for rollout) instead of coming back. */

@@ -9,7 +9,15 @@ import { SALIENCY_STOPPED, type SaliencyJob } from '../methods/saliency/job';
 import { InferenceClient, type RawRun, WorkerStopped } from './client';
 import { explainLoadFailure, explainRunFailure, oversizedTensors, UserFacingError } from './errors';
 import { type OnnxFacts, readOnnxFacts } from './onnxFacts';
-import { type Backend, type ExternalFile, type ImageRef, NOT_BATCHABLE, NOT_RETAINED } from './protocol';
+import {
+  type Backend,
+  type CaptureState,
+  type ExternalFile,
+  type ImageRef,
+  NOT_BATCHABLE,
+  NOT_RETAINED,
+  type TensorPayload,
+} from './protocol';
 import type { ThreadChoice } from './threads';
 import { WorkerPool } from './workerPool';
 
@@ -20,6 +28,12 @@ let evicted: (keys: string[]) => void = () => undefined;
 /** Models whose worker was stopped for another model's sake: the caller reopens them. */
 export const onModelsEvicted = (handler: (keys: string[]) => void) => {
   evicted = handler;
+};
+
+let loadPhase: (key: string, phase: 'warm-up' | null) => void = () => undefined;
+/** What a model's load is doing while it takes long (a WebGPU warm-up), and null when the load ended. */
+export const onLoadPhase = (handler: (key: string, phase: 'warm-up' | null) => void) => {
+  loadPhase = handler;
 };
 
 /**
@@ -55,6 +69,8 @@ export interface LoadedModel {
   /** WASM threads its worker's runtime runs with (see threads.ts), and why that many. */
   threads: number;
   threadsWhy: string;
+  /** On WebGPU: its graph is captured, or why not. */
+  capture?: CaptureState;
   /** Outputs its runs leave in the worker (see MethodSpec.outputs). */
   held: string[];
   /** What the contract claims but does not back up (e.g. a method without its outputs): shown, not fatal. */
@@ -127,12 +143,15 @@ export async function loadModel(
       keepOnGpu(contract),
       source.externalData,
       threads.threads,
+      (p) => loadPhase(key, p),
     );
   } catch (e) {
     if (pool.clientOf(key) === client) pool.leave(key);
     if (e instanceof WorkerStopped) throw e;
     const raw = (e as Error).message ?? String(e);
     throw new ModelError(explainLoadFailure(source.name, raw, facts), raw);
+  } finally {
+    loadPhase(key, null);
   }
   const mismatch = checkAgainstGraph(contract, loaded);
   if (mismatch.length) {
@@ -151,6 +170,7 @@ export async function loadModel(
     // the worker keeps the count its first model asked for; a note when it could not have it
     threadsWhy:
       loaded.threadsNote ?? (loaded.threads === threads.threads ? threads.why : 'its worker started with this count'),
+    capture: loaded.capture,
     held: keepOnGpu(contract),
     warnings: contractResult.warnings.map((w) => w.message),
     bytes: bytes.byteLength,
@@ -161,19 +181,38 @@ export async function loadModel(
 }
 
 /**
- * Run on an image (pre-processed in the worker); the model's worker-held outputs stay there under the run's
- * key. Aborting `signal` (reason 'timeout' or 'cancelled') terminates the model's worker: the run rejects
- * with RunStopped and the model must load again.
+ * Run on an image (pre-processed in the worker); the model's worker-held outputs, and `holdBack` (outputs no
+ * view in sight needs yet), stay there under the run's key. Aborting `signal` (reason 'timeout' or 'cancelled')
+ * terminates the model's worker: the run rejects with RunStopped and the model must load again.
  */
 export function runModel(
   model: LoadedModel,
   image: ImageRef,
   outputs: string[],
   signal?: AbortSignal,
+  holdBack: string[] = [],
 ): Promise<RawRun> {
+  const retain = [...new Set([...model.held, ...holdBack.filter((n) => !outputs.includes(n))])];
   return stoppable(model, signal, (client) =>
-    client.run(model.key, image, outputs, model.held, `${model.key}@${image.id}`),
+    client.run(model.key, image, outputs, retain, `${model.key}@${image.id}`),
   );
+}
+
+/**
+ * Outputs a run of this model on this image left in its worker (`holdBack`), read back now; null when the worker
+ * no longer holds them (the caller runs the model again).
+ */
+export async function readHeldOutputs(
+  model: LoadedModel,
+  image: ImageRef,
+  names: string[],
+): Promise<Record<string, TensorPayload> | null> {
+  try {
+    return await workerOf(model.key).read(`${model.key}@${image.id}`, names);
+  } catch (e) {
+    if ((e as Error).message === NOT_RETAINED) return null;
+    throw e;
+  }
 }
 
 /**

@@ -169,3 +169,56 @@ export function readOnnxFacts(bytes: Uint8Array): OnnxFacts | null {
 
 /** The model's default-domain (ai.onnx) opset, if it imports one. */
 export const onnxOpset = (facts: OnnxFacts): number | undefined => facts.opsets.find((o) => o.domain === '')?.version;
+
+/**
+ * The shape of each graph input as the file declares it (TypeProto.Tensor.shape = 2, TensorShapeProto.dim = 1,
+ * Dimension.dim_value = 1 / dim_param = 2): a number per fixed axis, the axis's name for a symbolic one (what
+ * `freeDimensionOverrides` takes), -1 for an axis left open without a name; null when the file declares no shape.
+ * Initializers listed among the inputs are included (the caller looks inputs up by name).
+ */
+export function inputShapes(bytes: Uint8Array): Record<string, (number | string)[] | null> {
+  const shapes: Record<string, (number | string)[] | null> = {};
+  const graph: { bytes?: Uint8Array } = {};
+  eachField(bytes, (field, wire, r) => {
+    if (field !== 7 || wire !== LD) return false;
+    graph.bytes = r.bytes();
+    return true;
+  });
+  if (!graph.bytes) return shapes;
+  eachField(graph.bytes, (field, wire, r) => {
+    if (field !== 11 || wire !== LD) return false;
+    let name = '';
+    let shape: (number | string)[] | null = null;
+    eachField(r.bytes(), (f, w, v) => {
+      if (w !== LD) return false;
+      if (f === 1) name = v.string();
+      else if (f === 2)
+        eachField(v.bytes(), (g, x, t) => {
+          if (g !== 1 || x !== LD) return false; // tensor_type
+          eachField(t.bytes(), (h, y, s) => {
+            if (h !== 2 || y !== LD) return false; // shape
+            shape = [];
+            eachField(s.bytes(), (k, z, d) => {
+              if (k !== 1 || z !== LD) return false; // dim
+              let dim: number | string = -1;
+              eachField(d.bytes(), (m, u, e) => {
+                if (m === 1 && u === WireType.Varint) dim = Number(e.int64());
+                else if (m === 2 && u === LD) dim = e.string() || -1;
+                else return false;
+                return true;
+              });
+              shape!.push(dim);
+              return true;
+            });
+            return true;
+          });
+          return true;
+        });
+      else return false;
+      return true;
+    });
+    shapes[name] = shape;
+    return true;
+  });
+  return shapes;
+}

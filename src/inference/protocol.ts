@@ -45,6 +45,8 @@ export type WorkerRequest =
       threads?: number;
       input: ContractInput;
       keepOnGpu?: string[];
+      /** A WebGPU session without graph capture even where its graph allows it (the bench compares both). */
+      noCapture?: boolean;
       /** Weights kept outside the model file, under the path the model names (InferenceSession externalData). */
       externalData?: ExternalFile[];
     }
@@ -61,11 +63,19 @@ export type WorkerRequest =
   /** Several images in one session run (a model whose graph leaves the batch axis open); nothing retained. */
   | { kind: 'runBatch'; requestId: number; modelKey: string; images: ImageRef[]; outputs: string[] }
   | { kind: 'rollout'; requestId: number; retainKey: string; output: string; options: RolloutOptions }
+  /** Outputs a run left in the worker (`retain`), read back now (a view that opened later needs them). */
+  | { kind: 'read'; requestId: number; retainKey: string; outputs: string[] }
   /** Saliency passes on one image (methods/saliency/job): progress comes as 'saliencyProgress' under the same id. */
   | { kind: 'saliency'; requestId: number; modelKey: string; image: ImageRef; job: SaliencyJob }
   /** Stop the saliency job of request `job` between two batches (no reply of its own: the job rejects). */
   | { kind: 'cancelSaliency'; requestId: number; job: number }
   | { kind: 'release'; requestId: number; modelKey: string };
+
+/**
+ * Graph capture of a WebGPU session: used (with how long its warm-up took: shader compilation and the captured
+ * run), or why not in words — `detail` is onnxruntime's own text, shown folded.
+ */
+export type CaptureState = { used: true; warmUpMs: number } | { used: false; reason: string; detail?: string };
 
 export interface GraphIO {
   name: string;
@@ -100,7 +110,12 @@ export type WorkerResponse =
       threads: number;
       /** Why it runs with 1 although more were asked for. */
       threadsNote?: string;
+      /** A WebGPU session's graph capture (absent on WASM). */
+      capture?: CaptureState;
     }
+  /** What a load is doing while it takes long (no reply of its own: the load answers 'loaded'). */
+  | { kind: 'loadPhase'; requestId: number; phase: 'warm-up' }
+  | { kind: 'readOut'; requestId: number; outputs: Record<string, TensorPayload> }
   | {
       kind: 'ran';
       requestId: number;

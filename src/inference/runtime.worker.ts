@@ -6,6 +6,10 @@
  * pre-processing. WebGPU when the browser has an adapter (and the user did not ask for WASM), WASM otherwise;
  * the backend actually used, and why a fallback happened, go back to the UI.
  *
+ * On WebGPU a model's graph is captured when it allows it (gpuCapture.ts: one submit a run instead of one per
+ * kernel), else it runs as a plain WebGPU session, the reason going back with the load; one tiny session per
+ * worker is never released, so the device (and what lives on it) outlives every model's session.
+ *
  * onnxruntime-web is imported when the first model loads, and a WASM session gets the WASM-only build: the
  * WebGPU build's 28 MB JSEP WebAssembly (compiled in every worker that imports it) is loaded only by workers
  * that run on WebGPU.
@@ -13,14 +17,18 @@
 import type * as Ort from 'onnxruntime-web/webgpu';
 import type { ContractInput } from '../contract';
 import { runSaliencyJob } from '../methods/saliency/job';
+import { keepAliveModel } from './capture';
 import { toFloat16, toFloat32 } from './float16';
+import { type Captured, openCaptured, replay, settle, typedOf, writeInput } from './gpuCapture';
 import { describeImage, imageFor } from './images';
 import { imageToInput } from './preprocess';
 import {
   type Backend,
+  type CaptureState,
   type GraphIO,
   NOT_BATCHABLE,
   NOT_RETAINED,
+  type TensorPayload,
   type WorkerRequest,
   type WorkerResponse,
 } from './protocol';
@@ -52,7 +60,32 @@ function runtimeFor(backend: Backend, threads = 1): Promise<OrtModule> {
   }
   return ortModule;
 }
-const sessions = new Map<string, { session: Ort.InferenceSession; input: ContractInput; ort: OrtModule }>();
+interface Entry {
+  session: Ort.InferenceSession;
+  input: ContractInput;
+  ort: OrtModule;
+  /** Its graph is captured: runs write the input buffer and replay. */
+  captured?: Captured;
+}
+const sessions = new Map<string, Entry>();
+
+/**
+ * onnxruntime-web destroys its WebGPU device when its last session is released (measured), and with it the
+ * buffers of captured graphs and the GPU maths' tfjs backend: a session of a one-node model, opened before the
+ * first model's and never released, keeps the device for the worker's life (a model removed and opened again
+ * in the same worker finds the same device).
+ */
+let deviceKeeper: Promise<unknown> | null = null;
+const keepDevice = (ort: OrtModule) =>
+  (deviceKeeper ??= ort.InferenceSession.create(keepAliveModel(), { executionProviders: [{ name: 'webgpu' }] }));
+
+/** One WebGPU session created at a time: onnxruntime-web refuses a second while one is being created. */
+let creating: Promise<unknown> = Promise.resolve();
+function oneCreation<T>(job: () => Promise<T>): Promise<T> {
+  const mine = creating.then(job);
+  creating = mine.catch(() => undefined);
+  return mine;
+}
 /**
  * One session run of a model at a time: a saliency job's runs and an image's run may be asked for together,
  * and a WebGPU session awaits its device mid-run (where the worker reads its next message).
@@ -113,27 +146,49 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     backend = 'wasm'; // this worker already runs the WASM-only build (a model reloaded on another backend)
     fallback = 'its worker had started on WASM';
   }
-  let session: Ort.InferenceSession;
+  let session: Ort.InferenceSession | null = null;
+  let captured: Captured | undefined;
+  let capture: CaptureState | undefined;
   // Weights in files beside the model (dropped with it), under the paths the model names.
   const external = req.externalData?.length
     ? { externalData: req.externalData.map((f) => ({ path: f.path, data: new Uint8Array(f.data) })) }
     : {};
-  try {
-    // Outputs only the worker's own maths read stay on the GPU (no read-back of, say, a 13 MB attention stack).
-    const keep =
-      backend === 'webgpu' && req.keepOnGpu?.length
-        ? { preferredOutputLocation: Object.fromEntries(req.keepOnGpu.map((n) => [n, 'gpu-buffer' as const])) }
-        : {};
-    session = await ort.InferenceSession.create(req.bytes, { executionProviders: [backend], ...keep, ...external });
-  } catch (e) {
-    if (backend === 'wasm') throw e;
-    fallback = 'WebGPU could not run this model';
-    fallbackDetail = (e as Error).message;
-    backend = 'wasm';
-    session = await ort.InferenceSession.create(req.bytes, { executionProviders: ['wasm'], ...external });
-  }
+  if (backend === 'webgpu')
+    try {
+      await oneCreation(() => keepDevice(ort));
+      if (!req.noCapture) {
+        // the warm-up compiles every shader and captures the graph: seconds on a first load, minutes in software
+        post({ kind: 'loadPhase', requestId: req.requestId, phase: 'warm-up' });
+        const opened = await oneCreation(() => openCaptured(ort, req.bytes, req.input, external));
+        capture = opened.state;
+        if (opened.session) {
+          session = opened.session;
+          captured = opened.captured;
+        }
+      } else capture = { used: false, reason: 'graph capture was turned off for this load' };
+    } catch (e) {
+      capture = { used: false, reason: 'WebGPU did not start', detail: (e as Error).message };
+    }
+  if (!session)
+    try {
+      // Outputs only the worker's own maths read stay on the GPU (no read-back of, say, a 13 MB attention stack).
+      const keep =
+        backend === 'webgpu' && req.keepOnGpu?.length
+          ? { preferredOutputLocation: Object.fromEntries(req.keepOnGpu.map((n) => [n, 'gpu-buffer' as const])) }
+          : {};
+      session = await oneCreation(() =>
+        ort.InferenceSession.create(req.bytes, { executionProviders: [backend], ...keep, ...external }),
+      );
+    } catch (e) {
+      if (backend === 'wasm') throw e;
+      fallback = 'WebGPU could not run this model';
+      fallbackDetail = (e as Error).message;
+      backend = 'wasm';
+      capture = undefined;
+      session = await ort.InferenceSession.create(req.bytes, { executionProviders: ['wasm'], ...external });
+    }
   await release(req.modelKey);
-  sessions.set(req.modelKey, { session, input: req.input, ort });
+  sessions.set(req.modelKey, { session, input: req.input, ort, captured });
   post({
     kind: 'loaded',
     requestId: req.requestId,
@@ -144,13 +199,44 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
     fallbackDetail,
     threads: ortThreads,
     threadsNote: ortThreadsNote,
+    capture,
   });
 }
 
 async function release(modelKey: string) {
   retained.dropModel(modelKey);
-  await sessions.get(modelKey)?.session.release();
+  const entry = sessions.get(modelKey);
   sessions.delete(modelKey);
+  await entry?.session.release();
+  entry?.captured?.input.destroy();
+}
+
+/** Bytes read back from the GPU as float32 for the page (float16 widened). */
+const payloadOf = (t: { data: Uint8Array; type: string; dims: number[] }): TensorPayload => ({
+  data: toFloat32(typedOf(t.type, t.data), t.type),
+  dims: t.dims,
+});
+
+/**
+ * A replay of a captured graph on `data`: `read` comes back, `keep` stays in the worker (copied to buffers of
+ * its own), all inside the model's turn, since the next replay overwrites the graph's outputs.
+ */
+function runCaptured(entry: Entry, modelKey: string, data: Float32Array, read: string[], keep: string[] = []) {
+  const { session, input, ort, captured } = entry;
+  const c = captured!;
+  return inSessionTurn(modelKey, async () => {
+    writeInput(c, data, input.dtype);
+    const result = await replay(session, c, input.name);
+    try {
+      const settled = await settle(ort, c, result, read, keep);
+      return {
+        outputs: Object.fromEntries(Object.entries(settled.read).map(([n, t]) => [n, payloadOf(t)])),
+        kept: settled.kept,
+      };
+    } finally {
+      for (const t of Object.values(result)) t.dispose(); // the handles; the graph keeps its buffers
+    }
+  });
 }
 
 async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
@@ -161,6 +247,23 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   const t0 = performance.now();
   const tensor = imageToInput(image, input);
   const keep = req.retainKey ? (req.retain ?? []) : [];
+  if (entry.captured) {
+    const { outputs, kept } = await runCaptured(entry, req.modelKey, tensor.data, req.outputs, keep);
+    if (req.retainKey && keep.length) retained.put(req.retainKey, kept);
+    post(
+      {
+        kind: 'ran',
+        requestId: req.requestId,
+        outputs,
+        milliseconds: performance.now() - t0,
+        placement: tensor.placement,
+        width: image.width,
+        height: image.height,
+      },
+      Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer),
+    );
+    return;
+  }
   const result = await inSessionTurn(req.modelKey, () =>
     session.run({ [input.name]: feedOf(ort, input, tensor.data, tensor.dims) }, [
       ...new Set([...req.outputs, ...keep]),
@@ -195,6 +298,8 @@ const feedOf = (ort: typeof Ort, input: ContractInput, data: Float32Array, dims:
 async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
   const entry = sessions.get(req.modelKey);
   if (!entry) throw new Error(`model ${req.modelKey} is not loaded`);
+  // a captured graph has its batch fixed (at 1): the caller runs image by image, each a replay
+  if (entry.captured) throw new Error(NOT_BATCHABLE);
   const { session, input, ort } = entry;
   // Each image into its tensor before the next is decoded: the worker keeps only a few decodes (images.ts),
   // and a later one may close an earlier bitmap.
@@ -253,6 +358,28 @@ async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
   ]);
 }
 
+/** Outputs a run left in the worker, read back for the page (one map for all of them on the GPU). */
+async function read(req: Extract<WorkerRequest, { kind: 'read' }>) {
+  const run = retained.get(req.retainKey);
+  if (!run || req.outputs.some((n) => !run[n])) throw new Error(NOT_RETAINED);
+  const ort = await (ortModule ?? runtimeFor('wasm'));
+  const onGpu = req.outputs.some((n) => run[n].location === 'gpu-buffer');
+  const device = onGpu ? ((await ort.env.webgpu.device) as GPUDevice) : null;
+  const outputs: Record<string, TensorPayload> = {};
+  if (device) {
+    const { read: got } = await settle(ort, { device }, run, req.outputs, []);
+    for (const [n, t] of Object.entries(got)) outputs[n] = payloadOf(t);
+  } else
+    for (const n of req.outputs) {
+      const t = run[n];
+      outputs[n] = { data: toFloat32(t.data, t.type).slice(), dims: [...t.dims] }; // the kept copy stays
+    }
+  post(
+    { kind: 'readOut', requestId: req.requestId, outputs },
+    Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer),
+  );
+}
+
 /** Saliency jobs under way and those Cancel asked to stop, by request id: a job looks between its batches. */
 const runningJobs = new Set<number>();
 const stoppedJobs = new Set<number>();
@@ -273,6 +400,10 @@ async function saliency(req: Extract<WorkerRequest, { kind: 'saliency' }>) {
       layout: input.layout,
       image: { width: image.width, height: image.height },
       run: async (data, n, names) => {
+        if (entry.captured) {
+          if (n !== 1) throw new Error(NOT_BATCHABLE); // the job goes on one picture at a time
+          return (await runCaptured(entry, req.modelKey, data, names)).outputs;
+        }
         const result = await inSessionTurn(req.modelKey, () =>
           session.run({ [input.name]: feedOf(ort, input, data, [n, ...input.shape.slice(1)]) }, names),
         );
@@ -307,6 +438,7 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
     else if (req.kind === 'run') await run(req);
     else if (req.kind === 'runBatch') await runBatch(req);
     else if (req.kind === 'rollout') await rollout(req);
+    else if (req.kind === 'read') await read(req);
     else if (req.kind === 'saliency') await saliency(req);
     else if (req.kind === 'cancelSaliency') {
       if (runningJobs.has(req.job)) stoppedJobs.add(req.job);

@@ -75,8 +75,10 @@ describe('WASM threads per model worker', () => {
     expect(busyWorkers(0, 2)).toBe(1);
   });
   it('labels the backend with its threads (WASM only)', () => {
-    expect(backendLabel('wasm', 1)).toBe('wasm, 1 thread');
-    expect(backendLabel('wasm', 4)).toBe('wasm, 4 threads');
-    expect(backendLabel('webgpu', 4)).toBe('webgpu');
+    expect(backendLabel({ backend: 'wasm', threads: 1 })).toBe('wasm, 1 thread');
+    expect(backendLabel({ backend: 'wasm', threads: 4 })).toBe('wasm, 4 threads');
+    expect(backendLabel({ backend: 'webgpu', threads: 4 })).toBe('webgpu');
+    expect(backendLabel({ backend: 'webgpu', capture: { used: true } })).toBe('webgpu · graph capture');
+    expect(backendLabel({ backend: 'webgpu', capture: { used: false } })).toBe('webgpu');
   });
 });

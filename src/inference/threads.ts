@@ -68,6 +68,11 @@ export function requestedThreads(search: string): number | null {
 export const busyWorkers = (modelsInView: number, parallel: number): number =>
   Math.max(1, Math.min(modelsInView, parallel));
 
-/** How the pane's backend line names a backend and its threads: `wasm, 2 threads`, `webgpu`. */
-export const backendLabel = (backend: string, threads: number | undefined): string =>
-  backend === 'wasm' && threads ? `wasm, ${threads} thread${threads === 1 ? '' : 's'}` : backend;
+/**
+ * How the pane's backend line names a model's backend: with its WASM threads (`wasm, 2 threads`), or with its
+ * captured graph on WebGPU (`webgpu · graph capture`).
+ */
+export const backendLabel = (m: { backend: string; threads?: number; capture?: { used: boolean } }): string => {
+  if (m.backend === 'wasm' && m.threads) return `wasm, ${m.threads} thread${m.threads === 1 ? '' : 's'}`;
+  return m.capture?.used ? `${m.backend} · graph capture` : m.backend;
+};

@@ -12,7 +12,7 @@ import { hdetr } from './hdetr';
 import { ks } from './ks-detr';
 import { sak } from './sak';
 import { saliency } from './saliency';
-import type { MethodSpec } from './types';
+import type { MethodSpec, ModelInView } from './types';
 import { vit } from './vit';
 
 export const METHODS = [detrQueries, attnfd, seGates, vit, groundTruth, hdetr, ks, sak, saliency] as const;
@@ -30,6 +30,15 @@ export const METHOD_DEFAULTS = Object.fromEntries(
 
 /** Outputs a model's runs bring to the page: every method's, so a run serves every view. */
 export const pageOutputs = (c: Contract): string[] => [...new Set(METHODS.flatMap((m) => m.outputs(c).page))];
+
+/**
+ * Outputs a model's runs must bring to the page for the views the models in view show (`models` includes the
+ * model itself): what a GPU session reads back; the rest of `pageOutputs` can wait in the worker until a view
+ * that needs it appears.
+ */
+export const shownOutputs = (c: Contract, models: ModelInView[]): string[] => [
+  ...new Set(METHODS.filter((m) => m.applies(models) === null).flatMap((m) => m.outputs(c).page)),
+];
 
 /** Outputs a model's runs leave in the worker (on the GPU for a WebGPU session). */
 export const workerOutputs = (c: Contract): string[] => [...new Set(METHODS.flatMap((m) => m.outputs(c).worker ?? []))];

@@ -17,14 +17,21 @@ export interface RunState {
   timeoutMs: number;
 }
 
+/** A model's load warming up on WebGPU (shaders compiled, its graph captured), since when. */
+export interface WarmUpState {
+  startedAt: number;
+}
+
 interface Progress {
   fetches: Record<string, FetchState>;
   runs: Record<string, RunState>;
-  /** Runs that failed, by run key (model@image): the pane says so and offers Retry instead of "running". */
-  failedRuns: Record<string, string>;
+  warmUps: Record<string, WarmUpState>;
   setFetch: (id: string, state: FetchState | null) => void;
   setRun: (id: string, state: RunState | null) => void;
+  /** Runs that failed, by run key (model@image): the pane says so and offers Retry instead of "running". */
+  failedRuns: Record<string, string>;
   setFailedRun: (key: string, message: string | null) => void;
+  setWarmUp: (id: string, state: WarmUpState | null) => void;
 }
 
 const without = <T>(record: Record<string, T>, id: string) =>
@@ -34,6 +41,7 @@ export const useProgress = create<Progress>((set) => ({
   fetches: {},
   runs: {},
   failedRuns: {},
+  warmUps: {},
   setFetch: (id, state) => set((s) => ({ fetches: state ? { ...s.fetches, [id]: state } : without(s.fetches, id) })),
   setRun: (id, state) => set((s) => ({ runs: state ? { ...s.runs, [id]: state } : without(s.runs, id) })),
   setFailedRun: (key, message) =>
@@ -44,4 +52,5 @@ export const useProgress = create<Progress>((set) => ({
           ? { failedRuns: without(s.failedRuns, key) }
           : s,
     ),
+  setWarmUp: (id, state) => set((s) => ({ warmUps: state ? { ...s.warmUps, [id]: state } : without(s.warmUps, id) })),
 }));
