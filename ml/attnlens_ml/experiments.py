@@ -66,19 +66,21 @@ def test_metrics(model: CBAMSegmenter, images: np.ndarray, semantic: np.ndarray,
     model.eval()
     dev = next(model.parameters()).device
     pooled = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
-    per_miou, per_defect = [], []
+    per_miou, per_defect, per_conf = [], [], []
     for i in range(0, len(images), batch):
         pred = model(to_input(images[i : i + batch], dev)).argmax(1).cpu().numpy()
         for truth, p in zip(semantic[i : i + batch], pred):
             conf = confusion_matrix(truth, p)
             pooled += conf
+            per_conf.append(conf.ravel().tolist())
             iou = iou_from_confusion(conf)
             per_miou.append(round(float(np.nanmean(iou)), 6))
             per_defect.append(None if np.isnan(iou[DEFECT]) else round(float(iou[DEFECT]), 6))
     return {
         **segmentation_metrics(pooled),
         'images': int(len(images)),
-        'per_image': {'miou': per_miou, 'defect_iou': per_defect},
+        # confusion [truth, pred] per image, row-major C×C: the pooled mIoU of any resample (intervals.miou_of)
+        'per_image': {'miou': per_miou, 'defect_iou': per_defect, 'confusion': per_conf},
     }
 
 
