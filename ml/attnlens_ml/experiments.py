@@ -1,0 +1,255 @@
+"""Controlled experiments beyond the zoo's runs, resumable, one JSON result per run.
+
+    ml/.venv/bin/python -m attnlens_ml.experiments attnfd-few-masks [--seeds 0 1 2] [--arms ...] [--out DIR]
+    ml/.venv/bin/python -m attnlens_ml.experiments attnfd-few-masks --summary [--out DIR]
+
+attnfd-few-masks: is AttnFD's gain with few masks its own, or that of any use of the unlabelled images? Four
+arms at 10 % labelled (train_seg.ARMS, combining rule in train_seg.arm_batches), the zoo's student, the same
+steps (1,600), batch (16), learning rate and teacher (`seg-teacher`, as the pipeline trains it) for all:
+  supervised — cross-entropy on labelled batches only;
+  fitnets    — + FitNets feature MSE before CBAM on ordinary batches;
+  pseudo     — + cross-entropy against the teacher's argmax on the unlabelled images of ordinary batches;
+  attnfd     — + AttnFD (beta 0.3, constant, as seg-student-attnfd-b0.3-l10).
+Each run trains in ml/runs/fm10-<arm>-s<seed>/ (checkpointed), is evaluated on the 400 test scenes and written
+to <out>/<arm>-s<seed>.json; a run whose JSON exists is skipped. Order: every arm of seed 0, then seed 1, …,
+so partial results stay balanced across arms.
+
+Test numbers are those of the cards: metrics.segmentation_metrics on the confusion matrix pooled over the
+test split (here from the PyTorch model; the cards run the exported ONNX file, equal to float rounding).
+Per image, the JSON keeps mIoU (classes in truth or prediction of that image) and defect IoU (None where
+neither has a defect pixel), for paired comparisons. `summary` bootstraps over test images with
+results.bootstrap_interval (the app's and evaluate.py's percentile bootstrap: mulberry32, 1,000 resamples,
+seed 1, 95 %) the per-image differences of two arms, each arm first averaged over the seeds both have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .common import to_input
+from .data import CLASS_NAMES, NUM_CLASSES
+from .dataset import load_split
+from .metrics import confusion_matrix, iou_from_confusion, segmentation_metrics
+from .models.cbam_seg import STUDENT, TEACHER, CBAMSegmenter
+from .pipeline import SEG_STEPS, TEACHER_RUN
+from .results import bootstrap_interval
+from .train_seg import ARMS, load_segmenter, train_segmenter
+from .training import device, finished
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / 'experiments'
+FEW_MASKS = 'attnfd-few-masks'
+LABELLED_FRACTION = 0.1
+STUDENT_LR = 3e-3  # the pipeline's student learning rate
+ATTNFD_BETA = 0.3
+BATCH = 16
+BOOTSTRAP = {'resamples': 1000, 'seed': 1, 'level': 0.95}
+DEFECT = CLASS_NAMES.index('defect')
+# (minuend, subtrahend): every arm against supervised-only, then AttnFD against the other label-free terms
+CONTRASTS = [(a, 'supervised') for a in ARMS if a != 'supervised'] + [('attnfd', 'fitnets'), ('attnfd', 'pseudo')]
+
+
+def run_name(arm: str, seed: int) -> str:
+    return f'fm10-{arm}-s{seed}'
+
+
+@torch.no_grad()
+def test_metrics(model: CBAMSegmenter, images: np.ndarray, semantic: np.ndarray, batch: int = 50) -> dict:
+    """Pooled test metrics (as the cards) and per-image mIoU / defect IoU."""
+    model.eval()
+    dev = next(model.parameters()).device
+    pooled = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
+    per_miou, per_defect, per_conf = [], [], []
+    for i in range(0, len(images), batch):
+        pred = model(to_input(images[i : i + batch], dev)).argmax(1).cpu().numpy()
+        for truth, p in zip(semantic[i : i + batch], pred):
+            conf = confusion_matrix(truth, p)
+            pooled += conf
+            per_conf.append(conf.ravel().tolist())
+            iou = iou_from_confusion(conf)
+            per_miou.append(round(float(np.nanmean(iou)), 6))
+            per_defect.append(None if np.isnan(iou[DEFECT]) else round(float(iou[DEFECT]), 6))
+    return {
+        **segmentation_metrics(pooled),
+        'images': int(len(images)),
+        # confusion [truth, pred] per image, row-major C×C: the pooled mIoU of any resample (intervals.miou_of)
+        'per_image': {'miou': per_miou, 'defect_iou': per_defect, 'confusion': per_conf},
+    }
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    tmp = path.with_suffix('.tmp')
+    tmp.write_text(json.dumps(doc, indent=1))
+    os.replace(tmp, path)
+
+
+def run_few_masks(seeds: list[int], arms: list[str], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [(s, a) for s in seeds for a in arms if not (out / f'{a}-s{s}.json').exists()]
+    if not todo:
+        print('[experiments] every run has its result')
+        return
+    t0 = time.time()
+    train_segmenter(**TEACHER_RUN)  # skipped when finished (done.json), else trained as the pipeline does
+    teacher_info = finished('seg-teacher')
+    dev = device()
+    teacher = load_segmenter('seg-teacher', TEACHER).to(dev)
+    print(f'[experiments] teacher ready ({time.time() - t0:.0f}s); runs to do: {todo}', flush=True)
+    test = load_split('test')
+    for seed, arm in todo:
+        name = run_name(arm, seed)
+        t = time.time()
+        info = train_segmenter(
+            name,
+            STUDENT,
+            SEG_STEPS,
+            lr=STUDENT_LR,
+            batch=BATCH,
+            seed=seed,
+            teacher=None if arm == 'supervised' else teacher,
+            beta=ATTNFD_BETA if arm == 'attnfd' else 0.0,
+            labelled_fraction=LABELLED_FRACTION,
+            arm=arm,
+        )
+        train_seconds = time.time() - t
+        model = load_segmenter(name, STUDENT).to(dev)
+        doc = {
+            'experiment': FEW_MASKS,
+            'arm': arm,
+            'seed': seed,
+            'run': name,
+            'settings': {
+                'student': 'STUDENT (seg-student-* config)',
+                'params': sum(p.numel() for p in model.parameters()),
+                'steps': info['steps'],
+                'batch': info['batch'],
+                'lr': info['lr'],
+                'labelled_fraction': info['labelled_fraction'],
+                'beta': info['beta'],
+                'teacher': 'seg-teacher',
+                'teacher_val_miou': teacher_info['val']['miou'],
+                'combining_rule': 'train_seg.arm_batches',
+            },
+            'counted': {k: info[k] for k in ('steps', 'labelled_presentations', 'label_free_term_images')},
+            'val': info['val'],
+            'test': test_metrics(model, test['images'], test['semantic']),
+            'wall_seconds': {
+                'train_this_process': info.get('wall_seconds_this_process'),
+                'train_call': round(train_seconds, 1),
+                'with_test': round(time.time() - t, 1),
+            },
+            'threads': torch.get_num_threads(),
+        }
+        _write_json(out / f'{arm}-s{seed}.json', doc)
+        print(
+            f'[experiments] {arm} s{seed}: test miou {doc["test"]["miou"]:.4f} defect '
+            f'{doc["test"]["iou_per_class"]["defect"]} ({doc["wall_seconds"]["with_test"]:.0f}s)',
+            flush=True,
+        )
+
+
+# -------------------------------------------------------------------------------------------------- summary
+
+
+def load_results(out: Path) -> dict[str, dict[int, dict]]:
+    """{arm: {seed: result document}} of the result files in `out`."""
+    res: dict[str, dict[int, dict]] = {}
+    for p in sorted(out.glob('*-s*.json')):
+        doc = json.loads(p.read_text())
+        res.setdefault(doc['arm'], {})[doc['seed']] = doc
+    return res
+
+
+def paired_difference(
+    a: dict[int, list[float | None]], b: dict[int, list[float | None]], bootstrap: dict = BOOTSTRAP
+) -> dict | None:
+    """Per-image values of two arms ({seed: [value per image]}, None = no value) → mean of the per-image
+    differences (each arm averaged over the seeds both arms have, images where both have a value) and its
+    percentile-bootstrap interval over images."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return None
+
+    def per_image(vals: dict[int, list]) -> list[float | None]:
+        rows = list(zip(*(vals[s] for s in seeds)))
+        return [None if any(v is None for v in r) else sum(r) / len(r) for r in rows]
+
+    diffs = [x - y for x, y in zip(per_image(a), per_image(b)) if x is not None and y is not None]
+    if not diffs:
+        return None
+    return {
+        'seeds': seeds,
+        'images': len(diffs),
+        'mean': sum(diffs) / len(diffs),
+        'ci': bootstrap_interval(diffs, bootstrap['resamples'], bootstrap['seed'], bootstrap['level']),
+    }
+
+
+def _spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f'{values[0]:.4f} (1 seed)'
+    return f'{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} (sd, {len(values)} seeds; {min(values):.4f}–{max(values):.4f})'
+
+
+def summary(out: Path) -> dict:
+    """Per arm: test mIoU / defect IoU over seeds; paired bootstrap of each contrast over test images."""
+    res = load_results(out)
+    doc: dict = {'arms': {}, 'contrasts': {}, 'bootstrap': BOOTSTRAP}
+    for arm in ARMS:
+        if arm not in res:
+            continue
+        runs = res[arm]
+        doc['arms'][arm] = {
+            'seeds': sorted(runs),
+            'test_miou': [runs[s]['test']['miou'] for s in sorted(runs)],
+            'test_defect_iou': [runs[s]['test']['iou_per_class']['defect'] for s in sorted(runs)],
+            'val_miou': [runs[s]['val']['miou'] for s in sorted(runs)],
+            'labelled_presentations': [runs[s]['counted']['labelled_presentations'] for s in sorted(runs)],
+        }
+        a = doc['arms'][arm]
+        print(f'{arm:10s} test mIoU {_spread(a["test_miou"])}')
+        print(f'{"":10s} defect   {_spread(a["test_defect_iou"])}')
+    for x, y in CONTRASTS:
+        if x not in res or y not in res:
+            continue
+        doc['contrasts'][f'{x}-{y}'] = c = {}
+        for metric in ('miou', 'defect_iou'):
+            d = paired_difference(
+                {s: r['test']['per_image'][metric] for s, r in res[x].items()},
+                {s: r['test']['per_image'][metric] for s, r in res[y].items()},
+            )
+            c[metric] = d
+            if d:
+                lo, hi = d['ci']
+                print(
+                    f'{x} − {y}: per-image {metric} {d["mean"]:+.4f} [{lo:+.4f}, {hi:+.4f}] '
+                    f'(seeds {d["seeds"]}, {d["images"]} images)'
+                )
+    return doc
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('experiment', choices=[FEW_MASKS])
+    ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    ap.add_argument('--arms', nargs='+', choices=ARMS, default=list(ARMS))
+    ap.add_argument('--out', type=Path, default=None, help=f'result folder (default ml/experiments/{FEW_MASKS})')
+    ap.add_argument('--summary', action='store_true', help='print the summary of the results there; train nothing')
+    a = ap.parse_args()
+    out = a.out or EXPERIMENTS / a.experiment
+    if a.summary:
+        summary(out)
+    else:
+        run_few_masks(a.seeds, a.arms, out)
+        summary(out)
+
+
+if __name__ == '__main__':
+    main()

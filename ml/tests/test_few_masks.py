@@ -1,0 +1,124 @@
+"""Few-masks arms (train_seg.ARMS, experiments.attnfd-few-masks): batches, counts, loss terms, paired bootstrap."""
+
+import numpy as np
+import pytest
+import torch
+
+from attnlens_ml import common, train_seg
+from attnlens_ml.experiments import paired_difference
+from attnlens_ml.models.cbam_seg import SITES, CBAMSegmenter, Connector, SegConfig
+from attnlens_ml.results import bootstrap_interval
+from attnlens_ml.train_seg import ARMS, arm_batches, fitnets_loss, labelled_subset, pseudo_labels, train_segmenter
+
+TINY_T = SegConfig((8, 8, 8, 12), (1, 1, 1), 8, 4, 8)
+TINY_S = SegConfig((4, 4, 4, 6), (1, 1, 1), 4, 4, 4)
+
+
+def test_supervised_draws_only_labelled_and_every_arm_the_same_labelled_batch():
+    labelled = labelled_subset(4000, 0.1, seed=0)
+    assert labelled.sum() == 400
+    for step in range(0, 1600, 37):
+        ce, extra = arm_batches('supervised', labelled, 16, step, 0)
+        assert extra is None and len(ce) == 16 and len(set(ce)) == 16 and labelled[ce].all()
+        for arm in ARMS[1:]:
+            ce2, extra2 = arm_batches(arm, labelled, 16, step, 0)
+            np.testing.assert_array_equal(ce, ce2)  # same labelled images, same order, every arm
+            assert len(extra2) == 16 and not labelled[extra2].all()  # ordinary batch from all images
+
+
+@pytest.fixture
+def tiny_split(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, 'RUNS', tmp_path)
+    rng = np.random.default_rng(0)
+    split = {
+        'images': rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8),
+        'semantic': rng.integers(0, 7, (40, 32, 32), dtype=np.uint8),
+    }
+    monkeypatch.setattr(train_seg, 'load_split', lambda name: split)
+    return split
+
+
+def test_every_arm_counts_the_same_labelled_presentations_and_steps(tiny_split):
+    torch.manual_seed(0)
+    teacher = CBAMSegmenter(TINY_T).eval()
+    counted = {}
+    for arm in ARMS:
+        info = train_segmenter(
+            f'fm-{arm}',
+            TINY_S,
+            steps=3,
+            lr=1e-3,
+            batch=4,
+            teacher=None if arm == 'supervised' else teacher,
+            beta=0.3 if arm == 'attnfd' else 0.0,
+            labelled_fraction=0.25,
+            arm=arm,
+        )
+        counted[arm] = (info['steps'], info['labelled_presentations'], info['label_free_term_images'])
+    assert {c[:2] for c in counted.values()} == {(3, 12)}
+    assert counted['supervised'][2] == 0 and counted['fitnets'][2] == counted['attnfd'][2] == 12
+    assert 0 < counted['pseudo'][2] <= 12  # unlabelled images of the ordinary batches only
+    assert not teacher.cbam['backbone']._forward_pre_hooks  # fitnets' taps are removed from the shared teacher
+
+
+def test_arms_refuse_a_missing_or_extra_teacher():
+    with pytest.raises(ValueError):
+        train_segmenter('x', TINY_S, 1, 1e-3, arm='attnfd')
+    with pytest.raises(ValueError):
+        train_segmenter('x', TINY_S, 1, 1e-3, arm='supervised', teacher=CBAMSegmenter(TINY_T))
+
+
+def identity_connector(c: int) -> Connector:
+    conn = Connector(c, c).eval()
+    with torch.no_grad():
+        conn.proj[0].weight.copy_(torch.eye(c)[:, :, None, None])
+        conn.proj[1].running_var.fill_(1 - conn.proj[1].eps)
+    return conn
+
+
+def test_fitnets_loss_is_zero_when_projected_student_equals_teacher():
+    feats = {s: torch.randn(2, 3, 5, 5) for s in SITES}
+    conns = torch.nn.ModuleDict({s: identity_connector(3) for s in SITES})
+    assert float(fitnets_loss(feats, {s: f.clone() for s, f in feats.items()}, conns)) == pytest.approx(0, abs=1e-10)
+    # hand case: each site off by 1 everywhere → MSE 1 per site, 3 sites
+    shifted = {s: f + 1 for s, f in feats.items()}
+    assert float(fitnets_loss(shifted, feats, conns)) == pytest.approx(3.0, rel=1e-5)
+
+
+def test_fitnets_reads_features_before_cbam():
+    torch.manual_seed(0)
+    model = CBAMSegmenter(TINY_S).eval()
+    tap = train_seg.PreCBAMTap(model)
+    model(torch.randn(1, 3, 32, 32))
+    for s in SITES:
+        cbam = model.cbam[s]
+        torch.testing.assert_close(cbam(tap.features[s]), cbam.last['refined'])  # its input, not its output
+        assert not torch.equal(tap.features[s], cbam.last['refined'])
+    tap.remove()
+    assert not model.cbam['backbone']._forward_pre_hooks
+
+
+def test_pseudo_labels_are_the_teacher_argmax_on_unlabelled_images_only():
+    logits = torch.randn(3, 7, 4, 4)
+    has_mask = torch.tensor([False, True, False])
+    target = pseudo_labels(logits.clone(), has_mask)
+    torch.testing.assert_close(target[[0, 2]], logits.argmax(1)[[0, 2]])
+    assert (target[1] == -100).all()
+    # the ignored image adds nothing to the loss: its logits get no gradient
+    student = torch.randn(3, 7, 4, 4, requires_grad=True)
+    torch.nn.functional.cross_entropy(student, target).backward()
+    assert student.grad[1].abs().sum() == 0 and student.grad[0].abs().sum() > 0
+
+
+def test_paired_bootstrap_hand_case():
+    # arm x is 0.1 better than y on every image → difference 0.1 exactly, interval [0.1, 0.1]
+    y = {0: [0.5, 0.6, 0.7, None], 1: [0.3, 0.4, 0.5, 0.2]}
+    x = {0: [0.6, 0.7, 0.8, 0.9], 1: [0.4, 0.5, 0.6, 0.3], 2: [0.0, 0.0, 0.0, 0.0]}  # seed 2 has no partner
+    d = paired_difference(x, y)
+    assert d['seeds'] == [0, 1] and d['images'] == 3  # the image where y has no value is left out
+    assert d['mean'] == pytest.approx(0.1)
+    assert d['ci'] == pytest.approx([0.1, 0.1])
+    # differences 0 and 1 on two images: the interval is the bootstrap of their mean, as bootstrap_interval
+    d = paired_difference({0: [1.0, 1.0]}, {0: [1.0, 0.0]})
+    assert d['mean'] == 0.5 and d['ci'] == bootstrap_interval([0.0, 1.0], 1000, 1, 0.95) == [0.0, 1.0]
+    assert paired_difference({0: [1.0]}, {1: [1.0]}) is None
