@@ -17,9 +17,9 @@ so partial results stay balanced across arms.
 Test numbers are those of the cards: metrics.segmentation_metrics on the confusion matrix pooled over the
 test split (here from the PyTorch model; the cards run the exported ONNX file, equal to float rounding).
 Per image, the JSON keeps mIoU (classes in truth or prediction of that image) and defect IoU (None where
-neither has a defect pixel), for paired comparisons. `summary` bootstraps over test images with
-results.bootstrap_interval (the app's and evaluate.py's percentile bootstrap: mulberry32, 1,000 resamples,
-seed 1, 95 %) the per-image differences of two arms, each arm first averaged over the seeds both have.
+neither has a defect pixel) and its confusion matrix, for paired comparisons. `summary` gives each contrast
+as A − B of the pooled figure (the cards' statistic; each arm averaged over the seeds both have) with a paired
+bootstrap interval over test images (intervals.paired_bootstrap, as the cards' comparisons).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +38,10 @@ import torch
 from .common import to_input
 from .data import CLASS_NAMES, NUM_CLASSES
 from .dataset import load_split
-from .metrics import confusion_matrix, iou_from_confusion, segmentation_metrics
+from .intervals import paired_bootstrap
+from .metrics import confusion_matrix, iou_from_confusion, mean_iou, segmentation_metrics
 from .models.cbam_seg import STUDENT, TEACHER, CBAMSegmenter
 from .pipeline import SEG_STEPS, TEACHER_RUN
-from .results import bootstrap_interval
 from .train_seg import ARMS, load_segmenter, train_segmenter
 from .training import device, finished
 
@@ -167,28 +168,39 @@ def load_results(out: Path) -> dict[str, dict[int, dict]]:
     return res
 
 
+def pooled_figure(confusions: dict[int, np.ndarray], metric: str) -> Callable[[np.ndarray], float]:
+    """An arm's figure on the test images `idx`: mIoU (or defect IoU) of its pooled confusion over those images,
+    averaged over its seeds — the cards' statistic (metrics.segmentation_metrics), on any resample."""
+    figure = mean_iou if metric == 'miou' else (lambda c: float(iou_from_confusion(c)[DEFECT]))
+    return lambda idx: float(np.mean([figure(c[idx].sum(0)) for c in confusions.values()]))
+
+
 def paired_difference(
-    a: dict[int, list[float | None]], b: dict[int, list[float | None]], bootstrap: dict = BOOTSTRAP
+    a: dict[int, np.ndarray], b: dict[int, np.ndarray], metric: str = 'miou', bootstrap: dict = BOOTSTRAP
 ) -> dict | None:
-    """Per-image values of two arms ({seed: [value per image]}, None = no value) → mean of the per-image
-    differences (each arm averaged over the seeds both arms have, images where both have a value) and its
-    percentile-bootstrap interval over images."""
+    """Two arms' per-image confusions ({seed: [N, C, C]}) → A − B of `pooled_figure` over the seeds both arms
+    have, with its paired bootstrap interval over test images (intervals.paired_bootstrap: both arms scored on
+    the same resample)."""
     seeds = sorted(set(a) & set(b))
     if not seeds:
         return None
+    n = len(a[seeds[0]])
+    r = paired_bootstrap(
+        pooled_figure({s: a[s] for s in seeds}, metric),
+        pooled_figure({s: b[s] for s in seeds}, metric),
+        n,
+        bootstrap['resamples'],
+        bootstrap['seed'],
+        bootstrap['level'],
+    )
+    return {'seeds': seeds, **r}
 
-    def per_image(vals: dict[int, list]) -> list[float | None]:
-        rows = list(zip(*(vals[s] for s in seeds)))
-        return [None if any(v is None for v in r) else sum(r) / len(r) for r in rows]
 
-    diffs = [x - y for x, y in zip(per_image(a), per_image(b)) if x is not None and y is not None]
-    if not diffs:
-        return None
+def confusions_of(runs: dict[int, dict]) -> dict[int, np.ndarray]:
+    """{seed: per-image confusion matrices [N, C, C]} of an arm's result documents."""
     return {
-        'seeds': seeds,
-        'images': len(diffs),
-        'mean': sum(diffs) / len(diffs),
-        'ci': bootstrap_interval(diffs, bootstrap['resamples'], bootstrap['seed'], bootstrap['level']),
+        s: np.asarray(r['test']['per_image']['confusion'], np.int64).reshape(-1, NUM_CLASSES, NUM_CLASSES)
+        for s, r in runs.items()
     }
 
 
@@ -221,15 +233,12 @@ def summary(out: Path) -> dict:
             continue
         doc['contrasts'][f'{x}-{y}'] = c = {}
         for metric in ('miou', 'defect_iou'):
-            d = paired_difference(
-                {s: r['test']['per_image'][metric] for s, r in res[x].items()},
-                {s: r['test']['per_image'][metric] for s, r in res[y].items()},
-            )
+            d = paired_difference(confusions_of(res[x]), confusions_of(res[y]), metric)
             c[metric] = d
             if d:
                 lo, hi = d['ci']
                 print(
-                    f'{x} − {y}: per-image {metric} {d["mean"]:+.4f} [{lo:+.4f}, {hi:+.4f}] '
+                    f'{x} − {y}: {metric} {d["diff"]:+.4f} [{lo:+.4f}, {hi:+.4f}] '
                     f'(seeds {d["seeds"]}, {d["images"]} images)'
                 )
     return doc

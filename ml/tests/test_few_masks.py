@@ -6,8 +6,8 @@ import torch
 
 from attnlens_ml import common, train_seg
 from attnlens_ml.experiments import paired_difference
+from attnlens_ml.metrics import mean_iou
 from attnlens_ml.models.cbam_seg import SITES, CBAMSegmenter, Connector, SegConfig
-from attnlens_ml.results import bootstrap_interval
 from attnlens_ml.train_seg import ARMS, arm_batches, fitnets_loss, labelled_subset, pseudo_labels, train_segmenter
 
 TINY_T = SegConfig((8, 8, 8, 12), (1, 1, 1), 8, 4, 8)
@@ -110,15 +110,21 @@ def test_pseudo_labels_are_the_teacher_argmax_on_unlabelled_images_only():
     assert student.grad[1].abs().sum() == 0 and student.grad[0].abs().sum() > 0
 
 
-def test_paired_bootstrap_hand_case():
-    # arm x is 0.1 better than y on every image → difference 0.1 exactly, interval [0.1, 0.1]
-    y = {0: [0.5, 0.6, 0.7, None], 1: [0.3, 0.4, 0.5, 0.2]}
-    x = {0: [0.6, 0.7, 0.8, 0.9], 1: [0.4, 0.5, 0.6, 0.3], 2: [0.0, 0.0, 0.0, 0.0]}  # seed 2 has no partner
+def test_paired_difference_pools_confusions_per_seed():
+    # 2 classes, 3 images. Arm y gets image 2 entirely wrong; arm x gets everything right (seed 0 and 1).
+    right = np.array([[[5, 0], [0, 3]], [[4, 0], [0, 4]], [[6, 0], [0, 2]]])
+    wrong2 = right.copy()
+    wrong2[2] = [[0, 6], [2, 0]]
+    x = {0: right, 1: right, 2: right}  # seed 2 has no partner: left out
+    y = {0: wrong2, 1: right}
     d = paired_difference(x, y)
-    assert d['seeds'] == [0, 1] and d['images'] == 3  # the image where y has no value is left out
-    assert d['mean'] == pytest.approx(0.1)
-    assert d['ci'] == pytest.approx([0.1, 0.1])
-    # differences 0 and 1 on two images: the interval is the bootstrap of their mean, as bootstrap_interval
-    d = paired_difference({0: [1.0, 1.0]}, {0: [1.0, 0.0]})
-    assert d['mean'] == 0.5 and d['ci'] == bootstrap_interval([0.0, 1.0], 1000, 1, 0.95) == [0.0, 1.0]
-    assert paired_difference({0: [1.0]}, {1: [1.0]}) is None
+    # pooled over all images: x mIoU 1; y seed 0: IoUs 9/17 and 7/15; y seed 1: 1 — y averages its seeds
+    assert mean_iou(wrong2.sum(0)) == pytest.approx((9 / 17 + 7 / 15) / 2)
+    want_y = (mean_iou(wrong2.sum(0)) + 1.0) / 2
+    assert d['seeds'] == [0, 1] and d['images'] == 3
+    assert d['diff'] == pytest.approx(1.0 - want_y)
+    # x is never worse; at most y's seed 0 scores 0 (a resample of image 2 only), so A − B ≤ 1 − 0.5
+    assert d['ci'][0] >= 0 and d['ci'][1] <= 0.5
+    same = paired_difference({0: right}, {0: right})
+    assert same['diff'] == 0 and same['ci'] == [0, 0]
+    assert paired_difference({0: right}, {1: right}) is None
