@@ -461,14 +461,19 @@ def export_detr(
     return path
 
 
-def detr_metrics_onnx(path: Path, images: np.ndarray, split: str, block: str = 'o2o') -> dict:
-    """metrics.coco_box_ap_on_split of the exported file's `block` queries; `images` are the split's first."""
+def detr_predictions(path: Path, images: np.ndarray, block: str = 'o2o') -> list:
+    """metrics.detections of the exported file's `block` queries, image by image (the graph's batch is 1)."""
     sess = ort_session(path)
     preds = []
     for i in range(len(images)):
         logits, boxes = sess.run([f'{block}.logits', f'{block}.boxes'], {'image': preprocess(images[i : i + 1])})
         preds.append(detections(logits[0], boxes[0]))
-    return coco_box_ap_on_split(preds, split)
+    return preds
+
+
+def detr_metrics_onnx(path: Path, images: np.ndarray, split: str, block: str = 'o2o') -> dict:
+    """metrics.coco_box_ap_on_split of the exported file's `block` queries; `images` are the split's first."""
+    return coco_box_ap_on_split(detr_predictions(path, images, block), split)
 
 
 def seg_confusions_onnx(path: Path, images: np.ndarray, semantic: np.ndarray) -> np.ndarray:
@@ -486,11 +491,7 @@ def seg_confusions_onnx(path: Path, images: np.ndarray, semantic: np.ndarray) ->
 
 def detr_ap_by_image(path: Path, images: np.ndarray, split: str, block: str = 'o2o') -> BoxApByImage:
     """The exported detector's pycocotools evaluation on the split's first len(images) scenes, per image."""
-    sess = ort_session(path)
-    preds = []
-    for i in range(len(images)):
-        logits, boxes = sess.run([f'{block}.logits', f'{block}.boxes'], {'image': preprocess(images[i : i + 1])})
-        preds.append(detections(logits[0], boxes[0]))
+    preds = detr_predictions(path, images, block)
     labels = load_boxes(split, len(preds))
     return BoxApByImage(coco_box_eval(preds, labels['classes'], labels['boxes'], IMAGE_SIZE))
 
