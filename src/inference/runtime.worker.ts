@@ -247,9 +247,7 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
   const t0 = performance.now();
   const tensor = imageToInput(image, input);
   const keep = req.retainKey ? (req.retain ?? []) : [];
-  if (entry.captured) {
-    const { outputs, kept } = await runCaptured(entry, req.modelKey, tensor.data, req.outputs, keep);
-    if (req.retainKey && keep.length) retained.put(req.retainKey, kept);
+  const ran = (outputs: Record<string, { data: Float32Array; dims: number[] }>) =>
     post(
       {
         kind: 'ran',
@@ -262,6 +260,10 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
       },
       Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer),
     );
+  if (entry.captured) {
+    const { outputs, kept } = await runCaptured(entry, req.modelKey, tensor.data, req.outputs, keep);
+    if (req.retainKey && keep.length) retained.put(req.retainKey, kept);
+    ran(outputs);
     return;
   }
   const result = await inSessionTurn(req.modelKey, () =>
@@ -277,18 +279,7 @@ async function run(req: Extract<WorkerRequest, { kind: 'run' }>) {
     if (!keep.includes(name)) t.dispose();
   }
   if (req.retainKey && keep.length) retained.put(req.retainKey, Object.fromEntries(keep.map((n) => [n, result[n]])));
-  post(
-    {
-      kind: 'ran',
-      requestId: req.requestId,
-      outputs,
-      milliseconds: performance.now() - t0,
-      placement: tensor.placement,
-      width: image.width,
-      height: image.height,
-    },
-    Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer),
-  );
+  ran(outputs);
 }
 
 /** The input tensor in the contract's dtype (checked against the graph at load): float16 as half-precision bits. */
