@@ -13,6 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 ROUTER_COLLAPSE_SHARE = 0.95
 
 
+def _mean_spread(values: list) -> str:
+    """Mean over seeds, with the range when there are several."""
+    if len(values) == 1:
+        return _f(values[0])
+    return f'{_f(sum(values) / len(values))} ({_f(min(values))}–{_f(max(values))})'
+
+
 def _f(v, digits=3) -> str:
     return '–' if v is None else f'{v:.{digits}f}'
 
@@ -121,6 +128,49 @@ def write_cards(index: dict) -> Path:
             f'{_f(models["seg-teacher"]["metrics"]["test"]["miou"])} | – | '
             f'{_f(models["seg-teacher"]["metrics"]["test"]["iou_per_class"]["defect"])} | seg-teacher |'
         )
+    fm = exp.get('few_masks_controls')
+    if fm:
+        done = sum(len(a['seeds']) for a in fm['arms'].values())
+        planned = len(fm['arms_planned']) * len(fm['seeds_planned'])
+        lines += [
+            '',
+            f'### With {fm["labelled_fraction"]:.0%} of masks: fair controls ({done} of {planned} runs so far)',
+            '',
+            f'Every arm: the same student, {fm["steps"]} steps, and each step a batch of {fm["batch"]} *labelled* '
+            'images for cross-entropy (so every arm reads the labels equally often); the arms differ only in '
+            'the term added on an ordinary batch of all images: none (supervised), FitNets feature MSE before '
+            "CBAM, the teacher's argmax as pseudo-labels, or AttnFD (β 0.3). One teacher for all, retrained for "
+            'this experiment (ml/attnlens_ml/experiments.py; test figures from the PyTorch models).',
+            '',
+            '| arm | seeds | test mIoU | test defect IoU |',
+            '|---|---|---:|---:|',
+        ]
+        for arm in fm['arms_planned']:
+            a = fm['arms'].get(arm)
+            if not a:
+                lines.append(f'| {arm} | – | not run yet | – |')
+                continue
+            lines.append(
+                f'| {arm} | {", ".join(map(str, a["seeds"]))} | {_mean_spread(a["test_miou"])} | '
+                f'{_mean_spread(a["test_defect_iou"])} |'
+            )
+        rows = [(k, c['miou']) for k, c in fm['contrasts'].items() if c.get('miou')]
+        if rows:
+            lines += ['', '| contrast | seeds | mIoU difference | 95% interval (test images) |', '|---|---|---:|---|']
+            lines += [
+                f'| {k.replace("-", " − ")} | {", ".join(map(str, d["seeds"]))} | {d["diff"]:+.3f} | '
+                f'[{d["ci"][0]:+.3f}, {d["ci"][1]:+.3f}] |'
+                for k, d in rows
+            ]
+        missing = [a for a in fm['arms_planned'] if a not in fm['arms']]
+        lines += [
+            '',
+            'What this does not show yet: '
+            + (f'the {", ".join(missing)} arm{"s" if len(missing) > 1 else ""}; ' if missing else '')
+            + 'seed-to-seed spread where an arm has one seed. Until the AttnFD arm is in, the table above does '
+            'not say whether AttnFD adds anything of its own with few masks; it already says that the shipped '
+            'few-masks plain student is not the fair baseline.',
+        ]
     vit = models.get('vit-attn')
     if vit:
         t = vit['metrics']['test']

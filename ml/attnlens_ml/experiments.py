@@ -244,6 +244,26 @@ def summary(out: Path) -> dict:
     return doc
 
 
+def into_cards(doc: dict) -> None:
+    """The summary as index.json's experiments.few_masks_controls, and the cards written again from it."""
+    from .cards import write_cards
+    from .zoo import MODELS
+
+    path = MODELS / 'index.json'
+    index = json.loads(path.read_text())
+    index['experiments']['few_masks_controls'] = {
+        'experiment': FEW_MASKS,
+        'arms_planned': list(ARMS),
+        'seeds_planned': [0, 1, 2],
+        'steps': SEG_STEPS,
+        'batch': BATCH,
+        'labelled_fraction': LABELLED_FRACTION,
+        **doc,
+    }
+    path.write_text(json.dumps(index, indent=1))
+    write_cards(index)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('experiment', choices=[FEW_MASKS])
@@ -251,10 +271,17 @@ def main() -> None:
     ap.add_argument('--arms', nargs='+', choices=ARMS, default=list(ARMS))
     ap.add_argument('--out', type=Path, default=None, help=f'result folder (default ml/experiments/{FEW_MASKS})')
     ap.add_argument('--summary', action='store_true', help='print the summary of the results there; train nothing')
+    ap.add_argument(
+        '--into-cards',
+        action='store_true',
+        help='with --summary: write it into public/models/index.json (experiments.few_masks_controls) and the cards',
+    )
     a = ap.parse_args()
     out = a.out or EXPERIMENTS / a.experiment
     if a.summary:
-        summary(out)
+        doc = summary(out)
+        if a.into_cards:
+            into_cards(doc)
     else:
         run_few_masks(a.seeds, a.arms, out)
         summary(out)

@@ -117,6 +117,19 @@ def test_interval_differences_are_the_cards_test_figures():
         assert c['ci'][0] <= c['diff'] <= c['ci'][1] and c['images'] == 400
 
 
+def test_few_masks_controls_in_the_cards_are_the_result_files():
+    """The cards' few-masks controls (experiments --summary --into-cards) are the committed result files."""
+    index = json.loads((ROOT / 'public' / 'models' / 'index.json').read_text())
+    fm = index['experiments'].get('few_masks_controls')
+    if fm is None:
+        pytest.skip('no few-masks control has finished yet')
+    out = ROOT / 'ml' / 'experiments' / fm['experiment']
+    for arm, a in fm['arms'].items():
+        for seed, miou in zip(a['seeds'], a['test_miou']):
+            doc = json.loads((out / f'{arm}-s{seed}.json').read_text())
+            assert doc['test']['miou'] == miou and doc['counted']['labelled_presentations'] == 1600 * 16
+
+
 def test_card_numbers_reproduce_on_the_gallery_slice(shipped):
     entry, path, _ = shipped
     want = entry['metrics']['check_slice']
