@@ -35,8 +35,8 @@ export function ModelProgress({ modelId, image }: { modelId: string; image?: Ima
         </span>
       </div>
     );
-  if (!fetching && !run && !failed && !(runFailure && image && slot?.status === 'ready')) return null;
-  if (!fetching && !run && !failed && image)
+  if (!fetching && !run && !failed) {
+    if (!runFailure || !image || slot?.status !== 'ready') return null;
     return (
       <div className="mt-1 flex items-center gap-2 text-xs text-rose-300" data-testid="model-progress">
         <span data-testid="run-failed">did not run on {image.name}: see the message above</span>
@@ -45,6 +45,7 @@ export function ModelProgress({ modelId, image }: { modelId: string; image?: Ima
         </button>
       </div>
     );
+  }
   let text = '';
   if (fetching) {
     const { received, total } = download;
