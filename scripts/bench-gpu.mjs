@@ -3,7 +3,7 @@
 // browser. Per model: the first session's creation time; a default session (CPU input, every output read back)
 // against a captured graph (input in one GPU buffer, one replay, outputs read back: all, or only the first —
 // what a pane draws), median ms; each one's largest difference from onnxruntime-node's CPU outputs. Then batches:
-// models whose graph leaves the batch axis open, fixed by freeDimensionOverrides at 1, 8 and 64, ms per image.
+// every zoo model (its batch axis is open) fixed by freeDimensionOverrides at 1, 8 and 64, ms per image.
 //   --runs N        timed runs per figure (default 20 on a hardware adapter, 2 on a software one)
 //   --json FILE     the same figures as JSON
 //   --software      use software Vulkan (chromium's SwiftShader) even if a hardware adapter exists
@@ -236,7 +236,9 @@ async function run(argv) {
 
   console.log('\nbatches (graphs with an open batch axis, fixed per session by freeDimensionOverrides; captured)');
   console.log('model                       batch   ms/run  ms/image  max|Δ| vs node');
-  for (const file of ['tests/fixtures/quadrant-classifier.onnx', 'tests/fixtures/corpus/dynamic-batch.onnx']) {
+  // the zoo (its batch axis is open: ml/attnlens_ml/batch_axis.py), then a fixture whose outputs do not carry it
+  const batchFiles = [...models.map((m) => `public/${m.file}`), 'tests/fixtures/corpus/dynamic-batch.onnx'];
+  for (const file of batchFiles) {
     const bytes = readFileSync(join(root, file));
     for (const batch of [1, 8, 64]) {
       const row = { file, batch };

@@ -19,7 +19,8 @@
 // memory after forced GC at checkpoints (target: flat within 10 %).
 // Then a data set (scripts/bench-dataset.mjs): images/s of the headless evaluation on Ray with 1 and 2 local
 // workers, and of the app's Evaluate mode, with its longest main-thread task and memory.
-// BENCH_ONLY=models|views|memory|dataset|workers (comma-separated) runs only those; `-- --views` = BENCH_ONLY=views.
+// Then batches (scripts/bench-batch.mjs): images/s per model at N = 1, 4, 8 images a run, node and WASM.
+// BENCH_ONLY=models|views|memory|dataset|batches|workers (comma-separated) runs only those; `-- --views` = views.
 // (workers, not in the default set: six segmenters in one view, the renderer's peak and settled memory.)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
+import { benchBatches } from './bench-batch.mjs';
 import { benchDataset } from './bench-dataset.mjs';
 import { benchMemory, benchModelsMemory } from './bench-memory.mjs';
 import { jsonTarget, modelRecord, paneThreads, tableHeader, tableRow } from './bench-report.mjs';
@@ -180,7 +182,9 @@ const nodeSession = (bytes, threads) =>
   ortNode.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
 
 const only = new Set(
-  (process.env.BENCH_ONLY ?? (process.argv.includes('--views') ? 'views' : 'models,views,memory,dataset')).split(','),
+  (
+    process.env.BENCH_ONLY ?? (process.argv.includes('--views') ? 'views' : 'models,views,memory,dataset,batches')
+  ).split(','),
 );
 let printedHeader = false;
 for (const m of only.has('models') ? index.models : []) {
@@ -336,6 +340,8 @@ for (const [label, hash, testid, how, values, section, until] of only.has('views
 }
 if (only.has('memory')) report.memory = await benchMemory(browser, url);
 if (only.has('dataset')) report.dataset = await benchDataset(browser, url);
+if (only.has('batches'))
+  report.batches = await benchBatches({ root, models: index.models, ortNode, ortWeb, runs: Math.min(RUNS, 10) });
 if (only.has('workers')) report.workers = await benchModelsMemory(browser, url);
 await browser.close();
 await server.close();

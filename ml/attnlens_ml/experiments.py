@@ -251,7 +251,14 @@ def into_cards(doc: dict) -> None:
 
     path = MODELS / 'index.json'
     index = json.loads(path.read_text())
+    before = index['experiments'].get('few_masks_controls', {})
+    teacher_test = before.get('teacher_test_miou')
+    if teacher_test is None:  # the retrained teacher's test mIoU, once (it does not change)
+        test = load_split('test')
+        teacher_test = test_metrics(load_segmenter('seg-teacher', TEACHER), test['images'], test['semantic'])['miou']
     index['experiments']['few_masks_controls'] = {
+        'teacher_test_miou': teacher_test,
+        **({'shipped': before['shipped']} if 'shipped' in before else {}),
         'experiment': FEW_MASKS,
         'arms_planned': list(ARMS),
         'seeds_planned': [0, 1, 2],
@@ -264,26 +271,117 @@ def into_cards(doc: dict) -> None:
     write_cards(index)
 
 
+# The pair the zoo ships for "AttnFD with 10 % of masks": the fair controls' supervised and AttnFD arms of one seed
+# (the same labelled batches every step; they differ only in the AttnFD term), under the zoo's two ids.
+SHIPPED_PAIR = {'supervised': 'seg-student-plain-few-masks', 'attnfd': 'seg-student-attnfd-few-masks'}
+SHIPPED_SEED = 0
+
+
+def ship_pair(seed: int = SHIPPED_SEED) -> None:
+    """Export the supervised and AttnFD arms of `seed` over the zoo's few-masks pair: files (batch axis open),
+    their index.json entries (test and check-slice metrics from the ONNX files, latency, training record), the
+    attnfd_students rows they replace, the comparison interval, and the cards."""
+    from .batch_axis import open_file
+    from .cards import write_cards
+    from .train_seg import load_connectors
+    from .zoo import GALLERY, MODELS, comparison_intervals, export_segmenter, file_facts, node_latency, seg_metrics_onnx
+
+    index_path = MODELS / 'index.json'
+    index = json.loads(index_path.read_text())
+    test = load_split('test')
+    slice_images, slice_sem = test['images'][:GALLERY], test['semantic'][:GALLERY]
+    entries = {m['id']: m for m in index['models']}
+    teacher_info = finished('seg-teacher')
+    for arm, model_id in SHIPPED_PAIR.items():
+        name = run_name(arm, seed)
+        info = finished(name)
+        if not info:
+            raise SystemExit(f'{name} has not finished: run `experiments attnfd-few-masks --seeds {seed}` first')
+        model = load_segmenter(name, STUDENT)
+        params = sum(q.numel() for q in model.parameters())
+        conn = load_connectors(name, STUDENT, TEACHER) if arm == 'attnfd' else None
+        how = (
+            f'trained with AttnFD (beta={ATTNFD_BETA}) from a seg-teacher retrained for the experiment'
+            if arm == 'attnfd'
+            else 'trained alone (cross-entropy only)'
+        )
+        desc = (
+            f'CBAM student ({params:,} params) {how}; masks for {LABELLED_FRACTION:.0%} of the images, a batch of '
+            f'{BATCH} labelled images every step (the few-masks fair controls, seed {seed}).'
+        )
+        label = f'CBAM student {params // 1000} k' + (' + AttnFD' if arm == 'attnfd' else ' (plain)')
+        path = export_segmenter(model, model_id, label, 'student', desc, conn, 'seg-teacher')
+        open_file(path)
+        entry = entries[model_id]
+        entry.update(file_facts(path, model))
+        entry['metrics'] = {
+            'test': seg_metrics_onnx(path, test['images'], test['semantic']),
+            'check_slice': seg_metrics_onnx(path, slice_images, slice_sem),
+        }
+        entry['latency_ms'] = {'onnxruntime_node': node_latency([path]).get(path.name)}
+        entry['training'] = {
+            **info,
+            'experiment': FEW_MASKS,
+            'arm': arm,
+            'teacher': {'run': 'seg-teacher (retrained for the experiment)', 'val_miou': teacher_info['val']['miou']},
+        }
+        print(f'[ship] {name} → {model_id}: test mIoU {entry["metrics"]["test"]["miou"]:.4f}', flush=True)
+    for row in index['experiments']['attnfd_students']:
+        if row['shipped_as'] in SHIPPED_PAIR.values():
+            row['shipped_as'] = None
+            row['note'] = 'the zoo ships the few-masks fair controls instead (see below)'
+    paths = {m['id']: MODELS.parent / m['file'] for m in index['models']}
+    few = [c for c in index['experiments']['intervals'] if c['a'] == SHIPPED_PAIR['attnfd']]
+    fresh = comparison_intervals({k: paths[k] for k in SHIPPED_PAIR.values()}, test)
+    index['experiments']['intervals'] = [fresh[0] if c in few else c for c in index['experiments']['intervals']]
+    index['experiments']['few_masks_controls']['shipped'] = {'seed': seed, **{a: m for a, m in SHIPPED_PAIR.items()}}
+    index_path.write_text(json.dumps(index, indent=1))
+    write_cards(index)
+
+
 def main() -> None:
+    from . import detr_seeds
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('experiment', choices=[FEW_MASKS])
+    ap.add_argument('experiment', choices=[FEW_MASKS, detr_seeds.DETR_SEEDS])
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    ap.add_argument('--arms', nargs='+', choices=ARMS, default=list(ARMS))
-    ap.add_argument('--out', type=Path, default=None, help=f'result folder (default ml/experiments/{FEW_MASKS})')
+    ap.add_argument(
+        '--arms', nargs='+', help=f'{FEW_MASKS}: {", ".join(ARMS)}; detr-seeds: {", ".join(detr_seeds.ARMS)}'
+    )
+    ap.add_argument('--out', type=Path, default=None, help='result folder (default ml/experiments/<experiment>)')
     ap.add_argument('--summary', action='store_true', help='print the summary of the results there; train nothing')
+    ap.add_argument(
+        '--ship',
+        action='store_true',
+        help=f'{FEW_MASKS}: export the supervised and AttnFD arms of seed {SHIPPED_SEED} as the zoo\'s few-masks pair',
+    )
     ap.add_argument(
         '--into-cards',
         action='store_true',
-        help='with --summary: write it into public/models/index.json (experiments.few_masks_controls) and the cards',
+        help='with --summary: write it into public/models/index.json (experiments.<name>) and the cards',
     )
     a = ap.parse_args()
     out = a.out or EXPERIMENTS / a.experiment
-    if a.summary:
+    arm_names = list(ARMS) if a.experiment == FEW_MASKS else list(detr_seeds.ARMS)
+    arms = a.arms or arm_names
+    if unknown := set(arms) - set(arm_names):
+        ap.error(f'{a.experiment} has no arm {", ".join(sorted(unknown))} (it has {", ".join(arm_names)})')
+    if a.experiment == detr_seeds.DETR_SEEDS:
+        if a.summary:
+            doc = detr_seeds.summary(out)
+            if a.into_cards:
+                detr_seeds.into_cards(doc)
+        else:
+            detr_seeds.run(a.seeds, arms, out)
+        return
+    if a.ship:
+        ship_pair()
+    elif a.summary:
         doc = summary(out)
         if a.into_cards:
             into_cards(doc)
     else:
-        run_few_masks(a.seeds, a.arms, out)
+        run_few_masks(a.seeds, arms, out)
         summary(out)
 
 

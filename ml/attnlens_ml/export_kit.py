@@ -20,7 +20,9 @@ What it does: forward hooks copy the tensors you name (gates, attention weights.
 while the exporter traces, so they become named graph outputs without editing the model; the contract is
 validated (schema, semantic rules, and against the exported graph) and stored in metadata_props under
 'attnlens.contract'. Export fails loudly with the contract's error list rather than write a file the app
-would reject. See docs/contract.md.
+would reject. Then the graph's batch axis is opened (batch_axis.open_batch_axis), so AttnLens can feed
+several images a run over a data set; that is kept only where one run on 3 images equals 3 runs on one
+(onnxruntime), else the file stays at batch 1 and a line says so. See docs/contract.md.
 """
 
 from __future__ import annotations
@@ -124,8 +126,10 @@ def export_with_contract(
     outputs: Callable[[object, dict[str, torch.Tensor]], dict[str, torch.Tensor]],
     taps: dict[str, Tap] | None = None,
     opset: int = OPSET,
+    open_batch: bool = True,
 ) -> onnx.ModelProto:
-    """Export `model` at the fixed size of `example`, with every contract output named; validate; embed."""
+    """Export `model` at the fixed size of `example`, with every contract output named; validate; embed;
+    then (`open_batch`) open its batch axis where batched runs equal image-by-image runs."""
     errors = validate_contract(contract)
     if errors:
         raise ContractViolation(errors)
@@ -148,8 +152,38 @@ def export_with_contract(
         raise ContractViolation(errors)
     write_contract(proto, contract)
     onnx.checker.check_model(proto)
+    if open_batch and example.shape[0] == 1:
+        proto = _with_open_batch(proto, path)
     onnx.save(proto, str(path))
     return proto
+
+
+def _with_open_batch(proto: onnx.ModelProto, path: Path) -> onnx.ModelProto:
+    from .batch_axis import batch_parity, open_batch_axis
+
+    try:
+        batched, _ = open_batch_axis(proto)
+        worst = batch_parity(proto, batched, 3)
+    except Exception as e:  # a graph the rewrite does not handle: batch 1 works as before
+        print(f'[export] {path.name}: batch axis left at 1 ({e})')
+        return proto
+    if worst <= 1e-4 * max(1.0, _output_scale(proto)):
+        return batched
+    print(f'[export] {path.name}: batch axis left at 1 (3 images in one run differ from one by one by {worst:g})')
+    return proto
+
+
+def _output_scale(proto: onnx.ModelProto) -> float:
+    """Largest absolute output value on one random image: parity is judged relative to it."""
+    import numpy as np
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=['CPUExecutionProvider'])
+    inp = sess.get_inputs()[0]
+    x = np.random.default_rng(0).random([1, *[int(d) for d in inp.shape[1:]]], dtype=np.float32)
+    if inp.type == 'tensor(float16)':
+        x = x.astype(np.float16)
+    return max(float(np.abs(o.astype(np.float64)).max(initial=0)) for o in sess.run(None, {inp.name: x}))
 
 
 # ---- contract builders: the common pieces, so hand-written contracts do not drift from the spec ----

@@ -288,12 +288,16 @@ def build_zoo() -> dict:
         },
     }
     # Detectors: the recommended score threshold (validation F1) into each contract; then the letterbox
-    # test variants (they copy those contracts). Both update index (file facts, "variants").
+    # test variants (they copy those contracts). Each updates index (file facts, "variants").
     from .thresholds import annotate_zoo
     from .variants import add_variants
 
     annotate_zoo(index)
     add_variants(index)
+    # Then every file's batch axis opened (data-set runs feed several images a run), proven equal per image.
+    from .batch_axis import open_zoo
+
+    open_zoo(index)
     (zoo.MODELS / 'index.json').write_text(json.dumps(index, indent=1))
     from .cards import write_cards
 

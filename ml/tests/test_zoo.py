@@ -130,6 +130,22 @@ def test_few_masks_controls_in_the_cards_are_the_result_files():
             assert doc['test']['miou'] == miou and doc['counted']['labelled_presentations'] == 1600 * 16
 
 
+def test_the_shipped_few_masks_pair_is_the_fair_controls_supervised_and_attnfd_arms():
+    """The zoo's few-masks pair is the fair controls' supervised and AttnFD arms of one seed: the index entries say
+    so, and their test mIoU (from the ONNX files) equals the result files' (from PyTorch) to float rounding."""
+    index = json.loads((ROOT / 'public' / 'models' / 'index.json').read_text())
+    fm = index['experiments']['few_masks_controls']
+    shipped = fm['shipped']
+    models = {m['id']: m for m in index['models']}
+    out = ROOT / 'ml' / 'experiments' / fm['experiment']
+    for arm in ('supervised', 'attnfd'):
+        entry = models[shipped[arm]]
+        assert entry['training']['arm'] == arm and entry['training']['seed'] == shipped['seed']
+        doc = json.loads((out / f'{arm}-s{shipped["seed"]}.json').read_text())
+        assert entry['metrics']['test']['miou'] == pytest.approx(doc['test']['miou'], abs=1e-3)
+        assert entry['training']['labelled_presentations'] == doc['counted']['labelled_presentations']
+
+
 def test_card_numbers_reproduce_on_the_gallery_slice(shipped):
     entry, path, _ = shipped
     want = entry['metrics']['check_slice']

@@ -66,6 +66,20 @@ interface Entry {
   ort: OrtModule;
   /** Its graph is captured: runs write the input buffer and replay. */
   captured?: Captured;
+  /**
+   * A captured model's batch sessions, one per batch size (graph capture fixes every shape, so N images a run
+   * need a session of their own, its batch axis fixed at N); null where that size cannot be captured. They
+   * are made from the model's bytes, kept for that.
+   */
+  batches?: {
+    bytes: ArrayBuffer;
+    options: Ort.InferenceSession.SessionOptions;
+    sizes: Map<number, Promise<BatchSession | null>>;
+  };
+}
+interface BatchSession {
+  session: Ort.InferenceSession;
+  captured: Captured;
 }
 const sessions = new Map<string, Entry>();
 
@@ -188,7 +202,8 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
       session = await ort.InferenceSession.create(req.bytes, { executionProviders: ['wasm'], ...external });
     }
   await release(req.modelKey);
-  sessions.set(req.modelKey, { session, input: req.input, ort, captured });
+  const batches = captured ? { bytes: req.bytes, options: external, sizes: new Map() } : undefined;
+  sessions.set(req.modelKey, { session, input: req.input, ort, captured, batches });
   post({
     kind: 'loaded',
     requestId: req.requestId,
@@ -209,6 +224,25 @@ async function release(modelKey: string) {
   sessions.delete(modelKey);
   await entry?.session.release();
   entry?.captured?.input.destroy();
+  for (const pending of entry?.batches?.sizes.values() ?? []) {
+    const b = await pending;
+    await b?.session.release();
+    b?.captured.input.destroy();
+  }
+}
+
+/** The captured session of `entry`'s model at batch `n` (made on first use, warm-up included), or null. */
+function capturedBatch(entry: Entry, n: number): Promise<BatchSession | null> {
+  const batches = entry.batches!;
+  let pending = batches.sizes.get(n);
+  if (!pending) {
+    const input = { ...entry.input, shape: [n, ...entry.input.shape.slice(1)] as ContractInput['shape'] };
+    pending = oneCreation(() => openCaptured(entry.ort, batches.bytes, input, batches.options)).then((opened) =>
+      opened.session ? { session: opened.session, captured: opened.captured } : null,
+    );
+    batches.sizes.set(n, pending);
+  }
+  return pending;
 }
 
 /** Bytes read back from the GPU as float32 for the page (float16 widened). */
@@ -289,8 +323,9 @@ const feedOf = (ort: typeof Ort, input: ContractInput, data: Float32Array, dims:
 async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
   const entry = sessions.get(req.modelKey);
   if (!entry) throw new Error(`model ${req.modelKey} is not loaded`);
-  // a captured graph has its batch fixed (at 1): the caller runs image by image, each a replay
-  if (entry.captured) throw new Error(NOT_BATCHABLE);
+  // a captured graph has its batch fixed: N images run in a captured session of batch N, where one can be made
+  const batch = entry.captured ? await capturedBatch(entry, req.images.length) : null;
+  if (entry.captured && !batch) throw new Error(NOT_BATCHABLE);
   const { session, input, ort } = entry;
   // Each image into its tensor before the next is decoded: the worker keeps only a few decodes (images.ts),
   // and a later one may close an earlier bitmap.
@@ -308,27 +343,36 @@ async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
   const per = tensors[0].data.length;
   const stacked = new Float32Array(per * tensors.length);
   for (const [i, t] of tensors.entries()) stacked.set(t.data, i * per);
-  const feed = feedOf(ort, input, stacked, [tensors.length, ...input.shape.slice(1)]);
-  const result = await inSessionTurn(req.modelKey, () => session.run({ [input.name]: feed }, req.outputs));
+  const outputs = batch
+    ? (await runCaptured({ ...entry, ...batch }, req.modelKey, stacked, req.outputs)).outputs
+    : await inSessionTurn(req.modelKey, async () => {
+        const feed = feedOf(ort, input, stacked, [tensors.length, ...input.shape.slice(1)]);
+        const result = await session.run({ [input.name]: feed }, req.outputs);
+        const read: Record<string, TensorPayload> = {};
+        for (const name of req.outputs) {
+          const t = result[name];
+          read[name] = {
+            data: toFloat32(t.location === 'cpu' ? t.data : await t.getData(), t.type),
+            dims: [...t.dims],
+          };
+          t.dispose();
+        }
+        return read;
+      });
   // An open batch axis on the input does not make every output batched (a constant output stays [1, …]).
-  if (req.outputs.some((name) => result[name].dims[0] !== tensors.length)) {
-    for (const name of req.outputs) result[name].dispose();
-    throw new Error(NOT_BATCHABLE);
-  }
+  if (req.outputs.some((name) => outputs[name].dims[0] !== tensors.length)) throw new Error(NOT_BATCHABLE);
   const runs = tensors.map((t, i) => ({
-    outputs: {} as Record<string, { data: Float32Array; dims: number[] }>,
+    outputs: {} as Record<string, TensorPayload>,
     placement: t.placement,
     width: sizes[i].width,
     height: sizes[i].height,
   }));
   for (const name of req.outputs) {
-    const t = result[name];
-    const data = toFloat32(t.location === 'cpu' ? t.data : await t.getData(), t.type);
+    const { data, dims } = outputs[name];
     const size = data.length / tensors.length; // each image's slice along the batch axis
     runs.forEach((run, i) => {
-      run.outputs[name] = { data: data.slice(i * size, (i + 1) * size), dims: [1, ...t.dims.slice(1)] };
+      run.outputs[name] = { data: data.slice(i * size, (i + 1) * size), dims: [1, ...dims.slice(1)] };
     });
-    t.dispose();
   }
   post(
     { kind: 'ranBatch', requestId: req.requestId, runs, milliseconds: performance.now() - t0 - decoding },

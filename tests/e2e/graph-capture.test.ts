@@ -226,6 +226,49 @@ describe('graph capture in the inference worker (chromium, software WebGPU)', ()
     expect(Math.max(...maps[0]) - Math.min(...maps[0])).toBeGreaterThan(0); // a map, not a constant
   });
 
+  for (const id of ['seg-student-plain', 'detr-student-o2o']) {
+    it(`${id}: three images in one replay of a session captured at batch 3, each equal to its WASM run`, {
+      timeout: 900_000,
+    }, async () => {
+      const path = `public/models/${id}.onnx`;
+      const names = contractOf(path).outputs.map((o) => o.name);
+      const three = ['factory-test-002.png', ...samples];
+      expect((await load(`gpu-batch-${id}`, id, path, 'webgpu')).capture?.used).toBe(true);
+      await load(`wasm-batch-${id}`, id, path, 'wasm');
+      const dims = await page.evaluate(
+        async ({ worker, key, three, names }) => {
+          const w = window as unknown as {
+            call: (
+              w: string,
+              m: object,
+            ) => Promise<{ runs: { outputs: Record<string, { data: Float32Array; dims: number[] }> }[] }>;
+            kept: Record<string, Record<string, Float32Array>>;
+          };
+          const images = await Promise.all(
+            three.map(async (s) => ({ id: s, blob: await (await fetch(`/samples/${s}`)).blob() })),
+          );
+          const r = await w.call(worker, { kind: 'runBatch', modelKey: key, images, outputs: names });
+          w.kept ??= {};
+          r.runs.forEach((run, i) => {
+            w.kept[`batch ${key} ${three[i]}`] = Object.fromEntries(
+              Object.entries(run.outputs).map(([n, t]) => [n, t.data]),
+            );
+          });
+          return r.runs.map((run) => run.outputs[names[0]].dims);
+        },
+        { worker: `gpu-batch-${id}`, key: id, three, names },
+      );
+      expect(dims.map((d) => d[0])).toEqual([1, 1, 1]);
+      for (const sample of three) {
+        await run(`wasm-batch-${id}`, id, sample, names, `wasm one ${id} ${sample}`);
+        const d = await diff(`batch ${id} ${sample}`, `wasm one ${id} ${sample}`);
+        console.log(`${id} on ${sample}: batch-3 capture vs WASM`, d);
+        expect(Object.keys(d).sort()).toEqual([...names].sort());
+        expect(worst(d)).toBeLessThan(id.startsWith('detr') ? 5 * TOLERANCE : TOLERANCE);
+      }
+    });
+  }
+
   it("the ViT's kept attention stack survives later replays: rollout on the GPU equals the reference", {
     timeout: 900_000,
   }, async () => {
