@@ -133,7 +133,7 @@ def write_cards(index: dict) -> Path:
         lines += [
             '',
             f'{" and ".join(replaced)}: the first few-masks pair, no longer shipped. Its plain run is not a fair '
-            "control: its cross-entropy read only the labelled images inside each batch of 16 (1.63 a step on "
+            'control: its cross-entropy read only the labelled images inside each batch of 16 (1.63 a step on '
             'average; 2,611 labelled presentations against 25,600), while the AttnFD run also read every image '
             'through a teacher trained on all masks, so its +0.296 mixes attention guidance, feature distillation '
             'and labels the plain run never saw. The fair controls below replace it.',
@@ -189,10 +189,10 @@ def write_cards(index: dict) -> Path:
             if shipped
             else ''
         )
-        short = [a for a in fm['arms_planned'] if a in fm['arms'] and len(fm['arms'][a]['seeds']) < len(fm['seeds_planned'])]
-        not_shown = (
-            [f'the {", ".join(missing)} arm{"s" if len(missing) > 1 else ""}'] if missing else []
-        ) + (
+        short = [
+            a for a in fm['arms_planned'] if a in fm['arms'] and len(fm['arms'][a]['seeds']) < len(fm['seeds_planned'])
+        ]
+        not_shown = ([f'the {", ".join(missing)} arm{"s" if len(missing) > 1 else ""}'] if missing else []) + (
             [
                 'the planned '
                 + f'{len(fm["seeds_planned"])} seeds for '
@@ -205,7 +205,7 @@ def write_cards(index: dict) -> Path:
             '',
             verdict
             + ship_text
-            + ' The seg-teacher the arms learned from was retrained for the experiment with the zoo\'s recipe; it '
+            + " The seg-teacher the arms learned from was retrained for the experiment with the zoo's recipe; it "
             'is not bit-identical to the shipped `seg-teacher` (test mIoU '
             f'{_f(fm.get("teacher_test_miou"))} against {_f(models["seg-teacher"]["metrics"]["test"]["miou"])}), so '
             "the AttnFD view compares the student's gates with a close sibling of its own teacher.",

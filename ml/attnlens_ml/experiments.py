@@ -353,7 +353,7 @@ def main() -> None:
     ap.add_argument(
         '--ship',
         action='store_true',
-        help=f'{FEW_MASKS}: export the supervised and AttnFD arms of seed {SHIPPED_SEED} as the zoo\'s few-masks pair',
+        help=f"{FEW_MASKS}: export the supervised and AttnFD arms of seed {SHIPPED_SEED} as the zoo's few-masks pair",
     )
     ap.add_argument(
         '--into-cards',
