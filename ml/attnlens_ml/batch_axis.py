@@ -67,6 +67,7 @@ def open_batch_axis(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict]:
         raise ValueError(f'the graph has {len(g.input)} inputs; open_batch_axis handles one image input')
     image = g.input[0]
     if is_open(out):
+        _drop_unused_initializers(out)  # what an earlier rewrite left behind
         return out, {'reshape': 0, 'expand': 0, 'already_open': True}
     input_shape = [d.dim_value for d in image.type.tensor_type.shape.dim]
     if input_shape[0] != 1:
@@ -135,10 +136,19 @@ def is_open(model: onnx.ModelProto) -> bool:
 
 
 def _drop_unused_initializers(model: onnx.ModelProto) -> None:
-    used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
-    keep = [i for i in model.graph.initializer if i.name in used]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(keep)
+    """Nodes (a Constant that fed a rewritten target) and initializers nothing reads any more, until none is
+    left: onnxruntime would otherwise warn about each when it loads the file."""
+    g = model.graph
+    while True:
+        used = {i for n in g.node for i in n.input} | {o.name for o in g.output}
+        live = [n for n in g.node if any(o in used for o in n.output)]
+        if len(live) == len(g.node):
+            break
+        del g.node[:]
+        g.node.extend(live)
+    keep = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep)
 
 
 def batch_parity(
@@ -179,7 +189,7 @@ def open_file(path: Path) -> dict:
     parity at PARITY_BATCHES; a file that fails is left as it was and the error names it."""
     original = onnx.load(str(path))
     batched, rewritten = open_batch_axis(original)
-    if rewritten.get('already_open'):
+    if rewritten.get('already_open') and batched.SerializeToString() == original.SerializeToString():
         return rewritten
     try:
         worst = max(batch_parity(original, batched, n) for n in PARITY_BATCHES)
