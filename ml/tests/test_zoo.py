@@ -130,6 +130,25 @@ def test_few_masks_controls_in_the_cards_are_the_result_files():
             assert doc['test']['miou'] == miou and doc['counted']['labelled_presentations'] == 1600 * 16
 
 
+def test_detector_seeds_in_the_cards_are_the_zoo_files_and_the_result_files():
+    """The cards' detector seeds (experiments detr-seeds --summary --into-cards): seed 0 is the shipped file's test
+    AP, every other seed its committed result file; each contrast's mean is the mean of its per-seed differences."""
+    index = json.loads((ROOT / 'public' / 'models' / 'index.json').read_text())
+    d = index['experiments'].get('detector_seeds')
+    if d is None:
+        pytest.skip('the detector seeds have not been summarised yet')
+    models = {m['id']: m for m in index['models']}
+    out = ROOT / 'ml' / 'experiments' / d['experiment']
+    for arm, a in d['arms'].items():
+        assert a['seeds'][0] == 0
+        assert a['test_ap'][0] == pytest.approx(models[a['zoo_id']]['metrics']['test']['ap'], abs=1e-5)
+        for seed, ap in zip(a['seeds'][1:], a['test_ap'][1:]):
+            assert json.loads((out / f'{arm}-s{seed}.json').read_text())['test_ap'] == pytest.approx(ap, abs=1e-6)
+    for c in d['contrasts']:
+        assert c['diff'] == pytest.approx(sum(c['per_seed_diff']) / len(c['per_seed_diff']), abs=1e-5)
+        assert c['ci'][0] <= c['diff'] <= c['ci'][1]
+
+
 def test_the_shipped_few_masks_pair_is_the_fair_controls_supervised_and_attnfd_arms():
     """The zoo's few-masks pair is the fair controls' supervised and AttnFD arms of one seed: the index entries say
     so, and their test mIoU (from the ONNX files) equals the result files' (from PyTorch) to float rounding."""

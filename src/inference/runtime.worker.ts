@@ -21,6 +21,7 @@ import { keepAliveModel } from './capture';
 import { toFloat16, toFloat32 } from './float16';
 import { type Captured, openCaptured, replay, settle, typedOf, writeInput } from './gpuCapture';
 import { describeImage, imageFor } from './images';
+import { inputShapes } from './onnxFacts';
 import { imageToInput } from './preprocess';
 import {
   type Backend,
@@ -204,11 +205,15 @@ async function load(req: Extract<WorkerRequest, { kind: 'load' }>) {
   await release(req.modelKey);
   const batches = captured ? { bytes: req.bytes, options: external, sizes: new Map() } : undefined;
   sessions.set(req.modelKey, { session, input: req.input, ort, captured, batches });
+  // A captured session reports its inputs with the symbolic axes it fixed: the page is told the graph's own (an
+  // open batch axis is what lets a data set run several images a call, in a batch session of their own).
+  const declared = captured ? inputShapes(new Uint8Array(req.bytes)) : {};
+  const inputs = io(session.inputMetadata).map((i) => (declared[i.name] ? { ...i, shape: declared[i.name] } : i));
   post({
     kind: 'loaded',
     requestId: req.requestId,
     backend,
-    inputs: io(session.inputMetadata),
+    inputs,
     outputs: io(session.outputMetadata),
     fallback,
     fallbackDetail,

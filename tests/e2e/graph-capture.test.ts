@@ -13,6 +13,7 @@ import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attentionRollout } from '../../src/analysis/rollout';
 import { type Contract, loadContract } from '../../src/contract';
+import { readResults } from '../../src/evaluate/results';
 import { corpusFile, root, serveApp } from './browser';
 import { runNative } from './native';
 
@@ -379,5 +380,37 @@ describe('graph capture in the app', () => {
       'seg-teacher is not in the view: add it to compare',
     ]);
     await p.close();
+  });
+
+  it('a data set on WebGPU: four images a replay of a session captured at batch 4, the numbers of WASM', {
+    timeout: 900_000,
+  }, async () => {
+    const rows = async (backend: 'webgpu' | 'wasm') => {
+      const p = await app.browser.newPage();
+      await p.goto(`${app.url}#m=seg-student-plain&b=${backend}`);
+      await p.waitForFunction(() => document.querySelectorAll('[data-testid=strip] button').length === 16);
+      await expect
+        .poll(() => p.getByTestId('pane-seg-student-plain').getAttribute('data-state'), { timeout: 600_000 })
+        .toBe('drawn');
+      await p.getByTestId('mode-evaluate').click();
+      await p.getByTestId('evaluate-run').click();
+      await p.locator('[data-testid=evaluate-progress][data-status=done]').waitFor({ timeout: 600_000 });
+      const [file] = await Promise.all([p.waitForEvent('download'), p.getByTestId('evaluate-export').click()]);
+      const r = readResults(readFileSync((await file.path())!, 'utf8'), 'results.json');
+      if (!r.ok) throw new Error(r.problem);
+      await p.close();
+      return r.doc.rows;
+    };
+    const gpu = await rows('webgpu');
+    const wasm = await rows('wasm');
+    expect(gpu).toHaveLength(16);
+    for (const [i, r] of gpu.entries()) {
+      expect(r.image).toBe(wasm[i].image);
+      expect(r.error).toBeUndefined();
+      expect(r.vs_truth!.value!).toBeCloseTo(wasm[i].vs_truth!.value!, 3);
+    }
+    // images 2–16 ran in batches of four (the first ran alone, in view): one batch's time shared by its images
+    const latencies = gpu.map((r) => r.latency_ms);
+    for (const from of [4, 8, 12]) expect(new Set(latencies.slice(from, from + 4)).size).toBe(1);
   });
 });
