@@ -125,7 +125,8 @@ def write_cards(index: dict) -> Path:
             'models scored on the same resample; mIoU from the pooled confusion matrix, AP by pycocotools). '
             '**Each model is one training run (seed 0):** the interval says how much the difference depends on '
             'which test images were drawn, not how much it would change with another training seed. An interval '
-            'that contains 0 does not show a difference.',
+            'that contains 0 does not show a difference. The few-masks and detector comparisons are repeated '
+            'over training seeds further down; the full-mask AttnFD rows are one seed each.',
             '',
             '| A | B | what A adds | metric | A − B | interval | shows a difference |',
             '|---|---|---|---|---:|---|---|',

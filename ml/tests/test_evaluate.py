@@ -318,13 +318,23 @@ def test_a_model_that_takes_batches_runs_them_in_one_call(tmp_path):
 
     from attnlens_ml.evaluate import Evaluator, _model_facts
 
-    m = onnx.load(str(MODELS / 'seg-student-plain.onnx'))
-    for v in [*m.graph.input, *m.graph.output]:
-        v.type.tensor_type.shape.dim[0].dim_param = 'N'
-    del m.graph.value_info[:]
-    dynamic = tmp_path / 'seg-student-plain.onnx'
-    onnx.save(m, str(dynamic))
-    fixed = [MODELS / 'seg-teacher.onnx', MODELS / 'seg-student-plain.onnx']
+    def with_batch(model_id: str, batch: int | str, folder: str) -> Path:
+        """The zoo file with its batch axis fixed at `batch` (an int) or named (a str); the zoo's is open."""
+        m = onnx.load(str(MODELS / f'{model_id}.onnx'))
+        for v in [*m.graph.input, *m.graph.output]:
+            dim = v.type.tensor_type.shape.dim[0]
+            dim.Clear()
+            if isinstance(batch, int):
+                dim.dim_value = batch
+            else:
+                dim.dim_param = batch
+        (tmp_path / folder).mkdir(exist_ok=True)
+        out = tmp_path / folder / f'{model_id}.onnx'
+        onnx.save(m, str(out))
+        return out
+
+    dynamic = with_batch('seg-student-plain', 'N', 'open')
+    fixed = [with_batch('seg-teacher', 1, 'fixed'), with_batch('seg-student-plain', 1, 'fixed')]
     models = [_model_facts(p) for p in [fixed[0], dynamic]]
     actor = Evaluator(models, {}, None, 'seg-teacher')
     assert actor.batched == {'seg-teacher': False, 'seg-student-plain': True}
