@@ -59,7 +59,7 @@ describe('bad input keeps the view and names the problem', () => {
         { name: 'liar.onnx', mimeType: 'application/octet-stream', buffer: zooBytes },
         { name: 'liar.contract.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(lying)) },
       ],
-      /contract does not match the model graph: outputs\[1\] 'cbam\.backbone\.channel' is \[1, 32\] in the graph but \[1, 48\] in the contract/,
+      /contract does not match the model graph: outputs\[1\] 'cbam\.backbone\.channel' is \[batch, 32\] in the graph but \[1, 48\] in the contract/,
     );
   });
   it('a model URL that does not answer', async () => {
