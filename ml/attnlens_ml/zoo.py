@@ -592,3 +592,28 @@ def export_sak(model, model_id: str, description: str) -> Path:
     export_with_contract(model, torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE), contract, path, collect)
     write_parity_fixture(model_id, torch_outputs(model, parity_input(), contract, collect))
     return path
+
+
+def refresh_latency() -> dict[str, float]:
+    """Every shipped file's onnxruntime-node latency measured again in one go (the same conditions for all), into
+    index.json and the cards: after a file is replaced, its old neighbours' figures came from another run."""
+    from .cards import write_cards
+
+    index_path = MODELS / 'index.json'
+    index = json.loads(index_path.read_text())
+    found = node_latency([MODELS.parent / m['file'] for m in index['models']])
+    if not found:
+        raise SystemExit('onnxruntime-node is not installed here (npm ci): nothing measured')
+    for m in index['models']:
+        m['latency_ms'] = {'onnxruntime_node': found[Path(m['file']).name]}
+    index_path.write_text(json.dumps(index, indent=1))
+    write_cards(index)
+    return found
+
+
+if __name__ == '__main__':
+    import sys
+
+    if sys.argv[1:] != ['--latency']:
+        raise SystemExit('usage: python -m attnlens_ml.zoo --latency   (re-measure every shipped file, rewrite the cards)')
+    print(refresh_latency())
