@@ -225,7 +225,15 @@ def write_cards(index: dict) -> Path:
             if own is None
             else "AttnFD's own contribution, beyond plain feature distillation, is the attnfd − fitnets row: "
             f'{own["diff"]:+.3f} mIoU [{own["ci"][0]:+.3f}, {own["ci"][1]:+.3f}] on seed(s) '
-            f'{", ".join(map(str, own["seeds"]))}' + (' — it does not show a gain.' if own['ci'][1] <= 0 else '.')
+            f'{", ".join(map(str, own["seeds"]))}'
+            + (
+                ' — worse than plain feature distillation.'
+                if own['ci'][1] < 0
+                else ' — a gain of its own.'
+                if own['ci'][0] > 0
+                else ' — no difference either way: the attention term does what plain feature distillation does, '
+                'and neither beats supervised-only training.'
+            )
         )
         shipped = fm.get('shipped')
         ship_text = (

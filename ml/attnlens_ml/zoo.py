@@ -615,5 +615,7 @@ if __name__ == '__main__':
     import sys
 
     if sys.argv[1:] != ['--latency']:
-        raise SystemExit('usage: python -m attnlens_ml.zoo --latency   (re-measure every shipped file, rewrite the cards)')
+        raise SystemExit(
+            'usage: python -m attnlens_ml.zoo --latency   (re-measure every shipped file, rewrite the cards)'
+        )
     print(refresh_latency())
