@@ -18,7 +18,6 @@ pycocotools evaluation, the same resample for every seed and both arms).
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from dataclasses import replace
@@ -29,6 +28,7 @@ import torch
 
 from .common import to_input
 from .dataset import IMAGE_SIZE, load_boxes, load_split
+from .experiments import _write_json
 from .intervals import BoxApByImage, paired_bootstrap
 from .metrics import coco_box_eval, detections
 from .models.detr import STUDENT_DETR, DetrConfig, SmallDETR
@@ -90,12 +90,6 @@ def seed0_predictions(arm: str, images: np.ndarray) -> Predictions:
 def ap_by_image(preds: Predictions) -> BoxApByImage:
     labels = load_boxes('test', len(preds))
     return BoxApByImage(coco_box_eval(preds, labels['classes'], labels['boxes'], IMAGE_SIZE))
-
-
-def _write_json(path: Path, doc: dict) -> None:
-    tmp = path.with_suffix('.tmp')
-    tmp.write_text(json.dumps(doc, indent=1))
-    os.replace(tmp, path)
 
 
 def run(seeds: list[int], arms: list[str], out: Path) -> None:
