@@ -22,7 +22,12 @@ export default defineConfig({
     __ORT_VERSION__: version('node_modules/onnxruntime-web/package.json'),
   },
   plugins: [react(), tailwindcss(), contractValidator(), contentSecurityPolicy(), hostHeaders()],
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  optimizeDeps: {
+    exclude: ['onnxruntime-web'],
+    // The dev server pre-bundles what it finds from index.html; the inference worker's imports (tfjs) it would
+    // only find when a model first runs, and then reloads the page — losing every image the user had dropped.
+    entries: ['index.html', 'src/inference/runtime.worker.ts'],
+  },
   // ES-module workers, so a model worker loads only the onnxruntime-web build (and tfjs) it uses as chunks.
   worker: { format: 'es' },
   // Cross-origin isolated (COOP + COEP), so onnxruntime-web can run WASM threads (src/inference/threads.ts).

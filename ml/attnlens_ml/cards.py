@@ -69,6 +69,122 @@ def _detector_seeds(d: dict) -> list[str]:
     return lines
 
 
+def _mask_controls(fm: dict, teacher_test: float) -> list[str]:
+    """The fair-controls section of one mask share (experiments.MASK_EXPERIMENTS): arms over seeds, contrasts
+    with intervals, a verdict in words, and what is not shown."""
+    full = fm['labelled_fraction'] >= 1
+    lines: list[str] = []
+    done = sum(len(a['seeds']) for a in fm['arms'].values())
+    planned = len(fm['arms_planned']) * len(fm['seeds_planned'])
+    lines += [
+        '',
+        f'### With {fm["labelled_fraction"]:.0%} of masks: fair controls ({done} of {planned} runs so far)',
+        '',
+        f'Every arm: the same student, {fm["steps"]} steps, and each step a batch of {fm["batch"]} *labelled* '
+        'images for cross-entropy (so every arm reads the labels equally often); the arms differ only in '
+        'the term added on an ordinary batch of all images: none (supervised), FitNets feature MSE before '
+        + (
+            'CBAM, or AttnFD (β 0.3); with every mask there is nothing to pseudo-label. '
+            if full
+            else "CBAM, the teacher's argmax as pseudo-labels, or AttnFD (β 0.3). "
+        )
+        + 'One teacher for all, retrained for '
+        'this experiment (ml/attnlens_ml/experiments.py; test figures from the PyTorch models).'
+        + (
+            " These runs repeat the zoo's full-mask comparison (`seg-student-attnfd` against `seg-student-plain`, "
+            'one seed each, the rows above) over seeds, with batches drawn as in the few-masks arms.'
+            if full
+            else ''
+        ),
+        '',
+        '| arm | seeds | test mIoU | test defect IoU |',
+        '|---|---|---:|---:|',
+    ]
+    for arm in fm['arms_planned']:
+        a = fm['arms'].get(arm)
+        if not a:
+            lines.append(f'| {arm} | – | not run yet | – |')
+            continue
+        lines.append(
+            f'| {arm} | {", ".join(map(str, a["seeds"]))} | {_mean_spread(a["test_miou"])} | '
+            f'{_mean_spread(a["test_defect_iou"])} |'
+        )
+    rows = [(k, c['miou']) for k, c in fm['contrasts'].items() if c.get('miou')]
+    if rows:
+        lines += ['', '| contrast | seeds | mIoU difference | 95% interval (test images) |', '|---|---|---:|---|']
+        lines += [
+            f'| {k.replace("-", " − ")} | {", ".join(map(str, d["seeds"]))} | {d["diff"]:+.3f} | '
+            f'[{d["ci"][0]:+.3f}, {d["ci"][1]:+.3f}] |'
+            for k, d in rows
+        ]
+    missing = [a for a in fm['arms_planned'] if a not in fm['arms']]
+    own = fm['contrasts'].get('attnfd-fitnets', {}).get('miou')
+    alone = fm['contrasts'].get('attnfd-supervised', {}).get('miou')
+    share = 'every mask' if full else 'few masks'
+    verdict = (
+        (
+            f'Until the AttnFD arm is in, this does not say whether AttnFD adds anything of its own with {share}.'
+            if alone is None
+            else f'AttnFD against training alone with {share}: {alone["diff"]:+.3f} mIoU '
+            f'[{alone["ci"][0]:+.3f}, {alone["ci"][1]:+.3f}] on seed(s) {", ".join(map(str, alone["seeds"]))}'
+            + (
+                ' — worse than training alone.'
+                if alone['ci'][1] < 0
+                else ' — better than training alone.'
+                if alone['ci'][0] > 0
+                else ' — no difference either way.'
+            )
+            + ' Without the FitNets arm this does not separate the attention term from plain feature distillation.'
+        )
+        if own is None
+        else "AttnFD's own contribution, beyond plain feature distillation, is the attnfd − fitnets row: "
+        f'{own["diff"]:+.3f} mIoU [{own["ci"][0]:+.3f}, {own["ci"][1]:+.3f}] on seed(s) '
+        f'{", ".join(map(str, own["seeds"]))}'
+        + (
+            ' — worse than plain feature distillation.'
+            if own['ci'][1] < 0
+            else ' — a gain of its own.'
+            if own['ci'][0] > 0
+            else ' — no difference either way: the attention term does what plain feature distillation does, '
+            'and neither beats supervised-only training.'
+        )
+    )
+    shipped = fm.get('shipped')
+    ship_text = (
+        f' The zoo ships the supervised arm as `{shipped["supervised"]}` and the AttnFD arm as '
+        f'`{shipped["attnfd"]}` (seed {shipped["seed"]}): the pair that isolates the AttnFD term at equal labels '
+        'and steps.'
+        if shipped
+        else ''
+    )
+    short = [
+        a for a in fm['arms_planned'] if a in fm['arms'] and len(fm['arms'][a]['seeds']) < len(fm['seeds_planned'])
+    ]
+    not_shown = ([f'the {", ".join(missing)} arm{"s" if len(missing) > 1 else ""}'] if missing else []) + (
+        [
+            'the planned '
+            + f'{len(fm["seeds_planned"])} seeds for '
+            + ', '.join(f'{a} ({len(fm["arms"][a]["seeds"])} so far)' for a in short)
+        ]
+        if short
+        else []
+    )
+    lines += [
+        '',
+        verdict
+        + ship_text
+        + " The seg-teacher the arms learned from was retrained for the experiment with the zoo's recipe; it "
+        'is not bit-identical to the shipped `seg-teacher` (test mIoU '
+        f'{_f(fm.get("teacher_test_miou"))} against {_f(teacher_test)}), so '
+        "the AttnFD view compares the student's gates with a close sibling of its own teacher.",
+        '',
+        'Intervals are over test images with each arm averaged over the seeds both arms of a contrast have; '
+        'the spread across seeds is in the arm table (mean (min–max)). '
+        + ('What this does not show: ' + '; '.join(not_shown) + '.' if not_shown else ''),
+    ]
+    return lines
+
+
 def write_cards(index: dict) -> Path:
     models = {m['id']: m for m in index['models']}
     lines = [
@@ -184,90 +300,9 @@ def write_cards(index: dict) -> Path:
             'through a teacher trained on all masks, so its +0.296 mixes attention guidance, feature distillation '
             'and labels the plain run never saw. The fair controls below replace it.',
         ]
-    fm = exp.get('few_masks_controls')
-    if fm:
-        done = sum(len(a['seeds']) for a in fm['arms'].values())
-        planned = len(fm['arms_planned']) * len(fm['seeds_planned'])
-        lines += [
-            '',
-            f'### With {fm["labelled_fraction"]:.0%} of masks: fair controls ({done} of {planned} runs so far)',
-            '',
-            f'Every arm: the same student, {fm["steps"]} steps, and each step a batch of {fm["batch"]} *labelled* '
-            'images for cross-entropy (so every arm reads the labels equally often); the arms differ only in '
-            'the term added on an ordinary batch of all images: none (supervised), FitNets feature MSE before '
-            "CBAM, the teacher's argmax as pseudo-labels, or AttnFD (β 0.3). One teacher for all, retrained for "
-            'this experiment (ml/attnlens_ml/experiments.py; test figures from the PyTorch models).',
-            '',
-            '| arm | seeds | test mIoU | test defect IoU |',
-            '|---|---|---:|---:|',
-        ]
-        for arm in fm['arms_planned']:
-            a = fm['arms'].get(arm)
-            if not a:
-                lines.append(f'| {arm} | – | not run yet | – |')
-                continue
-            lines.append(
-                f'| {arm} | {", ".join(map(str, a["seeds"]))} | {_mean_spread(a["test_miou"])} | '
-                f'{_mean_spread(a["test_defect_iou"])} |'
-            )
-        rows = [(k, c['miou']) for k, c in fm['contrasts'].items() if c.get('miou')]
-        if rows:
-            lines += ['', '| contrast | seeds | mIoU difference | 95% interval (test images) |', '|---|---|---:|---|']
-            lines += [
-                f'| {k.replace("-", " − ")} | {", ".join(map(str, d["seeds"]))} | {d["diff"]:+.3f} | '
-                f'[{d["ci"][0]:+.3f}, {d["ci"][1]:+.3f}] |'
-                for k, d in rows
-            ]
-        missing = [a for a in fm['arms_planned'] if a not in fm['arms']]
-        own = fm['contrasts'].get('attnfd-fitnets', {}).get('miou')
-        verdict = (
-            'Until the AttnFD arm is in, this does not say whether AttnFD adds anything of its own with few masks.'
-            if own is None
-            else "AttnFD's own contribution, beyond plain feature distillation, is the attnfd − fitnets row: "
-            f'{own["diff"]:+.3f} mIoU [{own["ci"][0]:+.3f}, {own["ci"][1]:+.3f}] on seed(s) '
-            f'{", ".join(map(str, own["seeds"]))}'
-            + (
-                ' — worse than plain feature distillation.'
-                if own['ci'][1] < 0
-                else ' — a gain of its own.'
-                if own['ci'][0] > 0
-                else ' — no difference either way: the attention term does what plain feature distillation does, '
-                'and neither beats supervised-only training.'
-            )
-        )
-        shipped = fm.get('shipped')
-        ship_text = (
-            f' The zoo ships the supervised arm as `{shipped["supervised"]}` and the AttnFD arm as '
-            f'`{shipped["attnfd"]}` (seed {shipped["seed"]}): the pair that isolates the AttnFD term at equal labels '
-            'and steps.'
-            if shipped
-            else ''
-        )
-        short = [
-            a for a in fm['arms_planned'] if a in fm['arms'] and len(fm['arms'][a]['seeds']) < len(fm['seeds_planned'])
-        ]
-        not_shown = ([f'the {", ".join(missing)} arm{"s" if len(missing) > 1 else ""}'] if missing else []) + (
-            [
-                'the planned '
-                + f'{len(fm["seeds_planned"])} seeds for '
-                + ', '.join(f'{a} ({len(fm["arms"][a]["seeds"])} so far)' for a in short)
-            ]
-            if short
-            else []
-        )
-        lines += [
-            '',
-            verdict
-            + ship_text
-            + " The seg-teacher the arms learned from was retrained for the experiment with the zoo's recipe; it "
-            'is not bit-identical to the shipped `seg-teacher` (test mIoU '
-            f'{_f(fm.get("teacher_test_miou"))} against {_f(models["seg-teacher"]["metrics"]["test"]["miou"])}), so '
-            "the AttnFD view compares the student's gates with a close sibling of its own teacher.",
-            '',
-            'Intervals are over test images with each arm averaged over the seeds both arms of a contrast have; '
-            'the spread across seeds is in the arm table (mean (min–max)). '
-            + ('What this does not show: ' + '; '.join(not_shown) + '.' if not_shown else ''),
-        ]
+    for key in ('few_masks_controls', 'full_masks_controls'):
+        if fm := exp.get(key):
+            lines += _mask_controls(fm, models['seg-teacher']['metrics']['test']['miou'])
     vit = models.get('vit-attn')
     if vit:
         t = vit['metrics']['test']

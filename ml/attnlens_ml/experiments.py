@@ -10,6 +10,9 @@ steps (1,600), batch (16), learning rate and teacher (`seg-teacher`, as the pipe
   fitnets    — + FitNets feature MSE before CBAM on ordinary batches;
   pseudo     — + cross-entropy against the teacher's argmax on the unlabelled images of ordinary batches;
   attnfd     — + AttnFD (beta 0.3, constant, as seg-student-attnfd-b0.3-l10).
+attnfd-full-masks: the same arms (but pseudo, which has nothing to label) with every image's mask, so the zoo's
+full-mask comparison (seg-student-attnfd against seg-student-plain, one seed each) is repeated over seeds with
+its controls; runs in ml/runs/fm100-<arm>-s<seed>/, results in ml/experiments/attnfd-full-masks/.
 Each run trains in ml/runs/fm10-<arm>-s<seed>/ (checkpointed), is evaluated on the 400 test scenes and written
 to <out>/<arm>-s<seed>.json; a run whose JSON exists is skipped. Order: every arm of seed 0, then seed 1, …,
 so partial results stay balanced across arms.
@@ -47,7 +50,14 @@ from .training import device, finished
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / 'experiments'
 FEW_MASKS = 'attnfd-few-masks'
+FULL_MASKS = 'attnfd-full-masks'
 LABELLED_FRACTION = 0.1
+# The same arms at every mask share, each experiment under its own names: (share of images with masks, run
+# prefix, index.json key, arms). Pseudo-labels have nothing to label when every image has its mask.
+MASK_EXPERIMENTS = {
+    FEW_MASKS: (LABELLED_FRACTION, 'fm10', 'few_masks_controls', ARMS),
+    FULL_MASKS: (1.0, 'fm100', 'full_masks_controls', tuple(a for a in ARMS if a != 'pseudo')),
+}
 STUDENT_LR = 3e-3  # the pipeline's student learning rate
 ATTNFD_BETA = 0.3
 BATCH = 16
@@ -57,8 +67,8 @@ DEFECT = CLASS_NAMES.index('defect')
 CONTRASTS = [(a, 'supervised') for a in ARMS if a != 'supervised'] + [('attnfd', 'fitnets'), ('attnfd', 'pseudo')]
 
 
-def run_name(arm: str, seed: int) -> str:
-    return f'fm10-{arm}-s{seed}'
+def run_name(arm: str, seed: int, experiment: str = FEW_MASKS) -> str:
+    return f'{MASK_EXPERIMENTS[experiment][1]}-{arm}-s{seed}'
 
 
 @torch.no_grad()
@@ -91,7 +101,8 @@ def _write_json(path: Path, doc: dict) -> None:
     os.replace(tmp, path)
 
 
-def run_few_masks(seeds: list[int], arms: list[str], out: Path) -> None:
+def run_mask_arms(seeds: list[int], arms: list[str], out: Path, experiment: str = FEW_MASKS) -> None:
+    fraction = MASK_EXPERIMENTS[experiment][0]
     out.mkdir(parents=True, exist_ok=True)
     todo = [(s, a) for s in seeds for a in arms if not (out / f'{a}-s{s}.json').exists()]
     if not todo:
@@ -105,7 +116,7 @@ def run_few_masks(seeds: list[int], arms: list[str], out: Path) -> None:
     print(f'[experiments] teacher ready ({time.time() - t0:.0f}s); runs to do: {todo}', flush=True)
     test = load_split('test')
     for seed, arm in todo:
-        name = run_name(arm, seed)
+        name = run_name(arm, seed, experiment)
         t = time.time()
         info = train_segmenter(
             name,
@@ -116,13 +127,13 @@ def run_few_masks(seeds: list[int], arms: list[str], out: Path) -> None:
             seed=seed,
             teacher=None if arm == 'supervised' else teacher,
             beta=ATTNFD_BETA if arm == 'attnfd' else 0.0,
-            labelled_fraction=LABELLED_FRACTION,
+            labelled_fraction=fraction,
             arm=arm,
         )
         train_seconds = time.time() - t
         model = load_segmenter(name, STUDENT).to(dev)
         doc = {
-            'experiment': FEW_MASKS,
+            'experiment': experiment,
             'arm': arm,
             'seed': seed,
             'run': name,
@@ -244,27 +255,30 @@ def summary(out: Path) -> dict:
     return doc
 
 
-def into_cards(doc: dict) -> None:
-    """The summary as index.json's experiments.few_masks_controls, and the cards written again from it."""
+def into_cards(doc: dict, experiment: str = FEW_MASKS) -> None:
+    """The summary as index.json's experiments.<few|full>_masks_controls, and the cards written again from it."""
     from .cards import write_cards
     from .zoo import MODELS
 
     path = MODELS / 'index.json'
     index = json.loads(path.read_text())
-    before = index['experiments'].get('few_masks_controls', {})
-    teacher_test = before.get('teacher_test_miou')
+    fraction, _, key, arms = MASK_EXPERIMENTS[experiment]
+    before = index['experiments'].get(key, {})
+    teacher_test = before.get('teacher_test_miou') or index['experiments'].get('few_masks_controls', {}).get(
+        'teacher_test_miou'
+    )
     if teacher_test is None:  # the retrained teacher's test mIoU, once (it does not change)
         test = load_split('test')
         teacher_test = test_metrics(load_segmenter('seg-teacher', TEACHER), test['images'], test['semantic'])['miou']
-    index['experiments']['few_masks_controls'] = {
+    index['experiments'][key] = {
         'teacher_test_miou': teacher_test,
         **({'shipped': before['shipped']} if 'shipped' in before else {}),
-        'experiment': FEW_MASKS,
-        'arms_planned': list(ARMS),
+        'experiment': experiment,
+        'arms_planned': list(arms),
         'seeds_planned': [0, 1, 2],
         'steps': SEG_STEPS,
         'batch': BATCH,
-        'labelled_fraction': LABELLED_FRACTION,
+        'labelled_fraction': fraction,
         **doc,
     }
     path.write_text(json.dumps(index, indent=1))
@@ -343,10 +357,13 @@ def main() -> None:
     from . import detr_seeds
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('experiment', choices=[FEW_MASKS, detr_seeds.DETR_SEEDS])
+    ap.add_argument('experiment', choices=[*MASK_EXPERIMENTS, detr_seeds.DETR_SEEDS])
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument(
-        '--arms', nargs='+', help=f'{FEW_MASKS}: {", ".join(ARMS)}; detr-seeds: {", ".join(detr_seeds.ARMS)}'
+        '--arms',
+        nargs='+',
+        help='; '.join(f'{e}: {", ".join(m[3])}' for e, m in MASK_EXPERIMENTS.items())
+        + f'; detr-seeds: {", ".join(detr_seeds.ARMS)}',
     )
     ap.add_argument('--out', type=Path, default=None, help='result folder (default ml/experiments/<experiment>)')
     ap.add_argument('--summary', action='store_true', help='print the summary of the results there; train nothing')
@@ -362,7 +379,7 @@ def main() -> None:
     )
     a = ap.parse_args()
     out = a.out or EXPERIMENTS / a.experiment
-    arm_names = list(ARMS) if a.experiment == FEW_MASKS else list(detr_seeds.ARMS)
+    arm_names = list(MASK_EXPERIMENTS[a.experiment][3] if a.experiment in MASK_EXPERIMENTS else detr_seeds.ARMS)
     arms = a.arms or arm_names
     if unknown := set(arms) - set(arm_names):
         ap.error(f'{a.experiment} has no arm {", ".join(sorted(unknown))} (it has {", ".join(arm_names)})')
@@ -375,13 +392,15 @@ def main() -> None:
             detr_seeds.run(a.seeds, arms, out)
         return
     if a.ship:
+        if a.experiment != FEW_MASKS:
+            ap.error(f'--ship is for {FEW_MASKS}')
         ship_pair()
     elif a.summary:
         doc = summary(out)
         if a.into_cards:
-            into_cards(doc)
+            into_cards(doc, a.experiment)
     else:
-        run_few_masks(a.seeds, arms, out)
+        run_mask_arms(a.seeds, arms, out, a.experiment)
         summary(out)
 
 

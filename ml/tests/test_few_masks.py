@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from attnlens_ml import common, train_seg
-from attnlens_ml.experiments import paired_difference
+from attnlens_ml.experiments import FEW_MASKS, FULL_MASKS, MASK_EXPERIMENTS, paired_difference, run_name
 from attnlens_ml.metrics import mean_iou
 from attnlens_ml.models.cbam_seg import SITES, CBAMSegmenter, Connector, SegConfig
 from attnlens_ml.train_seg import ARMS, arm_batches, fitnets_loss, labelled_subset, pseudo_labels, train_segmenter
@@ -24,6 +24,19 @@ def test_supervised_draws_only_labelled_and_every_arm_the_same_labelled_batch():
             ce2, extra2 = arm_batches(arm, labelled, 16, step, 0)
             np.testing.assert_array_equal(ce, ce2)  # same labelled images, same order, every arm
             assert len(extra2) == 16 and not labelled[extra2].all()  # ordinary batch from all images
+
+
+def test_full_masks_arms_read_every_image_and_have_runs_of_their_own():
+    fraction, _, key, arms = MASK_EXPERIMENTS[FULL_MASKS]
+    assert fraction == 1.0 and key == 'full_masks_controls'
+    assert 'pseudo' not in arms and {'supervised', 'attnfd'} <= set(arms)  # nothing to pseudo-label
+    labelled = labelled_subset(4000, fraction, seed=1)
+    assert labelled.all()
+    drawn = np.concatenate([arm_batches('supervised', labelled, 16, step, 1)[0] for step in range(1600)])
+    assert len(np.unique(drawn)) > 3900  # the labelled batch now ranges over every training image
+    names = {run_name(a, s, e) for e in (FEW_MASKS, FULL_MASKS) for a in MASK_EXPERIMENTS[e][3] for s in range(3)}
+    assert len(names) == 3 * (len(MASK_EXPERIMENTS[FEW_MASKS][3]) + len(arms))  # no run overwrites another's
+    assert run_name('attnfd', 0) == 'fm10-attnfd-s0'  # the few-masks runs keep their names (resumable)
 
 
 @pytest.fixture

@@ -384,7 +384,7 @@ const Ranking = memo(function Ranking({ doc }: { doc: ResultsDocument }) {
     [rows, filter, sort, columns, doc.reference],
   );
   const header = (key: SortKey, label: string) => (
-    <th>
+    <th key={key}>
       <button
         type="button"
         className="underline-offset-2 hover:underline"
