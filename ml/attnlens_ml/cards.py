@@ -78,7 +78,8 @@ def _mask_controls(fm: dict, teacher_test: float) -> list[str]:
     planned = len(fm['arms_planned']) * len(fm['seeds_planned'])
     lines += [
         '',
-        f'### With {fm["labelled_fraction"]:.0%} of masks: fair controls ({done} of {planned} runs so far)',
+        f'### With {fm["labelled_fraction"]:.0%} of masks: fair controls '
+        + (f'(all {planned} runs)' if done == planned else f'({done} of {planned} runs so far)'),
         '',
         f'Every arm: the same student, {fm["steps"]} steps, and each step a batch of {fm["batch"]} *labelled* '
         'images for cross-entropy (so every arm reads the labels equally often); the arms differ only in '
@@ -180,7 +181,51 @@ def _mask_controls(fm: dict, teacher_test: float) -> list[str]:
         '',
         'Intervals are over test images with each arm averaged over the seeds both arms of a contrast have; '
         'the spread across seeds is in the arm table (mean (min–max)). '
-        + ('What this does not show: ' + '; '.join(not_shown) + '.' if not_shown else ''),
+        + ('What this does not show: ' + '; '.join(not_shown) + '.' if not_shown else 'Every planned run is in.'),
+    ]
+    return lines
+
+
+def _sak_balance(bal: dict) -> list[str]:
+    """The router-balancing experiment (sak_balance.py): arms over seeds, the router's spread, the task's cost."""
+    lines = [
+        '',
+        '### Balancing the router',
+        '',
+        'The balancing a mixture-of-experts router admits: the importance loss (Shazeer et al. 2017; the squared '
+        "coefficient of variation of each path's total weight over a batch, 0 for equal shares, 2 when one of "
+        f'three paths takes all), weight {bal["balance"]}, added to the shipped recipe at its budget. Both arms '
+        "distil from the shipped teachers' files and are trained here (`noise` is the shipped recipe retrained, "
+        'not the shipped file); router weights and mIoU on the 400 test images (PyTorch).',
+        '',
+        '| arm | seeds | test mIoU | '
+        + ' | '.join(f'router: {p}' for p in bal['paths'])
+        + ' | images ≥ 95 % on one path |',
+        '|---|---|---:|' + '---:|' * (len(bal['paths']) + 1),
+    ]
+    for arm, a in bal['arms'].items():
+        lines.append(
+            f'| {arm} | {", ".join(map(str, a["seeds"]))} | {_mean_spread(a["test_miou"])} | '
+            + ' | '.join(_mean_spread(a['router_mean'][p]) for p in bal['paths'])
+            + f' | {_mean_spread(a["collapsed_share"])} |'
+        )
+    d = bal.get('contrast')
+    if d:
+        lo, hi = d['ci']
+        verdict = 'costs the task' if hi < 0 else 'helps the task' if lo > 0 else 'shows no difference in the task'
+        lines += [
+            '',
+            f'balanced − noise: {d["diff"]:+.3f} mIoU [{lo:+.3f}, {hi:+.3f}] (95 % paired bootstrap over test images, '
+            f'seeds {", ".join(map(str, d["seeds"]))}): balancing {verdict}.',
+        ]
+    short = [a for a, v in bal['arms'].items() if len(v['seeds']) < len(bal['seeds_planned'])]
+    if short or len(bal['arms']) < 2:
+        lines += ['', f'Not all planned runs are in ({len(bal["seeds_planned"])} seeds per arm planned).']
+    lines += [
+        '',
+        'What this does not show: whether a balanced router makes the student better on what each teacher is '
+        'good at (the zoo has no task that only the ViT path serves), and the shipped `sak-student` file is '
+        'still the unbalanced one.',
     ]
     return lines
 
@@ -382,16 +427,32 @@ def write_cards(index: dict) -> Path:
             'baseline for both hybrid matching (same network without the one-to-many block) and KS-DETR '
             '(same network without the knowledge-sharing stream).',
             '',
-            '| model | AP | AP50 | AP75 | AP small | one-to-many block AP / AP50 | steps |',
-            '|---|---:|---:|---:|---:|---:|---:|',
+            '| model | AP | AP50 | AP75 | AP small | one-to-many block AP / AP50 | steps | recommended score '
+            'threshold (val F1 · precision · recall at IoU 0.5) |',
+            '|---|---:|---:|---:|---:|---:|---:|---|',
         ]
         for mid, d in det.items():
             t = d['test']
             o2m = d.get('test_one_to_many_block')
+            th = models.get(mid, {}).get('score_threshold')
             lines.append(
                 f'| `{mid}` | {_f(t["ap"])} | {_f(t["ap50"])} | {_f(t["ap75"])} | {_f(t["ap_small"])} | '
-                f'{(_f(o2m["ap"]) + " / " + _f(o2m["ap50"])) if o2m else "–"} | {d["steps"]} |'
+                f'{(_f(o2m["ap"]) + " / " + _f(o2m["ap50"])) if o2m else "–"} | {d["steps"]} | '
+                + (
+                    f'{th["value"]:.2f} ({_f(th["val_f1"])} · {_f(th["precision"])} · {_f(th["recall"])})'
+                    if th
+                    else '–'
+                )
+                + ' |'
             )
+        if any(models.get(mid, {}).get('score_threshold') for mid in det):
+            lines += [
+                '',
+                'The recommended threshold maximises F1 on the validation split (ml/attnlens_ml/thresholds.py, '
+                "the app's own decoding and matching); it is written into each detector's contract, and the app "
+                'opens every detector at it. Even at its threshold the teacher finds about a third of the parts '
+                '(recall above): a longer-trained teacher is not shown here.',
+            ]
     seeds = exp.get('detector_seeds')
     if seeds:
         lines += _detector_seeds(seeds)
@@ -429,6 +490,8 @@ def write_cards(index: dict) -> Path:
                 f'from {sak["paths"][top]} alone: this card does not show what several teachers add. Router noise '
                 f'(σ = 1) during training did not prevent it.',
             ]
+    if bal := exp.get('sak_balance'):
+        lines += _sak_balance(bal)
     lines += [
         '',
         '## Reproduce',

@@ -354,16 +354,16 @@ def ship_pair(seed: int = SHIPPED_SEED) -> None:
 
 
 def main() -> None:
-    from . import detr_seeds
+    from . import detr_seeds, sak_balance
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('experiment', choices=[*MASK_EXPERIMENTS, detr_seeds.DETR_SEEDS])
+    ap.add_argument('experiment', choices=[*MASK_EXPERIMENTS, detr_seeds.DETR_SEEDS, sak_balance.SAK_BALANCE])
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument(
         '--arms',
         nargs='+',
         help='; '.join(f'{e}: {", ".join(m[3])}' for e, m in MASK_EXPERIMENTS.items())
-        + f'; detr-seeds: {", ".join(detr_seeds.ARMS)}',
+        + f'; detr-seeds: {", ".join(detr_seeds.ARMS)}; sak-balance: {", ".join(sak_balance.ARMS)}',
     )
     ap.add_argument('--out', type=Path, default=None, help='result folder (default ml/experiments/<experiment>)')
     ap.add_argument('--summary', action='store_true', help='print the summary of the results there; train nothing')
@@ -379,17 +379,21 @@ def main() -> None:
     )
     a = ap.parse_args()
     out = a.out or EXPERIMENTS / a.experiment
-    arm_names = list(MASK_EXPERIMENTS[a.experiment][3] if a.experiment in MASK_EXPERIMENTS else detr_seeds.ARMS)
+    other = {detr_seeds.DETR_SEEDS: detr_seeds, sak_balance.SAK_BALANCE: sak_balance}
+    arm_names = list(
+        MASK_EXPERIMENTS[a.experiment][3] if a.experiment in MASK_EXPERIMENTS else other[a.experiment].ARMS
+    )
     arms = a.arms or arm_names
     if unknown := set(arms) - set(arm_names):
         ap.error(f'{a.experiment} has no arm {", ".join(sorted(unknown))} (it has {", ".join(arm_names)})')
-    if a.experiment == detr_seeds.DETR_SEEDS:
+    if a.experiment in other:
+        module = other[a.experiment]
         if a.summary:
-            doc = detr_seeds.summary(out)
+            doc = module.summary(out)
             if a.into_cards:
-                detr_seeds.into_cards(doc)
+                module.into_cards(doc)
         else:
-            detr_seeds.run(a.seeds, arms, out)
+            module.run(a.seeds, arms, out)
         return
     if a.ship:
         if a.experiment != FEW_MASKS:

@@ -30,6 +30,14 @@ def teacher_features(seg_teacher, vit, images: np.ndarray, dev, batch: int = 50)
     return [torch.cat(seg_feats), torch.cat(vit_feats)]
 
 
+def router_balance_loss(weights: torch.Tensor) -> torch.Tensor:
+    """The mixture-of-experts importance loss (Shazeer et al. 2017): the squared coefficient of variation of each
+    path's total router weight over the batch — 0 when every path gets the same share, 2 when one of three takes
+    it all. Router weights [B, P]."""
+    importance = weights.sum(0)
+    return importance.var(unbiased=False) / importance.mean() ** 2
+
+
 def train_sak(
     name: str,
     seg_teacher,
@@ -39,29 +47,45 @@ def train_sak(
     batch: int = 16,
     seed: int = 0,
     cfg: SAKConfig = SAKConfig(),
+    balance: float = 0.0,
+    targets: list[torch.Tensor] | None = None,
 ) -> dict:
+    """balance > 0 adds balance · router_balance_loss to the loss. `targets`: the teachers' features of every
+    training image, computed already (then the teachers may be None)."""
 
     def setup(dev) -> Job:
         train_split = load_split('train')
-        teachers = seg_teacher.to(dev).eval(), vit.to(dev).eval()
         model = SAKStudent(cfg).to(dev)
-        targets = teacher_features(*teachers, train_split['images'], dev)
+        feats = targets
+        if feats is None:
+            feats = teacher_features(seg_teacher.to(dev).eval(), vit.to(dev).eval(), train_split['images'], dev)
         weights = class_weights(train_split['semantic']).to(dev)
 
         def loss(step: int):
             idx = batch_indices(len(train_split['images']), batch, step, seed)
-            seg, labels, _, projected = model(to_input(train_split['images'][idx], dev))
+            seg, labels, router, projected = model(to_input(train_split['images'][idx], dev))
             y = torch.from_numpy(train_split['semantic'][idx].astype(np.int64)).to(dev)
             task = F.cross_entropy(seg, y, weight=weights) + F.binary_cross_entropy_with_logits(
                 labels, torch.from_numpy(train_split['present'][idx]).to(dev)
             )
-            feat = sum(feature_loss(p, t[idx].to(dev).float()) for p, t in zip(projected, targets))
-            return task + feat, {'task': task, 'feat': feat}
+            feat = sum(feature_loss(p, t[idx].to(dev).float()) for p, t in zip(projected, feats))
+            if not balance:
+                return task + feat, {'task': task, 'feat': feat}
+            bal = router_balance_loss(router)
+            return task + feat + balance * bal, {'task': task, 'feat': feat, 'balance': bal}
 
         def finish(ck: Checkpointer) -> dict:
             val = evaluate_sak(model, 'val')
             ck.log(f'val {val}')
-            return {'name': name, 'steps': steps, 'batch': batch, 'lr': lr, 'seed': seed, 'val': val}
+            return {
+                'name': name,
+                'steps': steps,
+                'batch': batch,
+                'lr': lr,
+                'seed': seed,
+                **({'balance': balance} if balance else {}),
+                'val': val,
+            }
 
         return Job(modules={'model': model}, params=model.parameters(), loss=loss, finish=finish)
 

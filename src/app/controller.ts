@@ -45,7 +45,7 @@ import { showDraft, useDrafts } from './drafts';
 import { downscaleNote, planFiles, readDropped, undecodableMessage } from './files';
 import { unknownModels } from './linkCheck';
 import { lacking, outputsToBring } from './readback';
-import { taskOutputs } from './task';
+import { taskOutputs, taskView } from './task';
 import { concurrentModels, Limiter, timeouts } from './timeouts';
 
 const base = import.meta.env.BASE_URL;
@@ -699,9 +699,7 @@ function complete(id: string, image: ImageEntry, run: Run): Promise<void> {
     const now = useStore.getState().runs[key] ?? run;
     if (held) {
       const outputs = { ...now.outputs, ...held };
-      useStore
-        .getState()
-        .putRun({ ...now, outputs, bytes: payloadBytes(outputs), nonFinite: nonFiniteOutputs(outputs) });
+      useStore.getState().putRun({ ...now, outputs, ...tally(outputs, now.classMaps) });
       return;
     }
     const raw = await inTurn(id, () => {
@@ -717,15 +715,20 @@ function complete(id: string, image: ImageEntry, run: Run): Promise<void> {
   return job;
 }
 
+/**
+ * A run's bytes in the cache and its outputs with NaN or infinite values — counted once here, every view reads
+ * the count; a class map brings the counts the worker took of its logits.
+ */
+function tally(outputs: Run['outputs'], classMaps: Run['classMaps'] = {}): Pick<Run, 'bytes' | 'nonFinite'> {
+  const reduced = Object.entries(classMaps)
+    .filter(([, m]) => m.nan || m.infinite)
+    .map(([output, { total, nan, infinite }]) => ({ output, total, nan, infinite }));
+  return { bytes: payloadBytes(outputs, classMaps), nonFinite: [...nonFiniteOutputs(outputs), ...reduced] };
+}
+
 function keepRun(id: string, image: ImageEntry, raw: Awaited<ReturnType<typeof runModel>>): void {
   useProgress.getState().setFailedRun(runKey(id, image.id), null);
-  useStore.getState().putRun({
-    modelId: id,
-    imageId: image.id,
-    ...raw,
-    bytes: payloadBytes(raw.outputs),
-    nonFinite: nonFiniteOutputs(raw.outputs), // counted once here; every view reads the count
-  });
+  useStore.getState().putRun({ modelId: id, imageId: image.id, ...raw, ...tally(raw.outputs, raw.classMaps) });
 }
 
 const runFailed = (id: string, imageName: string, keys: string[]) => (e: Error) => {
@@ -759,12 +762,16 @@ export async function analyseMany(id: string, images: ImageEntry[]): Promise<voi
     return;
   }
   const wanted = [...new Set([...taskOutputs(model.contract), ...pageOutputs(model.contract)])];
+  // segmentation logits serve the page only through their argmax: the worker sends class maps instead
+  const seg = taskView(model.contract);
+  const classMaps =
+    seg.kind === 'segmentation' && !pageOutputs(model.contract).includes(seg.logits) ? [seg.logits] : [];
   const names = todo.map((im) => im.name).join(', ');
   let batchable = true;
   const job = (async () => {
     const raws = await inTurn(id, () => {
       if (useStore.getState().slots[id] !== slot) throw new RunStopped('cancelled');
-      return runWithDeadline(id, model, names, (signal) => runModelBatch(model, todo, wanted, signal));
+      return runWithDeadline(id, model, names, (signal) => runModelBatch(model, todo, wanted, signal, classMaps));
     });
     if (useStore.getState().slots[id] !== slot) return;
     for (const [i, im] of todo.entries()) keepRun(id, im, raws[i]);

@@ -23,6 +23,9 @@ export function outputsToBring(
 }
 
 /** Outputs the pane and the views now in sight need that a run does not have (empty: the run serves them). */
-export function lacking(run: Pick<Run, 'outputs'>, contract: Contract, models: ModelInView[]): string[] {
-  return [...new Set([...taskOutputs(contract), ...shownOutputs(contract, models)])].filter((n) => !run.outputs[n]);
+export function lacking(run: Pick<Run, 'outputs' | 'classMaps'>, contract: Contract, models: ModelInView[]): string[] {
+  // a class map stands for its logits: a run reduces them only when no view reads them (controller.analyseMany)
+  return [...new Set([...taskOutputs(contract), ...shownOutputs(contract, models)])].filter(
+    (n) => !run.outputs[n] && !run.classMaps?.[n],
+  );
 }

@@ -57,9 +57,10 @@ export function interpret(contract: Contract, run: Run, userThreshold: number | 
   const v = taskView(contract);
   if (v.kind === 'segmentation') {
     const t = run.outputs[v.logits];
-    if (!t) return { kind: 'none', reason: `the run has no output ${v.logits}` };
-    const [, classes, height, width] = t.dims;
-    const classMap = argmaxClasses(t.data, classes, height, width);
+    const reduced = run.classMaps?.[v.logits];
+    if (!t && !reduced) return { kind: 'none', reason: `the run has no output ${v.logits}` };
+    const [height, width] = reduced ? reduced.dims.slice(1) : t.dims.slice(2);
+    const classMap = reduced ? reduced.data : argmaxClasses(t.data, t.dims[1], height, width);
     return {
       kind: 'segmentation',
       classMap,

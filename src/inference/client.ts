@@ -6,6 +6,7 @@ import type { SaliencyJob, SaliencyOutcome } from '../methods/saliency/job';
 import type {
   Backend,
   CaptureState,
+  ClassMapPayload,
   ExternalFile,
   GraphIO,
   ImageFacts,
@@ -21,6 +22,8 @@ type Distribute<T> = T extends unknown ? Omit<T, 'requestId'> : never;
 
 export interface RawRun {
   outputs: Record<string, TensorPayload>;
+  /** Outputs the worker reduced to class maps (a batch run asked for them so). */
+  classMaps?: Record<string, ClassMapPayload>;
   milliseconds: number;
   placement: Placement;
   width: number;
@@ -158,8 +161,8 @@ export class InferenceClient {
   }
 
   /** Several images in one run of a model whose batch axis is open: one RawRun per image, in order. */
-  async runBatch(modelKey: string, images: ImageRef[], outputs: string[]): Promise<RawRun[]> {
-    const r = await this.send('ranBatch', { kind: 'runBatch', modelKey, images, outputs });
+  async runBatch(modelKey: string, images: ImageRef[], outputs: string[], classMaps: string[] = []): Promise<RawRun[]> {
+    const r = await this.send('ranBatch', { kind: 'runBatch', modelKey, images, outputs, classMaps });
     // each image's share of the batch's time (what the image cost; the panes show it as the run's latency)
     return r.runs.map((run) => ({ ...run, milliseconds: r.milliseconds / r.runs.length }));
   }

@@ -224,8 +224,9 @@ export function runModelBatch(
   images: ImageRef[],
   outputs: string[],
   signal?: AbortSignal,
+  classMaps: string[] = [],
 ): Promise<RawRun[]> {
-  return stoppable(model, signal, (client) => client.runBatch(model.key, images, outputs));
+  return stoppable(model, signal, (client) => client.runBatch(model.key, images, outputs, classMaps));
 }
 
 /** A batch run whose outputs do not all carry the batch: the model runs image by image. */

@@ -11,6 +11,29 @@ export interface TensorPayload {
   dims: number[];
 }
 
+/**
+ * A segmentation output reduced in the worker to what the page draws and compares: each pixel's class (the
+ * argmax over the class axis; NO_CLASS where a logit is NaN), [1, H, W], and its non-finite values counted.
+ * A quarter of a float32 logit's bytes per class, so 28× fewer for the zoo's 7 classes.
+ */
+export interface ClassMapPayload {
+  data: Uint8Array;
+  dims: [1, number, number];
+  /** The logits' own values: how many, and how many were NaN or infinite. */
+  total: number;
+  nan: number;
+  infinite: number;
+}
+
+/** One image's share of a batch run: its outputs, its reduced outputs, and where it sat in the input. */
+export interface BatchImageRun {
+  outputs: Record<string, TensorPayload>;
+  classMaps: Record<string, ClassMapPayload>;
+  placement: Placement;
+  width: number;
+  height: number;
+}
+
 /** An image as the worker knows it: its content id and the file it decodes from (a Blob travels by reference). */
 export interface ImageRef {
   id: string;
@@ -60,8 +83,19 @@ export type WorkerRequest =
       retain?: string[];
       retainKey?: string;
     }
-  /** Several images in one session run (a model whose graph leaves the batch axis open); nothing retained. */
-  | { kind: 'runBatch'; requestId: number; modelKey: string; images: ImageRef[]; outputs: string[] }
+  /**
+   * Several images in one session run (a model whose graph leaves the batch axis open); nothing retained.
+   * `classMaps`: segmentation logits [N, K, H, W] that come back only as class maps (on the GPU for a captured
+   * graph: the data-set run reads back a byte a pixel, not K floats).
+   */
+  | {
+      kind: 'runBatch';
+      requestId: number;
+      modelKey: string;
+      images: ImageRef[];
+      outputs: string[];
+      classMaps: string[];
+    }
   | { kind: 'rollout'; requestId: number; retainKey: string; output: string; options: RolloutOptions }
   /** Outputs a run left in the worker (`retain`), read back now (a view that opened later needs them). */
   | { kind: 'read'; requestId: number; retainKey: string; outputs: string[] }
@@ -128,9 +162,11 @@ export type WorkerResponse =
   | {
       kind: 'ranBatch';
       requestId: number;
-      runs: { outputs: Record<string, TensorPayload>; placement: Placement; width: number; height: number }[];
+      runs: BatchImageRun[];
       /** The whole batch's run. */
       milliseconds: number;
+      /** Where the class maps were reduced. */
+      engine: MathEngine;
     }
   | { kind: 'released'; requestId: number }
   | { kind: 'saliencyProgress'; requestId: number; done: number; total: number; batched: boolean }

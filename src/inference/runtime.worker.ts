@@ -25,15 +25,18 @@ import { inputShapes } from './onnxFacts';
 import { imageToInput } from './preprocess';
 import {
   type Backend,
+  type BatchImageRun,
   type CaptureState,
+  type ClassMapPayload,
   type GraphIO,
+  type MathEngine,
   NOT_BATCHABLE,
   NOT_RETAINED,
   type TensorPayload,
   type WorkerRequest,
   type WorkerResponse,
 } from './protocol';
-import { RetainedRuns, rolloutOf } from './workerMath';
+import { classMapsOf, RetainedRuns, rolloutOf } from './workerMath';
 
 type OrtModule = typeof Ort;
 let ortModule: Promise<OrtModule> | null = null;
@@ -348,31 +351,50 @@ async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
   const per = tensors[0].data.length;
   const stacked = new Float32Array(per * tensors.length);
   for (const [i, t] of tensors.entries()) stacked.set(t.data, i * per);
-  const outputs = batch
-    ? (await runCaptured({ ...entry, ...batch }, req.modelKey, stacked, req.outputs)).outputs
+  // outputs read back whole, and segmentation logits reduced to class maps where they are (kept on the GPU)
+  const reduce = req.classMaps.filter((n) => req.outputs.includes(n));
+  const read = req.outputs.filter((n) => !reduce.includes(n));
+  const { outputs, reduced } = batch
+    ? await runCaptured({ ...entry, ...batch }, req.modelKey, stacked, read, reduce).then((r) => ({
+        outputs: r.outputs,
+        reduced: r.kept,
+      }))
     : await inSessionTurn(req.modelKey, async () => {
         const feed = feedOf(ort, input, stacked, [tensors.length, ...input.shape.slice(1)]);
         const result = await session.run({ [input.name]: feed }, req.outputs);
-        const read: Record<string, TensorPayload> = {};
-        for (const name of req.outputs) {
+        const out: Record<string, TensorPayload> = {};
+        for (const name of read) {
           const t = result[name];
-          read[name] = {
+          out[name] = {
             data: toFloat32(t.location === 'cpu' ? t.data : await t.getData(), t.type),
             dims: [...t.dims],
           };
           t.dispose();
         }
-        return read;
+        return { outputs: out, reduced: Object.fromEntries(reduce.map((n) => [n, result[n]])) };
       });
-  // An open batch axis on the input does not make every output batched (a constant output stays [1, …]).
-  if (req.outputs.some((name) => outputs[name].dims[0] !== tensors.length)) throw new Error(NOT_BATCHABLE);
-  const runs = tensors.map((t, i) => ({
-    outputs: {} as Record<string, TensorPayload>,
+  const maps: Record<string, ClassMapPayload[]> = {};
+  let engine: MathEngine = 'cpu';
+  try {
+    // An open batch axis on the input does not make every output batched (a constant output stays [1, …]).
+    if (
+      read.some((name) => outputs[name].dims[0] !== tensors.length) ||
+      reduce.some((name) => reduced[name].dims[0] !== tensors.length || reduced[name].dims.length !== 4)
+    )
+      throw new Error(NOT_BATCHABLE);
+    const device = () => (ortBuild === 'webgpu' ? ort.env.webgpu.device : Promise.resolve(undefined));
+    for (const name of reduce) ({ maps: maps[name], engine } = await classMapsOf(reduced[name], device));
+  } finally {
+    for (const t of Object.values(reduced)) t.dispose();
+  }
+  const runs: BatchImageRun[] = tensors.map((t, i) => ({
+    outputs: {},
+    classMaps: Object.fromEntries(reduce.map((n) => [n, maps[n][i]])),
     placement: t.placement,
     width: sizes[i].width,
     height: sizes[i].height,
   }));
-  for (const name of req.outputs) {
+  for (const name of read) {
     const { data, dims } = outputs[name];
     const size = data.length / tensors.length; // each image's slice along the batch axis
     runs.forEach((run, i) => {
@@ -380,8 +402,10 @@ async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
     });
   }
   post(
-    { kind: 'ranBatch', requestId: req.requestId, runs, milliseconds: performance.now() - t0 - decoding },
-    runs.flatMap((r) => Object.values(r.outputs).map((o) => o.data.buffer as ArrayBuffer)),
+    { kind: 'ranBatch', requestId: req.requestId, runs, milliseconds: performance.now() - t0 - decoding, engine },
+    runs.flatMap((r) =>
+      [...Object.values(r.outputs), ...Object.values(r.classMaps)].map((o) => o.data.buffer as ArrayBuffer),
+    ),
   );
 }
 

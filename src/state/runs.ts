@@ -5,12 +5,17 @@
  */
 import type { NonFiniteOutput } from '../analysis/finiteness';
 import type { Placement } from '../analysis/geometry';
-import type { TensorPayload } from '../inference/protocol';
+import type { ClassMapPayload, TensorPayload } from '../inference/protocol';
 
 export interface Run {
   modelId: string;
   imageId: string;
   outputs: Record<string, TensorPayload>;
+  /**
+   * Segmentation logits that came back as class maps only (a data-set run reduces them in the worker): they
+   * serve the mask and every comparison; the logits themselves are not on the page.
+   */
+  classMaps?: Record<string, ClassMapPayload>;
   milliseconds: number;
   /** The analysed image's size and where it sat in the model input: every view maps through these. */
   width: number;
@@ -23,8 +28,8 @@ export interface Run {
 
 export const runKey = (modelId: string, imageId: string) => `${modelId}@${imageId}`;
 
-export const payloadBytes = (outputs: Record<string, TensorPayload>) =>
-  Object.values(outputs).reduce((a, t) => a + t.data.byteLength, 0);
+export const payloadBytes = (outputs: Record<string, TensorPayload>, classMaps: Record<string, ClassMapPayload> = {}) =>
+  [...Object.values(outputs), ...Object.values(classMaps)].reduce((a, t) => a + t.data.byteLength, 0);
 
 /**
  * Default budget for kept runs: about 15 images × the default pair's outputs (4.2 MB an image), so the cache is

@@ -248,7 +248,7 @@ describe('graph capture in the inference worker (chromium, software WebGPU)', ()
           const images = await Promise.all(
             three.map(async (s) => ({ id: s, blob: await (await fetch(`/samples/${s}`)).blob() })),
           );
-          const r = await w.call(worker, { kind: 'runBatch', modelKey: key, images, outputs: names });
+          const r = await w.call(worker, { kind: 'runBatch', modelKey: key, images, outputs: names, classMaps: [] });
           w.kept ??= {};
           r.runs.forEach((run, i) => {
             w.kept[`batch ${key} ${three[i]}`] = Object.fromEntries(
@@ -269,6 +269,112 @@ describe('graph capture in the inference worker (chromium, software WebGPU)', ()
       }
     });
   }
+
+  it('a data-set batch reduces the segmentation logits to class maps on the GPU: the argmax of the WASM logits', {
+    timeout: 900_000,
+  }, async () => {
+    const id = 'seg-student-plain';
+    const path = `public/models/${id}.onnx`;
+    const logits = contractOf(path).outputs.find((o) => o.role === 'segmentation_logits')!.name;
+    const three = ['factory-test-003.png', ...samples];
+    const worker = `gpu-maps-${id}`;
+    expect((await load(worker, id, path, 'webgpu')).capture?.used).toBe(true);
+    await load(`wasm-batch-${id}`, id, path, 'wasm'); // from the test above, or loaded here
+    const got = await page.evaluate(
+      async ({ worker, key, three, logits }) => {
+        type Map = { data: Uint8Array; dims: number[]; total: number; nan: number; infinite: number };
+        const w = window as unknown as {
+          call: (
+            w: string,
+            m: object,
+          ) => Promise<{
+            engine: string;
+            runs: { outputs: Record<string, unknown>; classMaps: Record<string, Map> }[];
+          }>;
+        };
+        const images = await Promise.all(
+          three.map(async (s) => ({ id: s, blob: await (await fetch(`/samples/${s}`)).blob() })),
+        );
+        const r = await w.call(worker, {
+          kind: 'runBatch',
+          modelKey: key,
+          images,
+          outputs: [logits],
+          classMaps: [logits],
+        });
+        return {
+          engine: r.engine,
+          outputs: r.runs.map((run) => Object.keys(run.outputs)),
+          maps: r.runs.map((run) => ({ ...run.classMaps[logits], data: [...run.classMaps[logits].data] })),
+        };
+      },
+      { worker, key: id, three, logits },
+    );
+    expect(got.engine).toBe('webgpu');
+    expect(got.outputs).toEqual([[], [], []]); // the logits themselves stay on the GPU
+    for (const [i, sample] of three.entries()) {
+      await run(`wasm-batch-${id}`, id, sample, [logits], `wasm map ${sample}`);
+      const ref = await page.evaluate(
+        ({ store, logits }) => {
+          const x = (window as unknown as { kept: Record<string, Record<string, Float32Array>> }).kept[store][logits];
+          const n = 160 * 160;
+          const k = x.length / n;
+          const map: number[] = [];
+          const margin: number[] = []; // best − second best logit: a near tie may flip between backends
+          for (let p = 0; p < n; p++) {
+            let best = 0;
+            for (let c = 1; c < k; c++) if (x[c * n + p] > x[best * n + p]) best = c;
+            let second = Number.NEGATIVE_INFINITY;
+            for (let c = 0; c < k; c++) if (c !== best) second = Math.max(second, x[c * n + p]);
+            map.push(best);
+            margin.push(x[best * n + p] - second);
+          }
+          return { map, margin };
+        },
+        { store: `wasm map ${sample}`, logits },
+      );
+      const m = got.maps[i];
+      expect(m.dims).toEqual([1, 160, 160]);
+      expect(m.total).toBe(7 * 160 * 160);
+      expect([m.nan, m.infinite]).toEqual([0, 0]);
+      const differ = ref.map.flatMap((c, p) => (c === m.data[p] ? [] : [ref.margin[p]]));
+      console.log(
+        `${sample}: ${differ.length} of ${ref.map.length} pixels differ from the WASM argmax`,
+        differ.slice(0, 5),
+      );
+      expect(differ.every((margin) => margin < TOLERANCE)).toBe(true);
+      expect(new Set(m.data).size).toBeGreaterThan(1); // a mask, not one class everywhere
+    }
+    // logits with NaN and infinite values (the corpus' seg-nan.onnx): counted on the GPU as on the CPU
+    const nanPath = 'tests/fixtures/corpus/seg-nan.onnx';
+    await load('gpu-maps-nan', 'seg-nan', nanPath, 'webgpu');
+    const counts = await page.evaluate(async () => {
+      type Map = { data: Uint8Array; nan: number; infinite: number; total: number };
+      const w = window as unknown as {
+        call: (w: string, m: object) => Promise<{ engine: string; runs: { classMaps: Record<string, Map> }[] }>;
+      };
+      const blob = await (await fetch('/samples/factory-test-001.png')).blob();
+      const r = await w.call('gpu-maps-nan', {
+        kind: 'runBatch',
+        modelKey: 'seg-nan',
+        images: [{ id: 'nan', blob }],
+        outputs: ['seg_logits'],
+        classMaps: ['seg_logits'],
+      });
+      const m = r.runs[0].classMaps.seg_logits;
+      return {
+        engine: r.engine,
+        nan: m.nan,
+        infinite: m.infinite,
+        total: m.total,
+        noClass: m.data.filter((c) => c === 255).length,
+      };
+    });
+    // as the page counts them from the logits (tests/e2e/corpus-models): 1,024 NaN, 3 infinite, of 179,200
+    expect(counts).toEqual({ engine: 'webgpu', nan: 1024, infinite: 3, total: 179_200, noClass: expect.any(Number) });
+    expect(counts.noClass).toBeGreaterThan(0);
+    expect(counts.noClass).toBeLessThanOrEqual(1024);
+  });
 
   it("the ViT's kept attention stack survives later replays: rollout on the GPU equals the reference", {
     timeout: 900_000,

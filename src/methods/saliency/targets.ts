@@ -6,6 +6,7 @@ import { inputSize } from '../../analysis/geometry';
 import type { GtObject } from '../../analysis/groundTruth';
 import { baseName } from '../../analysis/groundTruth';
 import { polygonsToMask, type Rle, rleToMask } from '../../analysis/rle';
+import { argmaxClasses, NO_CLASS } from '../../analysis/segmentation';
 import type { Contract, ContractOutput } from '../../contract';
 import type { Run } from '../../state/runs';
 import { type BlockName, type QueryBlock, queryBlock } from '../detr/contract';
@@ -51,22 +52,19 @@ export function answeredClass(c: Contract, run: Run): number | null {
   const o = saliencyOutput(c);
   if (!o || o.kind === 'detection') return null;
   const t = run.outputs[o.output.name];
-  if (!t) return null;
+  const reduced = run.classMaps?.[o.output.name]; // a data-set run's class map stands for the logits
+  if (!t && !reduced) return null;
   if (o.kind === 'class') {
+    if (!t) return null;
     let best = 0;
     for (let k = 1; k < o.labels.length; k++) if (t.data[k] > t.data[best]) best = k;
     return o.labels[best] ?? null;
   }
-  const [, classes, h, w] = t.dims;
-  const n = h * w;
-  const counts = new Array<number>(classes).fill(0);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (t.data[k * n + i] > t.data[best * n + i]) best = k;
-    counts[best]++;
-  }
+  const classMap = reduced ? reduced.data : argmaxClasses(t.data, t.dims[1], t.dims[2], t.dims[3]);
+  const counts = new Array<number>(NO_CLASS).fill(0);
+  for (const k of classMap) if (k !== NO_CLASS) counts[k]++; // a pixel with a NaN logit counts for no class
   let top = -1;
-  for (let k = 1; k < classes; k++) if (counts[k] > 0 && (top < 0 || counts[k] > counts[top])) top = k;
+  for (let k = 1; k < NO_CLASS; k++) if (counts[k] > 0 && (top < 0 || counts[k] > counts[top])) top = k;
   return top < 0 ? null : (c.classes[top]?.id ?? top);
 }
 
