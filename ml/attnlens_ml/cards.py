@@ -194,38 +194,67 @@ def _sak_balance(bal: dict) -> list[str]:
         '',
         'The balancing a mixture-of-experts router admits: the importance loss (Shazeer et al. 2017; the squared '
         "coefficient of variation of each path's total weight over a batch, 0 for equal shares, 2 when one of "
-        f'three paths takes all), weight {bal["balance"]}, added to the shipped recipe at its budget. Both arms '
-        "distil from the shipped teachers' files and are trained here (`noise` is the shipped recipe retrained, "
-        'not the shipped file); router weights and mIoU on the 400 test images (PyTorch).',
+        f'three paths takes all), weight {bal["balance"]}, added to the first recipe at its budget. Both arms '
+        "distil from the shipped teachers' files and were trained for this experiment (`noise` is the zoo's "
+        'first recipe, router noise only); router weights and mIoU on the 400 test images, image labels on the '
+        'validation split (PyTorch).',
         '',
         '| arm | seeds | test mIoU | '
         + ' | '.join(f'router: {p}' for p in bal['paths'])
-        + ' | images ≥ 95 % on one path |',
-        '|---|---|---:|' + '---:|' * (len(bal['paths']) + 1),
+        + ' | images ≥ 95 % on one path | val label accuracy | val labels exact match |',
+        '|---|---|---:|' + '---:|' * (len(bal['paths']) + 3),
     ]
     for arm, a in bal['arms'].items():
         lines.append(
             f'| {arm} | {", ".join(map(str, a["seeds"]))} | {_mean_spread(a["test_miou"])} | '
             + ' | '.join(_mean_spread(a['router_mean'][p]) for p in bal['paths'])
-            + f' | {_mean_spread(a["collapsed_share"])} |'
+            + f' | {_mean_spread(a["collapsed_share"])} | {_mean_spread(a.get("val_label_accuracy") or [None])} | '
+            f'{_mean_spread(a.get("val_exact_match") or [None])} |'
         )
     d = bal.get('contrast')
     if d:
         lo, hi = d['ci']
-        verdict = 'costs the task' if hi < 0 else 'helps the task' if lo > 0 else 'shows no difference in the task'
+        verdict = (
+            'costs segmentation'
+            if hi < 0
+            else 'helps segmentation'
+            if lo > 0
+            else 'shows no difference in segmentation'
+        )
         lines += [
             '',
             f'balanced − noise: {d["diff"]:+.3f} mIoU [{lo:+.3f}, {hi:+.3f}] (95 % paired bootstrap over test images, '
             f'seeds {", ".join(map(str, d["seeds"]))}): balancing {verdict}.',
         ]
+    arms = bal['arms']
+    if {'noise', 'balanced'} <= set(arms) and all(a.get('val_label_accuracy') for a in arms.values()):
+        mean = lambda v: sum(v) / len(v)  # noqa: E731
+        acc = {k: mean(arms[k]['val_label_accuracy']) for k in ('noise', 'balanced')}
+        exact = {k: mean(arms[k]['val_exact_match']) for k in ('noise', 'balanced')}
+        worse = max(arms['balanced']['val_label_accuracy']) < min(arms['noise']['val_label_accuracy'])
+        lines += [
+            '',
+            f'The image labels {"pay for it" if worse else "change"}: per-label accuracy {acc["balanced"]:.3f} '
+            f'against {acc["noise"]:.3f}, exact match {exact["balanced"]:.3f} against {exact["noise"]:.3f} '
+            '(validation, means over seeds'
+            + ('; every balanced seed below every unbalanced one' if worse else '')
+            + ').',
+        ]
     short = [a for a, v in bal['arms'].items() if len(v['seeds']) < len(bal['seeds_planned'])]
     if short or len(bal['arms']) < 2:
         lines += ['', f'Not all planned runs are in ({len(bal["seeds_planned"])} seeds per arm planned).']
+    shipped = bal.get('shipped')
     lines += [
         '',
-        'What this does not show: whether a balanced router makes the student better on what each teacher is '
-        'good at (the zoo has no task that only the ViT path serves), and the shipped `sak-student` file is '
-        'still the unbalanced one.',
+        (
+            f'The zoo ships the {shipped["arm"]} arm of seed {shipped["seed"]} as `sak-student`: the SAK table and '
+            "router weights above are that file's, so the SAK view shows a student that uses all three of its "
+            'paths; the image labels above are the price. '
+            if shipped
+            else 'The shipped `sak-student` is the unbalanced recipe. '
+        )
+        + 'What this does not show: whether a balanced router makes the student better at what each teacher is '
+        'good at (the zoo has no task that only the ViT path serves).',
     ]
     return lines
 

@@ -370,7 +370,8 @@ def main() -> None:
     ap.add_argument(
         '--ship',
         action='store_true',
-        help=f"{FEW_MASKS}: export the supervised and AttnFD arms of seed {SHIPPED_SEED} as the zoo's few-masks pair",
+        help=f"{FEW_MASKS}: export the supervised and AttnFD arms of seed {SHIPPED_SEED} as the zoo's few-masks pair; "
+        "sak-balance: export the balanced arm of seed 0 as the zoo's sak-student",
     )
     ap.add_argument(
         '--into-cards',
@@ -388,7 +389,11 @@ def main() -> None:
         ap.error(f'{a.experiment} has no arm {", ".join(sorted(unknown))} (it has {", ".join(arm_names)})')
     if a.experiment in other:
         module = other[a.experiment]
-        if a.summary:
+        if a.ship:
+            if module is not sak_balance:
+                ap.error(f'--ship is for {FEW_MASKS} and {sak_balance.SAK_BALANCE}')
+            sak_balance.ship()
+        elif a.summary:
             doc = module.summary(out)
             if a.into_cards:
                 module.into_cards(doc)

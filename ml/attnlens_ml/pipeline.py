@@ -13,6 +13,7 @@ import json
 import shutil
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -307,8 +308,6 @@ def build_zoo() -> dict:
 
 def build_part2(test: dict) -> tuple[list, dict]:
     """Export and measure the detectors and the SAK student; return (index entries, experiment tables)."""
-    from .metrics import label_metrics
-
     entries, detectors = [], {}
     # Every detector exports its encoder attention, so the KS-DETR foreground view applies to all of them.
     methods = {
@@ -364,6 +363,15 @@ def build_part2(test: dict) -> tuple[list, dict]:
         'vit-attn) + a per-image router; segmentation and image labels.',
     )
     entries.append(('sak-student', path, sak, zoo.run_name(sak_run())))
+    return entries, {'detectors': detectors, 'sak': sak_summary(path, test)}
+
+
+def sak_summary(path: Path, test: dict) -> dict:
+    """The SAK file's router weights (mean, and per class over the test images containing it) and image-label
+    metrics next to the ViT's, from the exported files (the cards' SAK section)."""
+    from .data import CLASS_NAMES, FOREGROUND_CLASSES
+    from .metrics import label_metrics
+
     sess = zoo.ort_session(path)
     vit_sess = zoo.ort_session(zoo.MODELS / 'vit-attn.onnx')
     router, sak_labels, vit_labels = [], [], []
@@ -374,12 +382,10 @@ def build_part2(test: dict) -> tuple[list, dict]:
         sak_labels.append(lab[0])
         vit_labels.append(vit_sess.run(['label_logits'], {'image': x})[0][0])
     router = np.array(router)
-    from .data import CLASS_NAMES, FOREGROUND_CLASSES
-
     per_class = {
         CLASS_NAMES[c]: np.round(router[test['present'][:, c - 1] > 0].mean(0), 4).tolist() for c in FOREGROUND_CLASSES
     }
-    sak_summary = {
+    return {
         'paths': ['stem', 'seg-teacher', 'vit-attn'],
         'router_mean_per_image_class': per_class,
         'router_mean': np.round(router.mean(0), 4).tolist(),
@@ -388,7 +394,6 @@ def build_part2(test: dict) -> tuple[list, dict]:
             'vit-attn': label_metrics(np.array(vit_labels), test['present']),
         },
     }
-    return entries, {'detectors': detectors, 'sak': sak_summary}
 
 
 def main() -> None:

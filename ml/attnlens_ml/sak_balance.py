@@ -1,4 +1,4 @@
-"""sak-balance: the shipped SAK student's router sends 0.999 of its weight to the seg-teacher path, although SAK's
+"""sak-balance: the zoo's first SAK student's router sent 0.999 of its weight to the seg-teacher path, although SAK's
 router noise (σ = 1) was on. Does the balancing a mixture-of-experts router admits — the importance loss
 (train_sak.router_balance_loss, weight BALANCE) — keep every path in use, and what does it cost the task?
 
@@ -31,6 +31,7 @@ from .metrics import confusion_matrix, segmentation_metrics
 from .models.sak import SAKConfig
 from .train_sak import load_sak, train_sak
 from .training import device
+from .zoo import export_sak
 
 SAK_BALANCE = 'sak-balance'
 BALANCE = 1.0
@@ -161,8 +162,12 @@ def summary(out: Path) -> dict:
             'test_miou': [runs[s]['test']['miou'] for s in seeds],
             'router_mean': {p: [runs[s]['test']['router_mean'][p] for s in seeds] for p in PATHS},
             'collapsed_share': [runs[s]['test']['router_collapsed_share'] for s in seeds],
+            # the image-label head (taught by the labels, next to the ViT's path): validation split, as trained
+            'val_label_accuracy': [runs[s]['val']['label_accuracy'] for s in seeds],
+            'val_exact_match': [runs[s]['val']['exact_match'] for s in seeds],
         }
         print(f'{arm:9s} test mIoU {_spread(a["test_miou"])}')
+        print(f'{"":9s} val label accuracy {_spread(a["val_label_accuracy"])}, exact {_spread(a["val_exact_match"])}')
         for p in PATHS:
             print(f'{"":9s} router {p:10s} {_spread(a["router_mean"][p])}')
     if all(arm in res for arm in ARMS):
@@ -188,6 +193,56 @@ def into_cards(doc: dict) -> None:
 
     path = ZOO / 'index.json'
     index = json.loads(path.read_text())
-    index['experiments']['sak_balance'] = {'experiment': SAK_BALANCE, 'seeds_planned': [0, 1, 2], **doc}
+    shipped = index['experiments'].get('sak_balance', {}).get('shipped')
+    index['experiments']['sak_balance'] = {
+        'experiment': SAK_BALANCE,
+        'seeds_planned': [0, 1, 2],
+        **({'shipped': shipped} if shipped else {}),
+        **doc,
+    }
     path.write_text(json.dumps(index, indent=1))
     write_cards(index)
+
+
+SHIPPED_SEED = 0
+
+
+def ship(seed: int = SHIPPED_SEED) -> None:
+    """Export the balanced arm of `seed` over the zoo's `sak-student`: the file (batch axis open), its index.json
+    entry (test and check-slice metrics from the file, latency, training record), the cards' SAK section (router
+    weights, labels) from the file, and the cards."""
+    from .batch_axis import open_file
+    from .cards import write_cards
+    from .pipeline import sak_summary
+    from .training import finished
+    from .zoo import GALLERY, file_facts, node_latency, seg_metrics_onnx
+    from .zoo import MODELS as ZOO
+
+    name = run_name('balanced', seed)
+    info = finished(name)
+    if not info:
+        raise SystemExit(f'{name} has not finished: run `experiments sak-balance --seeds {seed}` first')
+    model = load_sak(name)
+    path = export_sak(
+        model,
+        'sak-student',
+        'Small CNN stem + one adapter path per teacher (seg-teacher, vit-attn) + a per-image router, its paths '
+        f'kept in use by the importance loss (weight {BALANCE}); segmentation and image labels.',
+    )
+    open_file(path)
+    index_path = ZOO / 'index.json'
+    index = json.loads(index_path.read_text())
+    entry = next(m for m in index['models'] if m['id'] == 'sak-student')
+    test = load_split('test')
+    entry.update(file_facts(path, model))
+    entry['metrics'] = {
+        'test': seg_metrics_onnx(path, test['images'], test['semantic']),
+        'check_slice': seg_metrics_onnx(path, test['images'][:GALLERY], test['semantic'][:GALLERY]),
+    }
+    entry['latency_ms'] = {'onnxruntime_node': node_latency([path]).get(path.name)}
+    entry['training'] = {**info, 'experiment': SAK_BALANCE, 'arm': 'balanced'}
+    index['experiments']['sak'] = sak_summary(path, test)
+    index['experiments'].setdefault('sak_balance', {})['shipped'] = {'arm': 'balanced', 'seed': seed}
+    index_path.write_text(json.dumps(index, indent=1))
+    write_cards(index)
+    print(f'[ship] {name} → sak-student: test mIoU {entry["metrics"]["test"]["miou"]:.4f}', flush=True)

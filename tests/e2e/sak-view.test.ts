@@ -71,7 +71,7 @@ describe('SAK view', () => {
     expect(Math.abs(refMean['seg-teacher'] - refMean['vit-attn'])).toBeGreaterThan(0.05);
     const vitWrongLayout = mean(cellCosine(channelMajor(toVit.data), channelMajor(vitTokens.data), 64, cells));
     expect(Math.abs(vitWrongLayout - refMean['vit-attn'])).toBeGreaterThan(0.05);
-    expect(Math.max(...router) - Math.min(...router)).toBeGreaterThan(0.05);
+    expect(router.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
 
     const page = await app.browser.newPage();
     await page.goto(`${app.url}#m=sak-student,seg-teacher,vit-attn&s=${sample}&b=wasm`);
@@ -88,15 +88,17 @@ describe('SAK view', () => {
       expect(Math.abs(weight - router[i])).toBeLessThan(1e-3);
       expect(await item.innerText()).toBe(`${path} ${weight.toFixed(3)}`);
     }
-    // the native router puts ≥ 95 % on one path: the view says the router collapsed, onto that path
+    // where the native router puts ≥ 95 % on one path the view says the router collapsed, onto that path; else
+    // it says nothing of the kind (src/methods/sak/compute.test.ts covers both sides of the line)
     const top = router.indexOf(Math.max(...router));
     const share = router[top] / router.reduce((a, b) => a + b, 0);
-    expect(share).toBeGreaterThanOrEqual(0.95);
-    expect(await page.getByTestId('sak-router-collapsed').innerText()).toMatch(
-      new RegExp(
-        `^The router has collapsed: ${(100 * share).toFixed(1)} % of its weight goes to the ${['stem', 'seg-teacher', 'vit-attn'][top]} path on this image`,
-      ),
-    );
+    if (share >= 0.95)
+      expect(await page.getByTestId('sak-router-collapsed').innerText()).toMatch(
+        new RegExp(
+          `^The router has collapsed: ${(100 * share).toFixed(1)} % of its weight goes to the ${['stem', 'seg-teacher', 'vit-attn'][top]} path on this image`,
+        ),
+      );
+    else expect(await page.getByTestId('sak-router-collapsed').count()).toBe(0);
 
     const viridis = scaleSequential(interpolateViridis).domain([-1, 1]);
     for (const teacher of ['seg-teacher', 'vit-attn'] as const) {

@@ -336,7 +336,7 @@ describe('computeSak (properties)', () => {
     );
   });
 
-  it('router collapse: one path at ≥ 95 % of the weight (the zoo student: 0.9993 to seg-teacher), else null', () => {
+  it('router collapse: one path at ≥ 95 % of the weight (the first zoo student: 0.9993 to seg-teacher), else null', () => {
     const r = (...w: number[]) => w.map((weight, i) => ({ path: ['stem', 'seg-teacher', 'vit-attn'][i], weight }));
     const near = (path: string, share: number) => ({ path, share: expect.closeTo(share, 12) });
     expect(routerCollapse(r(0.0004, 0.9993, 0.0002))).toEqual(near('seg-teacher', 0.9993 / 0.9999));
