@@ -176,8 +176,12 @@ def _mask_controls(fm: dict, teacher_test: float) -> list[str]:
         + ship_text
         + " The seg-teacher the arms learned from was retrained for the experiment with the zoo's recipe; it "
         'is not bit-identical to the shipped `seg-teacher` (test mIoU '
-        f'{_f(fm.get("teacher_test_miou"))} against {_f(teacher_test)}), so '
-        "the AttnFD view compares the student's gates with a close sibling of its own teacher.",
+        f'{_f(fm.get("teacher_test_miou"))} against {_f(teacher_test)})'
+        + (
+            ", so the AttnFD view compares the shipped students' gates with a close sibling of their own teacher."
+            if shipped
+            else '.'
+        ),
         '',
         'Intervals are over test images with each arm averaged over the seeds both arms of a contrast have; '
         'the spread across seeds is in the arm table (mean (min–max)). '
@@ -315,8 +319,8 @@ def write_cards(index: dict) -> Path:
             'models scored on the same resample; mIoU from the pooled confusion matrix, AP by pycocotools). '
             '**Each model is one training run (seed 0):** the interval says how much the difference depends on '
             'which test images were drawn, not how much it would change with another training seed. An interval '
-            'that contains 0 does not show a difference. The few-masks and detector comparisons are repeated '
-            'over training seeds further down; the full-mask AttnFD rows are one seed each.',
+            'that contains 0 does not show a difference. The few-masks, full-mask AttnFD and detector comparisons '
+            'are repeated over training seeds further down (the wide and β 0.1 rows are one seed each).',
             '',
             '| A | B | what A adds | metric | A − B | interval | shows a difference |',
             '|---|---|---|---|---:|---|---|',

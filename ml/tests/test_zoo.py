@@ -117,17 +117,48 @@ def test_interval_differences_are_the_cards_test_figures():
         assert c['ci'][0] <= c['diff'] <= c['ci'][1] and c['images'] == 400
 
 
-def test_few_masks_controls_in_the_cards_are_the_result_files():
-    """The cards' few-masks controls (experiments --summary --into-cards) are the committed result files."""
+@pytest.mark.parametrize('key', ['few_masks_controls', 'full_masks_controls'])
+def test_mask_controls_in_the_cards_are_the_result_files(key):
+    """The cards' few- and full-mask controls (experiments --summary --into-cards) are the committed result files,
+    each at the labelled share its section says."""
     index = json.loads((ROOT / 'public' / 'models' / 'index.json').read_text())
-    fm = index['experiments'].get('few_masks_controls')
+    fm = index['experiments'].get(key)
     if fm is None:
-        pytest.skip('no few-masks control has finished yet')
+        pytest.skip(f'no {key} run has finished yet')
     out = ROOT / 'ml' / 'experiments' / fm['experiment']
     for arm, a in fm['arms'].items():
         for seed, miou in zip(a['seeds'], a['test_miou']):
             doc = json.loads((out / f'{arm}-s{seed}.json').read_text())
             assert doc['test']['miou'] == miou and doc['counted']['labelled_presentations'] == 1600 * 16
+            assert doc['settings']['labelled_fraction'] == fm['labelled_fraction']
+    for c in fm['contrasts'].values():
+        d = c['miou']
+        assert d['ci'][0] <= d['diff'] <= d['ci'][1]
+
+
+def test_sak_balance_in_the_cards_is_the_result_files_and_the_shipped_student_its_balanced_arm():
+    """The cards' router-balancing arms are the committed result files; the shipped sak-student is the balanced
+    arm it names: its router spread as that run's (mean weights from the file within 0.01 of the PyTorch run's)."""
+    index = json.loads((ROOT / 'public' / 'models' / 'index.json').read_text())
+    bal = index['experiments'].get('sak_balance')
+    if bal is None:
+        pytest.skip('the SAK balancing runs have not been summarised yet')
+    out = ROOT / 'ml' / 'experiments' / bal['experiment']
+    for arm, a in bal['arms'].items():
+        for i, seed in enumerate(a['seeds']):
+            doc = json.loads((out / f'{arm}-s{seed}.json').read_text())
+            assert doc['test']['miou'] == a['test_miou'][i]
+            for p in bal['paths']:
+                assert doc['test']['router_mean'][p] == a['router_mean'][p][i]
+    shipped = bal.get('shipped')
+    if shipped:
+        run = json.loads((out / f'{shipped["arm"]}-s{shipped["seed"]}.json').read_text())
+        file_router = index['experiments']['sak']['router_mean']
+        want = [run['test']['router_mean'][p] for p in bal['paths']]
+        assert file_router == pytest.approx(want, abs=0.01)
+        sak = next(m for m in index['models'] if m['id'] == 'sak-student')
+        assert sak['training']['arm'] == shipped['arm'] and sak['training']['seed'] == shipped['seed']
+        assert sak['metrics']['test']['miou'] == pytest.approx(run['test']['miou'], abs=1e-3)
 
 
 def test_detector_seeds_in_the_cards_are_the_zoo_files_and_the_result_files():
