@@ -368,6 +368,12 @@ async function openUrlModel(id: string, url: string): Promise<void> {
       }));
     if (!current()) return;
     setFetch(id, null);
+    // no contract: a draft from its graph, for the user to confirm — as a dropped file (openDraftedModel opens it)
+    const name = /^https?:$/.test(new URL(url).protocol)
+      ? decodeURIComponent(new URL(url).pathname.split('/').pop() || '') || `${id}.onnx`
+      : `${id}.onnx`;
+    const draft = draftOfPlainOnnx(new Uint8Array(bytes), name);
+    if (draft) return showDraft(id, bytes, draft, { name, size: bytes.byteLength });
     setSlot(id, { status: 'loading', progress: 1 });
     const model = await openSession(
       id,

@@ -6,6 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -158,6 +160,45 @@ describe('a segmenter without a contract', () => {
     expect(await fresh.getByTestId('draft-form').count()).toBe(0);
     expect(await fresh.getByRole('alert').count()).toBe(0);
     await fresh.close();
+  });
+});
+
+describe('a model URL without a contract', () => {
+  it('gets the same draft form as a dropped file, and opens with it', async () => {
+    // another origin, as a public CORS host serves a user's export
+    const server = createServer((_req, res) => {
+      res.writeHead(200, {
+        'access-control-allow-origin': '*',
+        'cross-origin-resource-policy': 'cross-origin',
+        'content-type': 'application/octet-stream',
+      });
+      res.end(readFileSync(seg));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const page = await freshPage();
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/exports/plain-url.onnx`;
+      await page.getByTestId('model-url').fill(url);
+      await page.getByTestId('model-url').press('Enter');
+      const pane = page.getByTestId('pane-local-plain-url');
+      await expect.poll(() => pane.getAttribute('data-state'), { timeout: 30_000 }).toBe('draft');
+      await expect
+        .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'))
+        .toMatch(
+          /plain-url\.onnx has no AttnLens contract: a draft inferred from its graph is in the local-plain-url pane/,
+        );
+      const form = await fillForm(page, 'pane-local-plain-url', ZOO_NAMES);
+      await expect.poll(() => form.getByTestId('draft-error').count()).toBe(0);
+      await form.getByTestId('draft-open').click();
+      await expect.poll(() => pane.getAttribute('data-state'), { timeout: 60_000 }).toBe('drawn');
+      // the zoo student's graph with the zoo's contract answered in: the zoo student's mask
+      const row = page.locator('[data-testid=agreement][data-model=local-plain-url][data-against=seg-student-plain]');
+      await expect.poll(() => row.getAttribute('data-value'), { timeout: 30_000 }).toBe('1');
+      await page.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
