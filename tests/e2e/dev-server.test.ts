@@ -4,7 +4,7 @@
  * reload the page: every image the user had dropped by then was gone, and the link notice said the image
  * "is not open in this tab". The worker is now among the dev server's entries (vite.config.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
@@ -33,7 +33,13 @@ beforeAll(async () => {
     root,
     cacheDir,
     customLogger: logger,
-    server: { port: 0, host: '127.0.0.1', strictPort: false },
+    server: {
+      port: 0,
+      host: '127.0.0.1',
+      strictPort: false,
+      // node_modules may be a link to another folder (a worktree sharing one install): vite must serve it
+      fs: { allow: [root, realpathSync(join(root, 'node_modules')), cacheDir] },
+    },
   });
   await server.listen();
   const address = server.httpServer?.address();
