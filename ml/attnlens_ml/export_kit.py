@@ -27,6 +27,7 @@ several images a run over a data set; that is kept only where one run on 3 image
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -165,11 +166,16 @@ def _with_open_batch(proto: onnx.ModelProto, path: Path) -> onnx.ModelProto:
         batched, _ = open_batch_axis(proto)
         worst = batch_parity(proto, batched, 3)
     except Exception as e:  # a graph the rewrite does not handle: batch 1 works as before
-        print(f'[export] {path.name}: batch axis left at 1 ({e})')
+        # on stderr: a note beside the export, never mixed into what a caller reads from stdout (--json)
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f'[export] {path.name}: batch axis left at 1 ({first})', file=sys.stderr)
         return proto
     if worst <= 1e-4 * max(1.0, _output_scale(proto)):
         return batched
-    print(f'[export] {path.name}: batch axis left at 1 (3 images in one run differ from one by one by {worst:g})')
+    print(
+        f'[export] {path.name}: batch axis left at 1 (3 images in one run differ from one by one by {worst:g})',
+        file=sys.stderr,
+    )
     return proto
 
 
