@@ -69,6 +69,16 @@ def _detector_seeds(d: dict) -> list[str]:
     return lines
 
 
+def _contrast(d: dict) -> str:
+    """'−0.048 mIoU [−0.057, −0.039] on seed(s) 0, 1, 2' of a paired difference."""
+    return f'{d["diff"]:+.3f} mIoU [{d["ci"][0]:+.3f}, {d["ci"][1]:+.3f}] on seed(s) {", ".join(map(str, d["seeds"]))}'
+
+
+def _by_interval(d: dict, worse: str, better: str, neither: str) -> str:
+    """The words for a difference whose interval lies below 0, above 0, or around it."""
+    return worse if d['ci'][1] < 0 else better if d['ci'][0] > 0 else neither
+
+
 def _mask_controls(fm: dict, teacher_test: float) -> list[str]:
     """The fair-controls section of one mask share (experiments.MASK_EXPERIMENTS): arms over seeds, contrasts
     with intervals, a verdict in words, and what is not shown."""
@@ -126,28 +136,21 @@ def _mask_controls(fm: dict, teacher_test: float) -> list[str]:
         (
             f'Until the AttnFD arm is in, this does not say whether AttnFD adds anything of its own with {share}.'
             if alone is None
-            else f'AttnFD against training alone with {share}: {alone["diff"]:+.3f} mIoU '
-            f'[{alone["ci"][0]:+.3f}, {alone["ci"][1]:+.3f}] on seed(s) {", ".join(map(str, alone["seeds"]))}'
-            + (
-                ' — worse than training alone.'
-                if alone['ci'][1] < 0
-                else ' — better than training alone.'
-                if alone['ci'][0] > 0
-                else ' — no difference either way.'
+            else f'AttnFD against training alone with {share}: {_contrast(alone)}'
+            + _by_interval(
+                alone, ' — worse than training alone.', ' — better than training alone.', ' — no difference either way.'
             )
             + ' Without the FitNets arm this does not separate the attention term from plain feature distillation.'
         )
         if own is None
         else "AttnFD's own contribution, beyond plain feature distillation, is the attnfd − fitnets row: "
-        f'{own["diff"]:+.3f} mIoU [{own["ci"][0]:+.3f}, {own["ci"][1]:+.3f}] on seed(s) '
-        f'{", ".join(map(str, own["seeds"]))}'
-        + (
-            ' — worse than plain feature distillation.'
-            if own['ci'][1] < 0
-            else ' — a gain of its own.'
-            if own['ci'][0] > 0
-            else ' — no difference either way: the attention term does what plain feature distillation does, '
-            'and neither beats supervised-only training.'
+        + _contrast(own)
+        + _by_interval(
+            own,
+            ' — worse than plain feature distillation.',
+            ' — a gain of its own.',
+            ' — no difference either way: the attention term does what plain feature distillation does, '
+            'and neither beats supervised-only training.',
         )
     )
     shipped = fm.get('shipped')

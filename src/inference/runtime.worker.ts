@@ -382,8 +382,7 @@ async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
       reduce.some((name) => reduced[name].dims[0] !== tensors.length || reduced[name].dims.length !== 4)
     )
       throw new Error(NOT_BATCHABLE);
-    const device = () => (ortBuild === 'webgpu' ? ort.env.webgpu.device : Promise.resolve(undefined));
-    for (const name of reduce) ({ maps: maps[name], engine } = await classMapsOf(reduced[name], device));
+    for (const name of reduce) ({ maps: maps[name], engine } = await classMapsOf(reduced[name], mathDevice(ort)));
   } finally {
     for (const t of Object.values(reduced)) t.dispose();
   }
@@ -409,14 +408,16 @@ async function runBatch(req: Extract<WorkerRequest, { kind: 'runBatch' }>) {
   );
 }
 
+/** onnxruntime's GPU device for the worker's own maths; none in the WASM-only build (the maths then runs in TypeScript). */
+const mathDevice = (ort: OrtModule) => () =>
+  ortBuild === 'webgpu' ? ort.env.webgpu.device : Promise.resolve(undefined);
+
 async function rollout(req: Extract<WorkerRequest, { kind: 'rollout' }>) {
   const stack = retained.get(req.retainKey)?.[req.output];
   if (!stack) throw new Error(NOT_RETAINED);
   const t0 = performance.now();
   const ort = await (ortModule ?? runtimeFor('wasm'));
-  // the WASM-only build has no GPU device: the rollout then runs in TypeScript
-  const device = () => (ortBuild === 'webgpu' ? ort.env.webgpu.device : Promise.resolve(undefined));
-  const { row, engine } = await rolloutOf(stack, req.options, device);
+  const { row, engine } = await rolloutOf(stack, req.options, mathDevice(ort));
   post({ kind: 'rolled', requestId: req.requestId, row, engine, milliseconds: performance.now() - t0 }, [
     row.buffer as ArrayBuffer,
   ]);
