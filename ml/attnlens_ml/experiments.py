@@ -16,6 +16,8 @@ its controls; runs in ml/runs/fm100-<arm>-s<seed>/, results in ml/experiments/at
 Each run trains in ml/runs/fm10-<arm>-s<seed>/ (checkpointed), is evaluated on the 400 test scenes and written
 to <out>/<arm>-s<seed>.json; a run whose JSON exists is skipped. Order: every arm of seed 0, then seed 1, …,
 so partial results stay balanced across arms.
+detr-teacher (one run, ml/attnlens_ml/detr_teacher.py): the detection teacher at 4x the students' steps;
+`--ship` exports it as the zoo's detr-teacher.
 
 Test numbers are those of the cards: metrics.segmentation_metrics on the confusion matrix pooled over the
 test split (here from the PyTorch model; the cards run the exported ONNX file, equal to float rounding).
@@ -354,10 +356,13 @@ def ship_pair(seed: int = SHIPPED_SEED) -> None:
 
 
 def main() -> None:
-    from . import detr_seeds, sak_balance
+    from . import detr_seeds, detr_teacher, sak_balance
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('experiment', choices=[*MASK_EXPERIMENTS, detr_seeds.DETR_SEEDS, sak_balance.SAK_BALANCE])
+    ap.add_argument(
+        'experiment',
+        choices=[*MASK_EXPERIMENTS, detr_seeds.DETR_SEEDS, sak_balance.SAK_BALANCE, detr_teacher.DETR_TEACHER],
+    )
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument(
         '--arms',
@@ -371,7 +376,8 @@ def main() -> None:
         '--ship',
         action='store_true',
         help=f"{FEW_MASKS}: export the supervised and AttnFD arms of seed {SHIPPED_SEED} as the zoo's few-masks pair; "
-        "sak-balance: export the balanced arm of seed 0 as the zoo's sak-student",
+        "sak-balance: export the balanced arm of seed 0 as the zoo's sak-student; "
+        "detr-teacher: export the long-trained teacher as the zoo's detr-teacher",
     )
     ap.add_argument(
         '--into-cards',
@@ -379,6 +385,9 @@ def main() -> None:
         help='with --summary: write it into public/models/index.json (experiments.<name>) and the cards',
     )
     a = ap.parse_args()
+    if a.experiment == detr_teacher.DETR_TEACHER:  # one run, no arms or seeds
+        detr_teacher.ship() if a.ship else print(detr_teacher.train())
+        return
     out = a.out or EXPERIMENTS / a.experiment
     other = {detr_seeds.DETR_SEEDS: detr_seeds, sak_balance.SAK_BALANCE: sak_balance}
     arm_names = list(

@@ -12,6 +12,7 @@ import { decodeQueries } from '../../src/analysis/boxes';
 import { argmaxClasses, maskAgreement } from '../../src/analysis/segmentation';
 import { type Contract, loadContract } from '../../src/contract';
 import { toTensor } from '../../src/inference/preprocess';
+import { recommendedThreshold } from '../../src/methods/detr/contract';
 import { root, serveApp } from './browser';
 
 const app = serveApp();
@@ -237,12 +238,12 @@ describe('detectors', () => {
         labels,
         width,
         height,
-        0.3,
+        recommendedThreshold(contract)!,
       );
       const drawn = await page.getByTestId(`pane-${id}`).locator('g.det').count();
-      expect(drawn).toBe(want.length); // the contract's recommended threshold (0.30) is the default
+      expect(drawn).toBe(want.length); // the contract's recommended threshold is the default
       expect(await page.getByTestId(`pane-${id}`).getByTestId('pane-status').innerText()).toMatch(
-        / ≥ 0\.30, its recommended$/,
+        new RegExp(` ≥ ${recommendedThreshold(contract)!.toFixed(2).replace('.', '\\.')}, its recommended$`),
       );
     }
     await expect

@@ -20,13 +20,12 @@ import {
   tokenRows,
   upsampleBilinear,
 } from '../../src/analysis/queries';
-import { blockQueries, queryBlock } from '../../src/methods/detr/contract';
+import { blockQueries, queryBlock, recommendedThreshold } from '../../src/methods/detr/contract';
 import { serveApp } from './browser';
 import { galleryGt, mirroredSample, runNative } from './native';
 
 const app = serveApp();
 const sample = 'factory-test-001.png';
-const threshold = 0.3; // the default view's: the detectors' recommended threshold
 
 async function open(hash: string, models: string[]): Promise<Page> {
   const page = await app.browser.newPage({ viewport: { width: 1200, height: 900 } });
@@ -46,7 +45,8 @@ describe('decoder cross-attention of a clicked detection', () => {
       outputs: t.outputs,
       placement: placement(t.width, t.height, t.contract.input),
     });
-    const dets = tQueries.filter((d) => d.score >= threshold);
+    // The default view: each detector at the threshold its contract recommends.
+    const dets = tQueries.filter((d) => d.score >= recommendedThreshold(t.contract)!);
     expect(dets.length).toBeGreaterThan(0);
     // click the middle of the teacher's highest-scoring box in its pane
     const viewport = page.getByTestId(`pane-${teacher}`).getByTestId('viewport');
@@ -105,7 +105,7 @@ describe('decoder cross-attention of a clicked detection', () => {
       outputs: s.outputs,
       placement: placement(s.width, s.height, s.contract.input),
     });
-    const match = matchQuery(expected, sQueries, threshold)!;
+    const match = matchQuery(expected, sQueries, recommendedThreshold(s.contract)!)!;
     const other = page.getByTestId(`qattn-${student}`);
     expect(Number(await other.getAttribute('data-query'))).toBe(match.detection.query);
     expect(await other.getByTestId('qattn-caption').innerText()).toMatch(/matched: /);
