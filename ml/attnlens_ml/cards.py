@@ -260,13 +260,7 @@ def _sak_balance(bal: dict) -> list[str]:
     d = bal.get('contrast')
     if d:
         lo, hi = d['ci']
-        verdict = (
-            'costs segmentation'
-            if hi < 0
-            else 'helps segmentation'
-            if lo > 0
-            else 'shows no difference in segmentation'
-        )
+        verdict = _by_interval(d, 'costs segmentation', 'helps segmentation', 'shows no difference in segmentation')
         lines += [
             '',
             f'balanced − noise: {d["diff"]:+.3f} mIoU [{lo:+.3f}, {hi:+.3f}] (95 % paired bootstrap over test images, '

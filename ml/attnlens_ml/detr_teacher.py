@@ -106,7 +106,6 @@ def ship() -> None:
         p = ROOT / 'public' / e['file']
         open_file(p)
         e.update(threshold_file_facts(p))
-    entry['params'] = file_facts(path, model)['params']
     doc['after'] = {'steps': info['steps'], 'gallery': gallery_view(path, entry['score_threshold']['value'])}
     doc['student_steps'] = max(d['steps'] for k, d in index['experiments']['detectors'].items() if k != DETR_TEACHER)
     index['experiments']['detector_teacher'] = doc

@@ -400,7 +400,7 @@ def main() -> None:
         module = other[a.experiment]
         if a.ship:
             if module is not sak_balance:
-                ap.error(f'--ship is for {FEW_MASKS} and {sak_balance.SAK_BALANCE}')
+                ap.error(f'--ship is for {FEW_MASKS}, {sak_balance.SAK_BALANCE} and {detr_teacher.DETR_TEACHER}')
             sak_balance.ship()
         elif a.summary:
             doc = module.summary(out)
@@ -411,7 +411,7 @@ def main() -> None:
         return
     if a.ship:
         if a.experiment != FEW_MASKS:
-            ap.error(f'--ship is for {FEW_MASKS}')
+            ap.error(f'--ship is for {FEW_MASKS}, {sak_balance.SAK_BALANCE} and {detr_teacher.DETR_TEACHER}')
         ship_pair()
     elif a.summary:
         doc = summary(out)

@@ -348,6 +348,18 @@ export function openSharedUrlModel(id: string, url: string): Promise<void> {
   return ensureModel(id);
 }
 
+/** The file name ending an http(s) URL's path, percent-decoded where it decodes; null for none (data:, blob:, a bare host). */
+function urlFileName(href: string): string | null {
+  const u = new URL(href);
+  const last = /^https?:$/.test(u.protocol) ? u.pathname.split('/').pop() : '';
+  if (!last) return null;
+  try {
+    return decodeURIComponent(last) || null;
+  } catch {
+    return last; // a malformed escape: the name as written
+  }
+}
+
 /** Fetch (or take from the cache) a URL model's bytes and open them; every failure is worded in its pane. */
 async function openUrlModel(id: string, url: string): Promise<void> {
   const { setSlot } = useStore.getState();
@@ -369,9 +381,7 @@ async function openUrlModel(id: string, url: string): Promise<void> {
     if (!current()) return;
     setFetch(id, null);
     // no contract: a draft from its graph, for the user to confirm — as a dropped file (openDraftedModel opens it)
-    const name = /^https?:$/.test(new URL(url).protocol)
-      ? decodeURIComponent(new URL(url).pathname.split('/').pop() || '') || `${id}.onnx`
-      : `${id}.onnx`;
+    const name = urlFileName(url) ?? `${id}.onnx`;
     const draft = draftOfPlainOnnx(new Uint8Array(bytes), name);
     if (draft) return showDraft(id, bytes, draft, { name, size: bytes.byteLength });
     setSlot(id, { status: 'loading', progress: 1 });

@@ -72,6 +72,15 @@ async function freshPage(): Promise<Page> {
   return page;
 }
 
+/** The model's pane in draft state, and the notice that says so (`file`: the name the user gave it). */
+async function draftShown(page: Page, file: string, id: string) {
+  const pane = page.getByTestId(`pane-${id}`);
+  await expect.poll(() => pane.getAttribute('data-state'), { timeout: 30_000 }).toBe('draft');
+  const notice = `${file.replaceAll('.', '\\.')} has no AttnLens contract: a draft inferred from its graph is in the ${id} pane`;
+  await expect.poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n')).toMatch(new RegExp(notice));
+  return pane;
+}
+
 /** Class names, and the zoo's normalisation (mean 0.5, std 0.25), typed into a pane's draft form. */
 async function fillForm(page: Page, pane: string, names: string[]) {
   const form = page.getByTestId(pane).getByTestId('draft-form');
@@ -88,13 +97,7 @@ describe('a segmenter without a contract', () => {
   it('opens a draft form instead of a refusal, with what the graph decides and what it asks', async () => {
     page = await freshPage();
     await page.getByTestId('file-input').setInputFiles(file(seg));
-    const pane = page.getByTestId('pane-local-plain-seg');
-    await expect.poll(() => pane.getAttribute('data-state'), { timeout: 30_000 }).toBe('draft');
-    await expect
-      .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'))
-      .toMatch(
-        /plain-seg\.onnx has no AttnLens contract: a draft inferred from its graph is in the local-plain-seg pane/,
-      );
+    const pane = await draftShown(page, 'plain-seg.onnx', 'local-plain-seg');
     const form = pane.getByTestId('draft-form');
     expect(await form.getByTestId('draft-role-seg_logits').inputValue()).toBe('segmentation_logits');
     expect(await form.getByTestId('draft-why-seg_logits').innerText()).toMatch(
@@ -180,13 +183,7 @@ describe('a model URL without a contract', () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/exports/plain-url.onnx`;
       await page.getByTestId('model-url').fill(url);
       await page.getByTestId('model-url').press('Enter');
-      const pane = page.getByTestId('pane-local-plain-url');
-      await expect.poll(() => pane.getAttribute('data-state'), { timeout: 30_000 }).toBe('draft');
-      await expect
-        .poll(async () => (await page.getByRole('alert').allInnerTexts()).join('\n'))
-        .toMatch(
-          /plain-url\.onnx has no AttnLens contract: a draft inferred from its graph is in the local-plain-url pane/,
-        );
+      const pane = await draftShown(page, 'plain-url.onnx', 'local-plain-url');
       const form = await fillForm(page, 'pane-local-plain-url', ZOO_NAMES);
       await expect.poll(() => form.getByTestId('draft-error').count()).toBe(0);
       await form.getByTestId('draft-open').click();
