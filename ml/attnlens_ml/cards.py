@@ -108,6 +108,34 @@ def _detector_teacher(d: dict, shipped: dict, seeds: dict | None) -> list[str]:
     ]
 
 
+def _found_per_class(found: dict) -> list[str]:
+    """What each detector finds of each class at its recommended threshold (thresholds.found_per_class)."""
+    first = next(iter(found.values()))
+    classes = list(first['per_class'])
+    lines = [
+        '',
+        f'What each detector finds at its recommended threshold ({first["split"]} split, {first["images"]} images): '
+        'boxes matched to a ground-truth box of the same class at IoU 0.5, out of the ground-truth boxes of that '
+        'class (recall).',
+        '',
+        '| model | threshold | ' + ' | '.join(classes) + ' |',
+        '|---|---:|' + '---:|' * len(classes),
+    ]
+    for mid, f in found.items():
+        cells = [f'{c["found"]} / {c["truth"]} ({c["found"] / c["truth"]:.0%})' for c in f['per_class'].values()]
+        lines.append(f'| `{mid}` | {f["threshold"]:.2f} | ' + ' | '.join(cells) + ' |')
+    weakest = min(
+        classes, key=lambda k: max(f['per_class'][k]['found'] / f['per_class'][k]['truth'] for f in found.values())
+    )
+    best = max(f['per_class'][weakest]['found'] / f['per_class'][weakest]['truth'] for f in found.values())
+    lines += [
+        '',
+        f'The hardest class is **{weakest}**: the detector that finds most of it finds {best:.0%} of its boxes. '
+        'A detector judged by its AP alone hides this; the app shows it per class in Evaluate.',
+    ]
+    return lines
+
+
 def _contrast(d: dict) -> str:
     """'−0.048 mIoU [−0.057, −0.039] on seed(s) 0, 1, 2' of a paired difference."""
     return f'{d["diff"]:+.3f} mIoU [{d["ci"][0]:+.3f}, {d["ci"][1]:+.3f}] on seed(s) {", ".join(map(str, d["seeds"]))}'
@@ -521,6 +549,9 @@ def write_cards(index: dict) -> Path:
                 "the app's own decoding and matching); it is written into each detector's contract, and the app "
                 'opens every detector at it.',
             ]
+        found = {mid: models[mid]['found_at_threshold'] for mid in det if models.get(mid, {}).get('found_at_threshold')}
+        if found:
+            lines += _found_per_class(found)
         teacher = exp.get('detector_teacher')
         if teacher:
             lines += _detector_teacher(teacher, models['detr-teacher'], exp.get('detector_seeds'))

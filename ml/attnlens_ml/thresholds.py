@@ -159,6 +159,26 @@ def recommend(preds: list[Detections], truths: list[Truth], grid=GRID, iou: floa
     }
 
 
+def found_per_class(preds: list[Detections], truths: list[Truth], threshold: float, iou: float = IOU) -> dict:
+    """Per class name at `threshold`: ground-truth boxes, detections kept, and detections matched to a truth box
+    (matched_truth within the class: IoU >= `iou`) — what a detector finds of each class, at the app's default."""
+    from .data import CLASS_NAMES
+
+    classes = sorted({int(c) for cs, _ in truths for c in cs} | {int(c) for _, cs, _ in preds for c in cs})
+    out = {}
+    for k in classes:
+        found = kept = truth = 0
+        for (scores, labels, boxes), (t_cls, t_boxes) in zip(preds, truths):
+            sel = (scores >= threshold) & (labels == k)
+            kept += int(sel.sum())
+            truth += int((t_cls == k).sum())
+            found += true_positives(
+                (scores[sel], labels[sel], boxes[sel]), (t_cls[t_cls == k], t_boxes[t_cls == k]), iou
+            )
+        out[CLASS_NAMES[k]] = {'truth': truth, 'kept': kept, 'found': found}
+    return out
+
+
 # ---------------------------------------------------------------- the zoo's detectors on the validation split
 
 
@@ -232,7 +252,8 @@ def file_facts(path: Path) -> dict:
 
 def annotate_zoo(index: dict, models_dir: Path = MODELS, write: bool = True) -> dict[str, dict]:
     """Measure every detection model of `index` on the validation split, embed its threshold and record it
-    (with the file's new bytes/sha256) in the index entry. Returns {model id: recommendation}."""
+    (with the file's new bytes/sha256) in the index entry, with what it finds of each class at that threshold on
+    the test split (found_at_threshold). Returns {model id: recommendation}."""
     from .dataset import load_split
 
     detectors = [m for m in index['models'] if m['task'] == 'detection']
@@ -240,6 +261,8 @@ def annotate_zoo(index: dict, models_dir: Path = MODELS, write: bool = True) -> 
         return {}
     images = load_split(SPLIT)['images']
     truths = ground_truth(SPLIT, len(images))
+    test_images = load_split('test')['images']
+    test_truths = ground_truth('test', len(test_images))
     found = {}
     for m in detectors:
         path = models_dir / Path(m['file']).name
@@ -253,6 +276,12 @@ def annotate_zoo(index: dict, models_dir: Path = MODELS, write: bool = True) -> 
             write_threshold(path, rec['value'])
             m.update(file_facts(path))
             m['score_threshold'] = rec
+            m['found_at_threshold'] = {
+                'split': 'test',
+                'images': len(test_images),
+                'threshold': rec['value'],
+                'per_class': found_per_class(predictions(path, test_images), test_truths, rec['value']),
+            }
     return found
 
 

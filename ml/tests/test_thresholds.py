@@ -8,7 +8,15 @@ import onnx
 import pytest
 
 from attnlens_ml.contract import read_contract, recommended_score_threshold
-from attnlens_ml.thresholds import GRID, choose_threshold, decode_one_to_one, f1_table, recommend, true_positives
+from attnlens_ml.thresholds import (
+    GRID,
+    choose_threshold,
+    decode_one_to_one,
+    f1_table,
+    found_per_class,
+    recommend,
+    true_positives,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,6 +71,17 @@ def test_best_f1_wins_and_a_tie_goes_to_the_lowest_threshold():
     rec = recommend([DETS], [TRUTH])
     assert rec['value'] == 0.15 and rec['val_f1'] == 0.75 and rec['images'] == 1
     assert (rec['precision'], rec['recall']) == (0.6, 1.0)
+
+
+def test_found_per_class_matches_hand_count():
+    # At 0.15 (the hand table's kept rows): bolts — kept 0.9, 0.8, 0.4 → the first bolt and the second (IoU 0.68);
+    # nuts — kept 0.6 (on a bolt: the nut is elsewhere) and 0.2 (IoU 0.5 with the nut) → 1. Within a class the
+    # 0.6 nut box on the bolt cannot take the bolt: the same greedy matching, one class at a time.
+    got = found_per_class([DETS, DETS], [TRUTH, TRUTH], 0.15)
+    assert got == {'bolt': {'truth': 4, 'kept': 6, 'found': 4}, 'nut': {'truth': 2, 'kept': 4, 'found': 2}}
+    # Above every score nothing is kept, and the truth is still counted.
+    none = found_per_class([DETS], [TRUTH], 0.95)
+    assert none == {'bolt': {'truth': 2, 'kept': 0, 'found': 0}, 'nut': {'truth': 1, 'kept': 0, 'found': 0}}
 
 
 def test_greedy_matching_is_by_score_then_best_iou_same_class():

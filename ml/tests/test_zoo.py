@@ -271,3 +271,22 @@ def test_the_detection_teacher_finds_the_gallery_parts_at_its_threshold_and_the_
     assert found / objects >= 0.5, f'the teacher finds {found} of {objects} gallery parts'
     cards = (ROOT / 'docs' / 'model-cards.md').read_text()
     assert 'Teacher-versus-student gaps therefore include' in cards
+
+
+def test_what_the_teacher_finds_per_class_in_the_cards_is_its_file_on_the_test_split():
+    """index.json's found_at_threshold of detr-teacher (the cards' per-class table) recounted from the file."""
+    from attnlens_ml.dataset import load_split
+    from attnlens_ml.thresholds import found_per_class, ground_truth, predictions
+
+    entry = MODELS['detr-teacher']
+    want = entry.get('found_at_threshold')
+    if want is None:
+        pytest.skip('the per-class counts have not been measured yet')
+    images = load_split(want['split'])['images'][: want['images']]
+    got = found_per_class(
+        predictions(ROOT / 'public' / entry['file'], images),
+        ground_truth(want['split'], len(images)),
+        want['threshold'],
+    )
+    assert got == want['per_class'] and want['threshold'] == entry['score_threshold']['value']
+    assert sum(c['truth'] for c in got.values()) == sum(len(c) for c, _ in ground_truth(want['split'], len(images)))
